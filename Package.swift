@@ -1,0 +1,37 @@
+// swift-tools-version: 6.1
+// Tessera: a distributed, strongly consistent key-value and queue store.
+// One target per layer (see ../shared/DESIGN.md §2); dependencies point down only.
+import PackageDescription
+
+let package = Package(
+    name: "Tessera",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tessera", targets: ["TesseraCLI"]),
+        .library(name: "Keyspace", targets: ["Keyspace"]),
+        .library(name: "Placement", targets: ["Placement"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+    ],
+    targets: [
+        // Keys, pointers and cells: pure values, no I/O.
+        .target(
+            name: "Keyspace",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Rendezvous placement of cells on members: pure, no I/O.
+        .target(name: "Placement", dependencies: ["Keyspace"]),
+        // The `tessera` command-line tool.
+        .executableTarget(
+            name: "TesseraCLI",
+            dependencies: [
+                "Keyspace", "Placement",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace"], resources: [.copy("Vectors")]),
+        .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
+    ]
+)

@@ -1,0 +1,100 @@
+import Crypto
+
+/// A 512-bit address in the global memory: the SHA-512 of a key's canonical
+/// `account/resource/type/primaryKey` bytes (see ``Key/canonicalCollectionBytes``).
+///
+/// Stored as eight big-endian 64-bit words so that prefixes (cells) are cheap
+/// and ordering is the ordering of the bytes.
+public struct Pointer: Hashable, Comparable, Sendable {
+    public static let byteCount = 64
+
+    // Word 0 holds bytes 0..<8 (the most significant bits), word 7 bytes 56..<64.
+    private var w0, w1, w2, w3, w4, w5, w6, w7: UInt64
+
+    /// SHA-512 of `bytes`.
+    public init(hashing bytes: [UInt8]) {
+        let digest = SHA512.hash(data: bytes)
+        var raw = [UInt8]()
+        raw.reserveCapacity(Self.byteCount)
+        raw.append(contentsOf: digest)
+        self.init(uncheckedBytes: raw)
+    }
+
+    /// A pointer from its 64 bytes; `nil` if `bytes` is not exactly 64 long.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == Self.byteCount else { return nil }
+        self.init(uncheckedBytes: Array(bytes))
+    }
+
+    /// A pointer from 128 hex digits (either case); `nil` otherwise.
+    public init?(hex: String) {
+        let digits = Array(hex.utf8)
+        guard digits.count == Self.byteCount * 2 else { return nil }
+        var raw = [UInt8]()
+        raw.reserveCapacity(Self.byteCount)
+        var index = 0
+        while index < digits.count {
+            guard let high = Self.hexValue(digits[index]), let low = Self.hexValue(digits[index + 1]) else {
+                return nil
+            }
+            raw.append(high << 4 | low)
+            index += 2
+        }
+        self.init(uncheckedBytes: raw)
+    }
+
+    private init(uncheckedBytes raw: [UInt8]) {
+        func word(_ index: Int) -> UInt64 {
+            var value: UInt64 = 0
+            for byte in raw[index * 8..<index * 8 + 8] { value = value << 8 | UInt64(byte) }
+            return value
+        }
+        (w0, w1, w2, w3) = (word(0), word(1), word(2), word(3))
+        (w4, w5, w6, w7) = (word(4), word(5), word(6), word(7))
+    }
+
+    /// The eight 64-bit words, most significant first.
+    public var words: [UInt64] { [w0, w1, w2, w3, w4, w5, w6, w7] }
+
+    /// The 64 bytes, most significant first.
+    public var bytes: [UInt8] {
+        var raw = [UInt8]()
+        raw.reserveCapacity(Self.byteCount)
+        for word in words {
+            for shift in stride(from: 56, through: 0, by: -8) { raw.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+        }
+        return raw
+    }
+
+    /// The first 64 bits; cells are prefixes of at most this many bits.
+    public var leadingWord: UInt64 { w0 }
+
+    /// 128 lower-case hex digits.
+    public var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var output = [UInt8]()
+        output.reserveCapacity(Self.byteCount * 2)
+        for byte in bytes {
+            output.append(digits[Int(byte >> 4)])
+            output.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    public static func < (lhs: Pointer, rhs: Pointer) -> Bool {
+        lhs.words.lexicographicallyPrecedes(rhs.words)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
+
+extension Pointer: CustomStringConvertible {
+    public var description: String { hex }
+}
