@@ -31,7 +31,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace"], resources: [.copy("Vectors")]),
-        .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
+        // Helpers shared by the test targets only (seeded randomness, temporary folders).
+        .target(name: "TestSupport"),
+        .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "TestSupport"], resources: [.copy("Vectors")]),
+        .testTarget(name: "PlacementTests", dependencies: ["Placement", "TestSupport"], resources: [.copy("Vectors")]),
     ]
 )
