@@ -29,6 +29,7 @@ let package = Package(
             dependencies: [
                 "Keyspace", "Placement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // Helpers shared by the test targets only (seeded randomness, temporary folders).

@@ -10,6 +10,11 @@ enum PercentEscaping {
     private static let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
 
     static func escape(_ bytes: [UInt8], into output: inout [UInt8]) {
+        // Most keys are printable ASCII without '%' or '/': copy them whole.
+        if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "%") && $0 != UInt8(ascii: "/") }) {
+            output.append(contentsOf: bytes)
+            return
+        }
         var index = 0
         while index < bytes.count {
             let byte = bytes[index]

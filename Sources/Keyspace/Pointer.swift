@@ -14,10 +14,14 @@ public struct Pointer: Hashable, Comparable, Sendable {
     /// SHA-512 of `bytes`.
     public init(hashing bytes: [UInt8]) {
         let digest = SHA512.hash(data: bytes)
-        var raw = [UInt8]()
-        raw.reserveCapacity(Self.byteCount)
-        raw.append(contentsOf: digest)
-        self.init(uncheckedBytes: raw)
+        var words = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        digest.withUnsafeBytes { raw in
+            func word(_ index: Int) -> UInt64 {
+                UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
+            }
+            words = (word(0), word(1), word(2), word(3), word(4), word(5), word(6), word(7))
+        }
+        (w0, w1, w2, w3, w4, w5, w6, w7) = words
     }
 
     /// A pointer from its 64 bytes; `nil` if `bytes` is not exactly 64 long.
