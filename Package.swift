@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "tessera", targets: ["TesseraCLI"]),
         .library(name: "Keyspace", targets: ["Keyspace"]),
         .library(name: "Placement", targets: ["Placement"]),
+        .library(name: "Storage", targets: ["Storage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,11 +24,15 @@ let package = Package(
         ),
         // Rendezvous placement of cells on members: pure, no I/O.
         .target(name: "Placement", dependencies: ["Keyspace"]),
+        // Linearizability checker for recorded client histories (Wing–Gong / Porcupine, per key).
+        .target(name: "Linearizability"),
+        // The rnd engine: WAL with group commit, 4 KiB page file, extendible-hash index, checkpoints.
+        .target(name: "Storage", dependencies: ["Keyspace"]),
         // The `tessera` command-line tool.
         .executableTarget(
             name: "TesseraCLI",
             dependencies: [
-                "Keyspace", "Placement",
+                "Keyspace", "Placement", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -35,6 +40,8 @@ let package = Package(
         // Helpers shared by the test targets only (seeded randomness, temporary folders).
         .target(name: "TestSupport"),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "TestSupport"], resources: [.copy("Vectors")]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "TestSupport"], resources: [.copy("Vectors")]),
+        .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability", "TestSupport"]),
     ]
 )

@@ -1,0 +1,297 @@
+import Keyspace
+
+/// Settings of one store.
+public struct StorageOptions: Sendable {
+    /// Decoded collections kept in memory after reads (clean ones; dirty ones stay until checkpointed).
+    public var cacheBytesMaximum = 256 * 1024 * 1024
+    /// A checkpoint starts once the WAL has grown by this much, bounding recovery time.
+    public var checkpointWALBytes = 64 * 1024 * 1024
+
+    public init() {}
+}
+
+/// What recovery found when the store opened.
+public struct RecoveryReport: Sendable, CustomStringConvertible {
+    public var checkpointGeneration: UInt64 = 0
+    public var checkpointSequence: UInt64 = 0
+    public var walBatchesReplayed = 0
+    public var walBytesRead = 0
+    /// A torn WAL tail that was cut (never-acknowledged writes of a crash).
+    public var discardedTail: String?
+
+    public var description: String {
+        "checkpoint \(checkpointGeneration) at sequence \(checkpointSequence), replayed \(walBatchesReplayed) WAL batches"
+            + " (\(walBytesRead) bytes)" + (discardedTail.map { "; cut torn tail: \($0)" } ?? "")
+    }
+}
+
+/// The rnd storage engine: a write-ahead log, a page file of 4 KiB pages, an
+/// extendible-hash index from pointer to collection, and checkpoints.
+///
+/// Synchronous and single-owner (sans-I/O in spirit: all disk access goes
+/// through ``StorageDirectory``). ``Store`` wraps it for concurrent use with
+/// group commit; tests and the simulator drive it directly.
+///
+/// Writes are decided and applied in memory at ``prepare(_:)``, which also
+/// frames their WAL record; they are durable, and may be acknowledged, once a
+/// ``flush()`` (or the group committer) has written and synced that record.
+public final class StorageEngine {
+    struct DirtyCollection {
+        var collection: ItemCollection
+        /// Sequence of the last write to it: readers wait until that is durable.
+        var lastSequence: UInt64
+    }
+
+    let options: StorageOptions
+    let directory: StorageDirectory
+    let pages: PageFile
+    let wal: WriteAheadLog
+    var superblock: Superblock
+    var index: HashIndex
+    var freePages: [UInt32]
+    var memtable: [Pointer: DirtyCollection] = [:]
+    var cache = CollectionCache()
+    var pendingWAL: [UInt8] = []
+    var collectionCount: UInt64
+    public private(set) var nextSequence: UInt64
+    /// Every write up to this sequence is durable.
+    public internal(set) var durableSequence: UInt64
+    public private(set) var recoveryReport = RecoveryReport()
+
+    /// Opens the store in `directory`, recovering from the last checkpoint and the WAL.
+    public init(directory: StorageDirectory, options: StorageOptions = StorageOptions()) throws {
+        self.options = options
+        self.directory = directory
+        cache.bytesMaximum = options.cacheBytesMaximum
+        let pageFile = PageFile(file: try directory.openFile(PageFile.fileName), pageCount: 2)
+        pages = pageFile
+        wal = WriteAheadLog(directory: directory)
+        if let loaded = try Superblock.load(from: pageFile) {
+            superblock = loaded
+            pageFile.restorePageCount(loaded.pageCount)
+            index = try HashIndex(pages: pageFile, globalDepth: Int(loaded.globalDepth), directoryFirstPage: loaded.directoryFirstPage)
+            freePages = try Self.readFreeList(pageFile, loaded)
+        } else {
+            superblock = .empty
+            index = HashIndex(pages: pageFile)
+            freePages = []
+        }
+        collectionCount = superblock.collectionCount
+        nextSequence = superblock.checkpointSequence + 1
+        durableSequence = superblock.checkpointSequence
+        try recover()
+    }
+
+    private static func readFreeList(_ pages: PageFile, _ superblock: Superblock) throws -> [UInt32] {
+        guard superblock.freeListFirstPage != 0 else { return [] }
+        let bytes = try PageChain.read(from: pages, first: superblock.freeListFirstPage, kind: .freeList)
+        var reader = ByteReader(bytes)
+        guard let count = try? reader.readUInt32(), Int(count) * 4 <= reader.remaining else {
+            throw StorageError.corruption(file: pages.file.name, location: "page \(superblock.freeListFirstPage)", reason: "free list is truncated")
+        }
+        return (0..<count).map { _ in try! reader.readUInt32() }
+    }
+
+    private func recover() throws {
+        let recovery = try wal.recover(after: superblock.checkpointSequence)
+        if let first = recovery.batches.first, first.firstSequence > superblock.checkpointSequence + 1 {
+            throw StorageError.corruption(
+                file: "wal", location: "first record",
+                reason: "WAL starts at sequence \(first.firstSequence) but the checkpoint ends at \(superblock.checkpointSequence)")
+        }
+        for batch in recovery.batches {
+            let skip = batch.firstSequence <= superblock.checkpointSequence
+                ? Int(superblock.checkpointSequence - batch.firstSequence + 1) : 0
+            try apply(batch, skippingFirst: skip)
+        }
+        if let last = recovery.batches.last { nextSequence = last.lastSequence + 1 }
+        durableSequence = nextSequence - 1
+        recoveryReport = RecoveryReport(
+            checkpointGeneration: superblock.generation, checkpointSequence: superblock.checkpointSequence,
+            walBatchesReplayed: recovery.batches.count, walBytesRead: recovery.totalBytes,
+            discardedTail: recovery.discardedTail.map { "\($0.segment) at offset \($0.offset): \($0.bytes) bytes (\($0.reason))" })
+        if let last = recovery.lastSegment, superblock.generation > 0 || !recovery.batches.isEmpty {
+            try wal.resume(segment: last.name, at: last.validBytes)
+        } else {
+            // A new store: checkpoint generation 1 so that the page file always has a superblock.
+            try wal.startSegment(firstSequence: nextSequence, removingOlder: false)
+            if superblock.generation == 0 { try checkpoint() }
+        }
+    }
+
+    // MARK: - Writes
+
+    /// The decision on a batch, and the sequence that must be durable before
+    /// the caller may report it (a failed condition reports state that may
+    /// itself still be in flight).
+    public struct PreparedWrite: Sendable {
+        public var outcome: BatchOutcome
+        public var durableSequenceNeeded: UInt64
+    }
+
+    /// Checks the batch's conditions against the current state and, if all hold,
+    /// applies it in memory and frames its WAL record. All or nothing.
+    public func prepare(_ writes: [Write]) throws -> PreparedWrite {
+        guard !writes.isEmpty else { throw StorageError.invalidBatch("a batch needs at least one write") }
+        guard writes.count <= StorageLimits.batchWritesMaximum else {
+            throw StorageError.invalidBatch("\(writes.count) writes, at most \(StorageLimits.batchWritesMaximum) allowed")
+        }
+        var pointers: [Pointer] = []
+        pointers.reserveCapacity(writes.count)
+        for write in writes {
+            guard write.key.type == .rnd else { throw StorageError.unsupportedResourceType(write.key.type.rawValue) }
+            if case .put(let value) = write.change, value.count > StorageLimits.valueBytesMaximum {
+                throw StorageError.valueTooLarge(bytes: value.count, limit: StorageLimits.valueBytesMaximum)
+            }
+            pointers.append(write.key.pointer)
+        }
+        if writes.count > 1 {
+            var seen = Set<[UInt8]>()
+            for (write, pointer) in zip(writes, pointers) where !seen.insert(pointer.bytes + [0] + write.key.sortKey).inserted {
+                throw StorageError.invalidBatch("two writes to the same item \(write.key.text)")
+            }
+        }
+        var observed: UInt64 = 0
+        for (position, (write, pointer)) in zip(writes, pointers).enumerated() {
+            let (collection, lastSequence) = try collection(pointer)
+            observed = max(observed, lastSequence)
+            let current = collection.item(write.key.sortKey)
+            if !write.condition.holds(for: current) {
+                return PreparedWrite(
+                    outcome: .conditionFailed(index: position, currentVersion: current?.version),
+                    durableSequenceNeeded: observed)
+            }
+        }
+        let effects: [WALBatch.Effect] = zip(writes, pointers).map { write, pointer in
+            switch write.change {
+            case .put(let value): .put(pointer: pointer, sortKey: write.key.sortKey, value: value)
+            case .delete: .delete(pointer: pointer, sortKey: write.key.sortKey)
+            }
+        }
+        let batch = WALBatch(firstSequence: nextSequence, effects: effects)
+        WALRecordFormat.encode(batch, into: &pendingWAL)
+        try apply(batch, skippingFirst: 0)
+        nextSequence = batch.lastSequence + 1
+        return PreparedWrite(
+            outcome: .applied(versions: (0..<UInt64(effects.count)).map { batch.firstSequence + $0 }),
+            durableSequenceNeeded: batch.lastSequence)
+    }
+
+    private func apply(_ batch: WALBatch, skippingFirst skip: Int) throws {
+        for (offset, effect) in batch.effects.enumerated() where offset >= skip {
+            let sequence = batch.firstSequence + UInt64(offset)
+            var dirty = try memtable[effect.pointer] ?? DirtyCollection(collection: collection(effect.pointer).collection, lastSequence: 0)
+            switch effect {
+            case .put(_, let sortKey, let value):
+                dirty.collection.put(Item(sortKey: sortKey, version: sequence, value: value))
+            case .delete(_, let sortKey):
+                dirty.collection.delete(sortKey)
+            }
+            dirty.lastSequence = sequence
+            cache.remove(effect.pointer)
+            memtable[effect.pointer] = dirty
+        }
+    }
+
+    /// Whether framed WAL records wait to be written.
+    public var hasPendingWAL: Bool { !pendingWAL.isEmpty }
+
+    /// Hands the framed records to the committer, with the last sequence they hold.
+    func takePendingWAL() -> (records: [UInt8], lastSequence: UInt64) {
+        defer { pendingWAL = [] }
+        return (pendingWAL, nextSequence - 1)
+    }
+
+    /// Writes and syncs every prepared record: afterwards all prepared writes are durable.
+    @discardableResult
+    public func flush() throws -> UInt64 {
+        let (records, lastSequence) = takePendingWAL()
+        if !records.isEmpty {
+            try wal.append(records)
+            try wal.sync()
+        }
+        durableSequence = lastSequence
+        return lastSequence
+    }
+
+    // MARK: - Reads
+
+    /// The item, and the sequence that must be durable before it may be returned.
+    public func get(_ key: Key) throws -> (item: Item?, durableSequenceNeeded: UInt64) {
+        guard key.type == .rnd else { throw StorageError.unsupportedResourceType(key.type.rawValue) }
+        let (collection, lastSequence) = try collection(key.pointer)
+        return (collection.item(key.sortKey), lastSequence)
+    }
+
+    /// A page of the collection of `key` (its sort key is ignored).
+    public func query(_ key: Key, _ range: QueryRange) throws -> (page: QueryPage, durableSequenceNeeded: UInt64) {
+        guard key.type == .rnd else { throw StorageError.unsupportedResourceType(key.type.rawValue) }
+        let (collection, lastSequence) = try collection(key.pointer)
+        return (collection.query(range), lastSequence)
+    }
+
+    /// The current collection of a pointer: in-flight changes first, then the cache, then disk.
+    func collection(_ pointer: Pointer) throws -> (collection: ItemCollection, lastSequence: UInt64) {
+        if let dirty = memtable[pointer] { return (dirty.collection, dirty.lastSequence) }
+        if let cached = cache.get(pointer) { return (cached, 0) }
+        guard let location = try index.location(of: pointer) else { return (ItemCollection(), 0) }
+        let collection = try readCollection(at: location)
+        cache.insert(pointer, collection)
+        return (collection, 0)
+    }
+
+    func readCollection(at location: CollectionLocation) throws -> ItemCollection {
+        let bytes = try pages.file.read(at: Int(location.firstPage) * Page.size, count: Int(location.pageCount) * Page.size)
+        var stream: [UInt8] = []
+        stream.reserveCapacity(Int(location.byteCount))
+        for offset in 0..<Int(location.pageCount) {
+            let number = location.firstPage + UInt32(offset)
+            let pageBytes = offset * Page.size + Page.size <= bytes.count
+                ? Array(bytes[(offset * Page.size)..<(offset * Page.size + Page.size)]) : []
+            let page = try Page.decode(pageBytes, number: number, expecting: .collection, file: pages.file.name)
+            stream.append(contentsOf: page.payload)
+        }
+        guard stream.count == Int(location.byteCount) else {
+            throw StorageError.corruption(
+                file: pages.file.name, location: "page \(location.firstPage)",
+                reason: "collection has \(stream.count) bytes, index says \(location.byteCount)")
+        }
+        return try ItemCollection(decoding: stream, file: pages.file.name, location: "page \(location.firstPage)")
+    }
+
+    // MARK: - State
+
+    /// Whether the WAL has grown enough since the last checkpoint to take one.
+    public var needsCheckpoint: Bool { wal.bytesSinceCheckpoint >= options.checkpointWALBytes }
+
+    public var statistics: StorageStatistics {
+        StorageStatistics(
+            nextSequence: nextSequence, durableSequence: durableSequence,
+            checkpointGeneration: superblock.generation, checkpointSequence: superblock.checkpointSequence,
+            pageCount: Int(pages.pageCount), freePageCount: freePages.count,
+            dirtyCollections: memtable.count, cachedCollections: cache.count, cachedBytes: cache.bytes,
+            walBytesSinceCheckpoint: wal.bytesSinceCheckpoint)
+    }
+
+    /// Flushes, checkpoints and releases the files.
+    public func close() throws {
+        try flush()
+        try checkpoint()
+        wal.close()
+        pages.file.close()
+    }
+}
+
+/// Counters of one store, for `tessera` output and metrics.
+public struct StorageStatistics: Sendable, Hashable {
+    public var nextSequence: UInt64
+    public var durableSequence: UInt64
+    public var checkpointGeneration: UInt64
+    public var checkpointSequence: UInt64
+    public var pageCount: Int
+    public var freePageCount: Int
+    public var dirtyCollections: Int
+    public var cachedCollections: Int
+    public var cachedBytes: Int
+    public var walBytesSinceCheckpoint: Int
+}

@@ -1,0 +1,124 @@
+import Keyspace
+
+/// One WAL record: the effects of one atomic batch, already decided (conditions
+/// were checked before the record was written), so replay is deterministic.
+struct WALBatch: Equatable {
+    enum Effect: Equatable {
+        case put(pointer: Pointer, sortKey: [UInt8], value: [UInt8])
+        case delete(pointer: Pointer, sortKey: [UInt8])
+
+        var pointer: Pointer {
+            switch self {
+            case .put(let pointer, _, _), .delete(let pointer, _): pointer
+            }
+        }
+
+        var sortKey: [UInt8] {
+            switch self {
+            case .put(_, let sortKey, _), .delete(_, let sortKey): sortKey
+            }
+        }
+    }
+
+    /// The sequence number of the first effect; effect i has `firstSequence + i`,
+    /// which is also the version it gives its item.
+    var firstSequence: UInt64
+    var effects: [Effect]
+
+    var lastSequence: UInt64 { firstSequence + UInt64(effects.count) - 1 }
+}
+
+/// The framing of WAL records:
+///
+///     u32 magic "TWAL" | u32 payload length | u32 CRC-32C of (length, payload) | payload
+///     payload = u64 first sequence | u16 effect count | effects
+///     effect  = u8 kind (1 put, 2 delete) | 64-byte pointer | u16 sort-key length | sort key
+///               | (put only) u32 value length | value
+///
+/// Integers are little-endian.
+enum WALRecordFormat {
+    static let magic: UInt32 = 0x4C41_5754  // "TWAL" read as little-endian bytes
+    static let headerBytes = 12
+    /// Bigger than any legal batch (100 writes of 400 KiB plus keys), so a longer length is corruption.
+    static let payloadBytesMaximum = 64 * 1024 * 1024
+
+    static func encode(_ batch: WALBatch, into output: inout [UInt8]) {
+        var payload = ByteWriter(capacity: 64)
+        payload.append(batch.firstSequence)
+        payload.append(UInt16(batch.effects.count))
+        for effect in batch.effects {
+            switch effect {
+            case .put(let pointer, let sortKey, let value):
+                payload.append(UInt8(1))
+                payload.append(bytes: pointer.bytes)
+                payload.append(UInt16(sortKey.count))
+                payload.append(bytes: sortKey)
+                payload.append(UInt32(value.count))
+                payload.append(bytes: value)
+            case .delete(let pointer, let sortKey):
+                payload.append(UInt8(2))
+                payload.append(bytes: pointer.bytes)
+                payload.append(UInt16(sortKey.count))
+                payload.append(bytes: sortKey)
+            }
+        }
+        var header = ByteWriter(capacity: headerBytes)
+        header.append(magic)
+        header.append(UInt32(payload.bytes.count))
+        header.append(checksum(length: UInt32(payload.bytes.count), payload: payload.bytes[...]))
+        output.append(contentsOf: header.bytes)
+        output.append(contentsOf: payload.bytes)
+    }
+
+    static func checksum(length: UInt32, payload: ArraySlice<UInt8>) -> UInt32 {
+        let lengthCRC = withUnsafeBytes(of: length.littleEndian) { CRC32C.checksum($0) }
+        return payload.withUnsafeBytes { CRC32C.checksum($0, seed: lengthCRC) }
+    }
+
+    enum Parse {
+        case record(WALBatch, end: Int)
+        /// Not a whole, valid record at this offset (torn, zeroed or corrupt).
+        case invalid(String)
+        case endOfData
+    }
+
+    /// Parses the record at `offset` of a segment's bytes.
+    static func parse(_ bytes: [UInt8], at offset: Int) -> Parse {
+        if offset >= bytes.count { return .endOfData }
+        var reader = ByteReader(bytes, offset: offset)
+        guard let magicFound = try? reader.readUInt32(), let length = try? reader.readUInt32(),
+            let storedCRC = try? reader.readUInt32()
+        else { return .invalid("truncated record header") }
+        if magicFound == 0 && length == 0 && storedCRC == 0 { return .invalid("zeroed bytes") }
+        guard magicFound == magic else { return .invalid("bad record magic") }
+        guard Int(length) <= payloadBytesMaximum, Int(length) <= reader.remaining else {
+            return .invalid("record length \(length) runs past the end of the segment")
+        }
+        let payloadStart = reader.offset
+        let payloadEnd = payloadStart + Int(length)
+        guard checksum(length: length, payload: bytes[payloadStart..<payloadEnd]) == storedCRC else {
+            return .invalid("record checksum mismatch")
+        }
+        do throws(ByteReader.Truncated) {
+            var payload = ByteReader(bytes, offset: payloadStart, end: payloadEnd)
+            let firstSequence = try payload.readUInt64()
+            let count = Int(try payload.readUInt16())
+            var effects: [WALBatch.Effect] = []
+            effects.reserveCapacity(count)
+            for _ in 0..<count {
+                let kind = try payload.readUInt8()
+                guard let pointer = Pointer(bytes: try payload.readBytes(Pointer.byteCount)) else { throw .init() }
+                let sortKey = try payload.readBytes(Int(try payload.readUInt16()))
+                switch kind {
+                case 1: effects.append(.put(pointer: pointer, sortKey: sortKey, value: try payload.readBytes(Int(try payload.readUInt32()))))
+                case 2: effects.append(.delete(pointer: pointer, sortKey: sortKey))
+                default: return .invalid("unknown effect kind \(kind)")
+                }
+            }
+            guard payload.remaining == 0, count > 0 else { return .invalid("record payload has a bad shape") }
+            return .record(WALBatch(firstSequence: firstSequence, effects: effects), end: payloadEnd)
+        } catch {
+            return .invalid("record payload is truncated")
+        }
+    }
+}

@@ -1,0 +1,152 @@
+/// The write-ahead log: append-only segment files `wal-<first sequence>.log`.
+///
+/// One owner appends (the group committer); a record reaches the disk in the
+/// same write as the other records of its group, and one sync makes the whole
+/// group durable. A new segment starts at every checkpoint, so segments older
+/// than the checkpoint are removed whole.
+final class WriteAheadLog {
+    static let segmentPrefix = "wal-"
+    static let segmentSuffix = ".log"
+
+    private let directory: StorageDirectory
+    private var segment: StorageFile?
+    private(set) var segmentName: String?
+    private var writeOffset = 0
+    /// Bytes appended since the last checkpoint (to decide when to take the next).
+    private(set) var bytesSinceCheckpoint = 0
+
+    init(directory: StorageDirectory) {
+        self.directory = directory
+    }
+
+    static func segmentName(firstSequence: UInt64) -> String {
+        let hex = String(firstSequence, radix: 16)
+        return segmentPrefix + String(repeating: "0", count: 16 - hex.count) + hex + segmentSuffix
+    }
+
+    static func firstSequence(ofSegment name: String) -> UInt64? {
+        guard name.hasPrefix(segmentPrefix), name.hasSuffix(segmentSuffix) else { return nil }
+        return UInt64(name.dropFirst(segmentPrefix.count).dropLast(segmentSuffix.count), radix: 16)
+    }
+
+    func segmentNames() throws -> [String] {
+        try directory.fileNames().filter { Self.firstSequence(ofSegment: $0) != nil }.sorted()
+    }
+
+    /// Appends already-framed records at the end of the current segment.
+    func append(_ records: [UInt8]) throws {
+        guard let segment else { preconditionFailure("WAL append before a segment was opened") }
+        try segment.write(records, at: writeOffset)
+        writeOffset += records.count
+        bytesSinceCheckpoint += records.count
+    }
+
+    func sync() throws {
+        try segment?.sync()
+    }
+
+    /// Starts a segment whose first record will have `firstSequence`, and removes
+    /// every older segment: the caller guarantees that a checkpoint holds them.
+    func startSegment(firstSequence: UInt64, removingOlder: Bool) throws {
+        let name = Self.segmentName(firstSequence: firstSequence)
+        let older = try segmentNames().filter { $0 != name }
+        segment?.close()
+        let file = try directory.openFile(name)
+        try file.truncate(to: 0)
+        try directory.sync()
+        segment = file
+        segmentName = name
+        writeOffset = 0
+        bytesSinceCheckpoint = 0
+        if removingOlder {
+            for old in older { try directory.removeFile(old) }
+            if !older.isEmpty { try directory.sync() }
+        }
+    }
+
+    /// Continues appending to an existing segment after recovery.
+    func resume(segment name: String, at offset: Int) throws {
+        segment?.close()
+        segment = try directory.openFile(name)
+        segmentName = name
+        writeOffset = offset
+    }
+
+    func close() {
+        segment?.close()
+        segment = nil
+    }
+
+    // MARK: Recovery
+
+    struct Recovery {
+        var batches: [WALBatch] = []
+        /// The last segment and where its valid records end (appends continue there).
+        var lastSegment: (name: String, validBytes: Int)?
+        /// A torn tail that was cut: which segment, at which offset, how many bytes, why.
+        var discardedTail: (segment: String, offset: Int, bytes: Int, reason: String)?
+        var totalBytes = 0
+    }
+
+    /// Reads every segment in order and returns the batches after `checkpointSequence`.
+    ///
+    /// An invalid record at the end of the last segment is a write torn by a
+    /// crash: it was never acknowledged, so it is cut. An invalid record followed
+    /// by valid ones, or anywhere in an older segment, is corruption of
+    /// acknowledged data: reported, never skipped.
+    func recover(after checkpointSequence: UInt64) throws -> Recovery {
+        var recovery = Recovery()
+        let names = try segmentNames()
+        var expectedSequence: UInt64? = nil
+        for (position, name) in names.enumerated() {
+            let file = try directory.openFile(name)
+            defer { file.close() }
+            let bytes = try file.read(at: 0, count: try file.size())
+            recovery.totalBytes += bytes.count
+            let isLast = position == names.count - 1
+            var offset = 0
+            scan: while true {
+                switch WALRecordFormat.parse(bytes, at: offset) {
+                case .endOfData:
+                    break scan
+                case .record(let batch, let end):
+                    if let expected = expectedSequence, batch.firstSequence != expected {
+                        throw StorageError.corruption(
+                            file: name, location: "offset \(offset)",
+                            reason: "sequence \(batch.firstSequence) follows \(expected - 1): records are missing")
+                    }
+                    expectedSequence = batch.lastSequence + 1
+                    if batch.lastSequence > checkpointSequence { recovery.batches.append(batch) }
+                    offset = end
+                case .invalid(let reason):
+                    if !isLast || Self.containsValidRecord(bytes, after: offset) {
+                        throw StorageError.corruption(file: name, location: "offset \(offset)", reason: reason)
+                    }
+                    if reason != "zeroed bytes" || bytes[offset...].contains(where: { $0 != 0 }) {
+                        recovery.discardedTail = (name, offset, bytes.count - offset, reason)
+                    }
+                    try file.truncate(to: offset)
+                    try file.sync()
+                    break scan
+                }
+            }
+            if isLast { recovery.lastSegment = (name, offset) }
+        }
+        return recovery
+    }
+
+    /// Whether a whole, checksummed record starts anywhere after `offset`.
+    private static func containsValidRecord(_ bytes: [UInt8], after offset: Int) -> Bool {
+        let magic = withUnsafeBytes(of: WALRecordFormat.magic.littleEndian) { Array($0) }
+        var index = offset + 1
+        while index + WALRecordFormat.headerBytes <= bytes.count {
+            if bytes[index] == magic[0] && bytes[index + 1] == magic[1] && bytes[index + 2] == magic[2]
+                && bytes[index + 3] == magic[3], case .record = WALRecordFormat.parse(bytes, at: index)
+            {
+                return true
+            }
+            index += 1
+        }
+        return false
+    }
+}
