@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tessera", targets: ["TesseraCLI"]),
+        .executable(name: "tessera-crash-writer", targets: ["CrashWriter"]),
         .library(name: "Keyspace", targets: ["Keyspace"]),
         .library(name: "Placement", targets: ["Placement"]),
         .library(name: "Storage", targets: ["Storage"]),
@@ -28,20 +29,30 @@ let package = Package(
         .target(name: "Linearizability"),
         // The rnd engine: WAL with group commit, 4 KiB page file, extendible-hash index, checkpoints.
         .target(name: "Storage", dependencies: ["Keyspace"]),
+        // The system SQLite, for `tessera bench storage` only: no other target may depend on it.
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         // The `tessera` command-line tool.
         .executableTarget(
             name: "TesseraCLI",
             dependencies: [
-                "Keyspace", "Placement", "Storage",
+                "Keyspace", "Placement", "Storage", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Writes to a store until SIGKILLed, printing each acknowledged write (CLITests' crash test).
+        .executableTarget(name: "CrashWriter", dependencies: ["Storage", "Keyspace"], path: "Sources/CrashWriter"),
         // Helpers shared by the test targets only (seeded randomness, temporary folders).
         .target(name: "TestSupport"),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "TestSupport"], resources: [.copy("Vectors")]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "TestSupport"], resources: [.copy("Vectors")]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Storage", "Keyspace", "TestSupport"]),
     ]
 )

@@ -9,8 +9,9 @@ struct BenchCommand: AsyncParsableCommand {
             Run them from a release build; a debug build is many times slower:
               swift build -c release --scratch-path .build-release
               .build-release/release/tessera bench keyspace
+              .build-release/release/tessera bench storage --quick
             """,
-        subcommands: [KeyspaceBenchCommand.self]
+        subcommands: [KeyspaceBenchCommand.self, StorageBenchCommand.self]
     )
 }
 

@@ -12,8 +12,13 @@ struct Tessera: AsyncParsableCommand {
             Examples:
               tessera locate acme/users/rnd/alice/v1
               tessera locate acme/users/rnd/alice --members examples/members.json
+              tessera put acme/users/rnd/alice/v1 hello      # in ./.tessera/local
+              tessera get acme/users/rnd/alice/v1
               tessera bench keyspace
             """,
-        subcommands: [LocateCommand.self, BenchCommand.self]
+        subcommands: [
+            LocateCommand.self, PutCommand.self, GetCommand.self, DeleteCommand.self, QueryCommand.self,
+            BenchCommand.self,
+        ]
     )
 }

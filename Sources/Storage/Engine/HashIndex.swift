@@ -45,7 +45,9 @@ final class HashIndex {
     init(pages: PageFile) {
         self.pages = pages
         globalDepth = 0
-        directory = [Bucket(localDepth: 0, page: 0, entries: [:])]
+        let root = Bucket(localDepth: 0, page: 0, entries: [:])
+        root.dirty = true
+        directory = [root]
         directoryDirty = true
     }
 

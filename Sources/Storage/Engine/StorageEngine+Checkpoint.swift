@@ -11,6 +11,7 @@ extension StorageEngine {
     public func checkpoint() throws {
         precondition(pendingWAL.isEmpty, "checkpoint with unflushed WAL records")
         let generation = superblock.generation + 1
+        pages.generationLimit = generation
         var allocator = PageAllocator(free: freePages, pages: pages)
         var released: [UInt32] = []
         var written: [Page] = []

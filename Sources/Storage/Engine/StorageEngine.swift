@@ -66,13 +66,19 @@ public final class StorageEngine {
         let pageFile = PageFile(file: try directory.openFile(PageFile.fileName), pageCount: 2)
         pages = pageFile
         wal = WriteAheadLog(directory: directory)
-        if let loaded = try Superblock.load(from: pageFile) {
+        if let loaded = try Superblock.load(from: pageFile), loaded.generation > 0 {
             superblock = loaded
             pageFile.restorePageCount(loaded.pageCount)
+            pageFile.generationLimit = loaded.generation
             index = try HashIndex(pages: pageFile, globalDepth: Int(loaded.globalDepth), directoryFirstPage: loaded.directoryFirstPage)
             freePages = try Self.readFreeList(pageFile, loaded)
         } else {
+            // A new store (or one whose creation a crash interrupted): the empty
+            // superblock goes first, so that from now on the file always has one.
             superblock = .empty
+            try pageFile.write(Superblock.empty.page())
+            try pageFile.sync()
+            try directory.sync()
             index = HashIndex(pages: pageFile)
             freePages = []
         }
@@ -82,7 +88,7 @@ public final class StorageEngine {
         try recover()
     }
 
-    private static func readFreeList(_ pages: PageFile, _ superblock: Superblock) throws -> [UInt32] {
+    static func readFreeList(_ pages: PageFile, _ superblock: Superblock) throws -> [UInt32] {
         guard superblock.freeListFirstPage != 0 else { return [] }
         let bytes = try PageChain.read(from: pages, first: superblock.freeListFirstPage, kind: .freeList)
         var reader = ByteReader(bytes)
@@ -110,12 +116,10 @@ public final class StorageEngine {
             checkpointGeneration: superblock.generation, checkpointSequence: superblock.checkpointSequence,
             walBatchesReplayed: recovery.batches.count, walBytesRead: recovery.totalBytes,
             discardedTail: recovery.discardedTail.map { "\($0.segment) at offset \($0.offset): \($0.bytes) bytes (\($0.reason))" })
-        if let last = recovery.lastSegment, superblock.generation > 0 || !recovery.batches.isEmpty {
+        if let last = recovery.lastSegment {
             try wal.resume(segment: last.name, at: last.validBytes)
         } else {
-            // A new store: checkpoint generation 1 so that the page file always has a superblock.
             try wal.startSegment(firstSequence: nextSequence, removingOlder: false)
-            if superblock.generation == 0 { try checkpoint() }
         }
     }
 
@@ -248,7 +252,7 @@ public final class StorageEngine {
             let number = location.firstPage + UInt32(offset)
             let pageBytes = offset * Page.size + Page.size <= bytes.count
                 ? Array(bytes[(offset * Page.size)..<(offset * Page.size + Page.size)]) : []
-            let page = try Page.decode(pageBytes, number: number, expecting: .collection, file: pages.file.name)
+            let page = try pages.checked(Page.decode(pageBytes, number: number, expecting: .collection, file: pages.file.name))
             stream.append(contentsOf: page.payload)
         }
         guard stream.count == Int(location.byteCount) else {

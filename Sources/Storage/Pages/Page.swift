@@ -90,9 +90,22 @@ final class PageFile {
         self.pageCount = pageCount
     }
 
+    /// The generation of the checkpoint in use: a page from a later one means the
+    /// page was reused after the checkpoint that points to it was superseded.
+    var generationLimit: UInt64 = .max
+
     func read(_ number: UInt32, kind: PageKind) throws -> Page {
         let bytes = try file.read(at: Int(number) * Page.size, count: Page.size)
-        return try Page.decode(bytes, number: number, expecting: kind, file: file.name)
+        return try checked(Page.decode(bytes, number: number, expecting: kind, file: file.name))
+    }
+
+    func checked(_ page: Page) throws -> Page {
+        guard page.generation <= generationLimit else {
+            throw StorageError.corruption(
+                file: file.name, location: "page \(page.number)",
+                reason: "page is from checkpoint \(page.generation), newer than the checkpoint in use (\(generationLimit))")
+        }
+        return page
     }
 
     func write(_ page: Page) throws {

@@ -77,10 +77,19 @@ struct Superblock: Equatable {
         }
     }
 
-    /// The newest valid superblock of the file, or `nil` for a new, empty file.
-    /// A file with pages but no valid superblock is corruption.
+    /// The newest valid superblock of the file, or `nil` for a new file.
+    ///
+    /// A new store writes and syncs its empty superblock before anything else,
+    /// so a file of at most two pages without a valid one is a creation that a
+    /// crash interrupted (nothing was ever acknowledged); a longer file without
+    /// one is corruption.
     static func load(from pages: PageFile) throws -> Superblock? {
-        guard try pages.file.size() > 0 else { return nil }
+        guard try pages.file.size() > 2 * Page.size else {
+            let candidates = [UInt32(0), 1].compactMap { number in
+                (try? pages.read(number, kind: .superblock)).flatMap { try? Superblock(page: $0, file: pages.file.name) }
+            }
+            return candidates.max { $0.generation < $1.generation }
+        }
         var found: [Superblock] = []
         var failures: [String] = []
         for number in [UInt32(0), 1] {

@@ -119,7 +119,7 @@ final class WriteAheadLog {
                     if batch.lastSequence > checkpointSequence { recovery.batches.append(batch) }
                     offset = end
                 case .invalid(let reason):
-                    if !isLast || Self.containsValidRecord(bytes, after: offset) {
+                    if !isLast || !Self.looksTorn(bytes, at: offset) || Self.containsValidRecord(bytes, after: offset) {
                         throw StorageError.corruption(file: name, location: "offset \(offset)", reason: reason)
                     }
                     if reason != "zeroed bytes" || bytes[offset...].contains(where: { $0 != 0 }) {
@@ -133,6 +133,20 @@ final class WriteAheadLog {
             if isLast { recovery.lastSegment = (name, offset) }
         }
         return recovery
+    }
+
+    /// Whether the invalid record at `offset` is what a crash during its write
+    /// leaves: a record cut short by the end of the file, or one whose end was
+    /// never written (zeros). A complete-looking record with a bad checksum was
+    /// written whole and damaged later: that is corruption, not a tear.
+    private static func looksTorn(_ bytes: [UInt8], at offset: Int) -> Bool {
+        guard offset + WALRecordFormat.headerBytes <= bytes.count else { return true }
+        let length = Int(bytes[offset + 4]) | Int(bytes[offset + 5]) << 8 | Int(bytes[offset + 6]) << 16 | Int(bytes[offset + 7]) << 24
+        let end = offset + WALRecordFormat.headerBytes + length
+        if bytes[offset..<offset + WALRecordFormat.headerBytes].allSatisfy({ $0 == 0 }) { return true }
+        if end > bytes.count { return true }
+        let tail = bytes[max(offset + WALRecordFormat.headerBytes, end - 8)..<end]
+        return !tail.isEmpty && tail.allSatisfy { $0 == 0 }
     }
 
     /// Whether a whole, checksummed record starts anywhere after `offset`.

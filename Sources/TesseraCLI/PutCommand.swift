@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import Storage
+
+struct PutCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "put",
+        abstract: "Store a value under a key in a local data directory, durably.",
+        discussion: """
+            Prints the item's new version once the write is on disk (fsync). With a
+            condition the write applies only if it holds; otherwise nothing changes,
+            the item's current version is reported and the exit status is 2. The value
+            is the argument's UTF-8 bytes, or with '-' the raw bytes of standard input.
+
+            Examples:
+              tessera put acme/users/rnd/alice/v1 'hello'
+              tessera put acme/users/rnd/alice/v1 'hello again' --if-version 1
+              tessera put acme/users/rnd/bob - --if-absent --json < photo.jpg
+            """
+    )
+
+    @Argument(help: "The key, as account/resource/rnd/primaryKey[/sortKey].")
+    var key: String
+
+    @Argument(help: "The value (its UTF-8 bytes), or '-' to read raw bytes from standard input.")
+    var value: String
+
+    @OptionGroup var dataDirectory: DataDirectoryOptions
+    @OptionGroup var conditions: ConditionOptions
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func run() async throws {
+        let parsed = try LocalStore.parseKey(key)
+        let bytes = try readValue()
+        let outcome = try await LocalStore.with(dataDirectory, creating: true) { store in
+            try await store.put(parsed, value: bytes, condition: conditions.condition)
+        }
+        try reportWrite(outcome, json: json)
+    }
+
+    private func readValue() throws -> [UInt8] {
+        guard value == "-" else { return Array(value.utf8) }
+        do {
+            return Array(try FileHandle.standardInput.readToEnd() ?? Data())
+        } catch {
+            throw commandFailure("cannot read the value from standard input: \(error.localizedDescription)", status: ExitStatus.ioError)
+        }
+    }
+}
+
+/// Prints `version N` (or `{"version":N}`), or reports the failed condition with exit status 2.
+func reportWrite(_ outcome: WriteOutcome, json: Bool) throws {
+    switch outcome {
+    case .applied(let version):
+        writeStandardOutput(json ? encodeJSON(VersionJSON(version: version)) + "\n" : "version \(version)\n")
+    case .conditionFailed(let currentVersion):
+        throw conditionFailure(currentVersion: currentVersion, json: json)
+    }
+}
