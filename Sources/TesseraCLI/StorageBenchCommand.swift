@@ -332,15 +332,16 @@ final class StorageBenchRunner {
 
         // Cold: close, reopen, read each key once (capped at twice the case time).
         let coldSeconds = max(2 * seconds, 1)
-        let reopenMilliseconds = try reopenStore(evict: false)
+        let (closeMilliseconds, reopenMilliseconds) = try reopenStore(evict: false)
         var cold = try await TesseraBench.getEachOnce(store: store!, keys: tesseraKeys, seconds: coldSeconds)
+        cold.details["closeMilliseconds"] = closeMilliseconds
         cold.details["reopenMilliseconds"] = reopenMilliseconds
         record("tessera", "cold get (reopened, OS cache warm)", cold)
         keeper = nil  // the last connection: SQLite checkpoints its WAL into the database here
         let coldSQLite = try await SQLiteBench.getEachOnce(path: sqlitePath, keys: sqliteKeys, seconds: coldSeconds)
         record("sqlite", "cold get (reopened, OS cache warm)", coldSQLite)
 
-        let evictedReopenMilliseconds = try reopenStore(evict: true)
+        let evictedReopenMilliseconds = try reopenStore(evict: true).reopen
         var evicted = try await TesseraBench.getEachOnce(store: store!, keys: tesseraKeys, seconds: coldSeconds)
         evicted.details["reopenMilliseconds"] = evictedReopenMilliseconds
         record("tessera", "cold get (files evicted from OS cache)", evicted)
@@ -396,6 +397,8 @@ final class StorageBenchRunner {
             + "cold gets read each once (at most \(StorageBenchReport.number(coldSeconds)) s): Tessera \(cold.operations) and \(evicted.operations), "
             + "SQLite \(coldSQLite.operations) and \(evictedSQLite.operations) keys; Tessera reopened in "
             + "\(StorageBenchReport.number(reopenMilliseconds)) ms and \(StorageBenchReport.number(evictedReopenMilliseconds)) ms")
+        notes.append("closing Tessera after the puts (a checkpoint of all collections written since the last one, "
+            + "under the engine lock) took \(StorageBenchReport.number(closeMilliseconds)) ms")
         notes.append("Tessera after the run: \(statistics.pageCount) pages, checkpoint generation \(statistics.checkpointGeneration)")
         let misses = [hot1, hot2, cold, evicted, hot1SQLite, hot2SQLite, coldSQLite, evictedSQLite]
             .map { Int($0.details["misses"] ?? 0) }.reduce(0, +)
@@ -406,15 +409,18 @@ final class StorageBenchRunner {
             command: command, machine: machine, secondsPerCase: seconds, rows: rows, goals: goals, notes: notes, cases: cases)
     }
 
-    /// Closes the store and opens it again (optionally evicting its files from the OS
-    /// cache in between); returns the milliseconds the reopen took.
-    private func reopenStore(evict: Bool) throws -> Double {
+    /// Closes the store (a checkpoint of everything still in memory) and opens it again,
+    /// optionally evicting its files from the OS cache in between; returns the milliseconds
+    /// the close and the reopen took.
+    private func reopenStore(evict: Bool) throws -> (close: Double, reopen: Double) {
+        let start = monotonicNanoseconds()
         try store?.close()
         store = nil  // releases the directory lock
+        let closed = monotonicNanoseconds()
         if evict { RawDisk.evictFromPageCache(directory: tesseraPath) }
-        let start = monotonicNanoseconds()
+        let reopenStart = monotonicNanoseconds()
         store = try Store(path: tesseraPath)
-        return Double(monotonicNanoseconds() - start) / 1e6
+        return (Double(closed - start) / 1e6, Double(monotonicNanoseconds() - reopenStart) / 1e6)
     }
 
     static func sizeText(_ bytes: Int) -> String { bytes % 1024 == 0 ? "\(bytes / 1024) KiB" : "\(bytes) B" }

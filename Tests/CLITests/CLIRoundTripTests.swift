@@ -255,13 +255,39 @@ struct TesseraRunner {
         let tessera = try TesseraRunner()
         defer { tessera.folder.remove() }
         _ = try tessera.version(try tessera("put", "acme/users/rnd/frank", "v"))
-        let store = try Store(path: tessera.dataDirectory)
-        let locked = try tessera("get", "acme/users/rnd/frank")
-        try store.close()
-        #expect(locked.status == 74)
-        #expect(locked.errorOutput.contains("in use by another process"))
+        try openAndClose(tessera.dataDirectory) {
+            let locked = try tessera("get", "acme/users/rnd/frank")
+            #expect(locked.status == 74)
+            #expect(locked.errorOutput.contains("in use by another process"))
+        }
+        // The store object is gone, and its lock with it.
         let after = try tessera("get", "acme/users/rnd/frank")
-        #expect(after.status == 0 && after.output == "v", "after the in-process store closed: \(after.errorOutput)")
+        #expect(after.status == 0 && after.output == "v", "after the in-process store was released: \(after.errorOutput)")
+    }
+
+    /// Engine bug: `Store.close()` leaves the data directory's flock held until the
+    /// `Store` is deinitialized (POSIXDirectory closes LOCK only in deinit), so another
+    /// process cannot open a closed store while its object lives. When the engine
+    /// releases the lock in close(), this known issue stops being recorded: remove
+    /// the `withKnownIssue` then.
+    @Test func closeReleasesTheLock() async throws {
+        let tessera = try TesseraRunner()
+        defer { tessera.folder.remove() }
+        _ = try tessera.version(try tessera("put", "acme/users/rnd/frank", "v"))
+        let store = try Store(path: tessera.dataDirectory)
+        try store.close()
+        withKnownIssue("Store.close() keeps the directory lock until the Store is deinitialized") {
+            let after = try tessera("get", "acme/users/rnd/frank")
+            #expect(after.status == 0 && after.output == "v", "after close(): \(after.errorOutput)")
+        }
+        withExtendedLifetime(store) {}
+    }
+
+    /// Opens the store in this process, runs `body` while it is open, then closes and releases it.
+    private func openAndClose(_ path: String, _ body: () throws -> Void) throws {
+        let store = try Store(path: path)
+        defer { try? store.close() }
+        try body()
     }
 
     @Test func defaultDataDirectory() throws {

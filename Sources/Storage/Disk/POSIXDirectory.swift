@@ -27,8 +27,13 @@ public final class POSIXDirectory: StorageDirectory {
         }
     }
 
-    deinit {
-        if lockDescriptor >= 0 { Glibc.close(lockDescriptor) }
+    deinit { close() }
+
+    public func close() {
+        if lockDescriptor >= 0 {
+            Glibc.close(lockDescriptor)
+            lockDescriptor = -1
+        }
     }
 
     public func openFile(_ name: String) throws -> StorageFile {

@@ -124,6 +124,8 @@ public final class SimulatedDisk: StorageDirectory {
     public func sync() throws {
         try step()
     }
+
+    public func close() {}
 }
 
 final class SimulatedFile: StorageFile {

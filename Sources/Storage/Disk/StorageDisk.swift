@@ -20,4 +20,6 @@ public protocol StorageDirectory: AnyObject {
     func removeFile(_ name: String) throws
     /// Makes file creations and removals durable (fsync of the directory).
     func sync() throws
+    /// Releases the directory (and its lock) for another owner.
+    func close()
 }

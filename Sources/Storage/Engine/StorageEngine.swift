@@ -283,6 +283,7 @@ public final class StorageEngine {
         try checkpoint()
         wal.close()
         pages.file.close()
+        directory.close()
     }
 }
 

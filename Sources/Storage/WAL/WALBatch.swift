@@ -30,7 +30,11 @@ struct WALBatch: Equatable {
 
 /// The framing of WAL records:
 ///
-///     u32 magic "TWAL" | u32 payload length | u32 CRC-32C of (length, payload) | payload
+///     u32 magic "TWAL" | u32 payload length | u32 CRC-32C of (length, payload)
+///     | u32 CRC-32C of the 12 bytes before it | payload
+///
+/// The header's own checksum tells a damaged length (corruption) from a record
+/// cut short by a crash (a torn tail), which recovery treats differently.
 ///     payload = u64 first sequence | u16 effect count | effects
 ///     effect  = u8 kind (1 put, 2 delete) | 64-byte pointer | u16 sort-key length | sort key
 ///               | (put only) u32 value length | value
@@ -38,7 +42,7 @@ struct WALBatch: Equatable {
 /// Integers are little-endian.
 enum WALRecordFormat {
     static let magic: UInt32 = 0x4C41_5754  // "TWAL" read as little-endian bytes
-    static let headerBytes = 12
+    static let headerBytes = 16
     /// Bigger than any legal batch (100 writes of 400 KiB plus keys), so a longer length is corruption.
     static let payloadBytesMaximum = 64 * 1024 * 1024
 
@@ -66,6 +70,7 @@ enum WALRecordFormat {
         header.append(magic)
         header.append(UInt32(payload.bytes.count))
         header.append(checksum(length: UInt32(payload.bytes.count), payload: payload.bytes[...]))
+        header.append(CRC32C.checksum(header.bytes))
         output.append(contentsOf: header.bytes)
         output.append(contentsOf: payload.bytes)
     }
@@ -87,10 +92,11 @@ enum WALRecordFormat {
         if offset >= bytes.count { return .endOfData }
         var reader = ByteReader(bytes, offset: offset)
         guard let magicFound = try? reader.readUInt32(), let length = try? reader.readUInt32(),
-            let storedCRC = try? reader.readUInt32()
+            let storedCRC = try? reader.readUInt32(), let headerCRC = try? reader.readUInt32()
         else { return .invalid("truncated record header") }
-        if magicFound == 0 && length == 0 && storedCRC == 0 { return .invalid("zeroed bytes") }
+        if magicFound == 0 && length == 0 && storedCRC == 0 && headerCRC == 0 { return .invalid("zeroed bytes") }
         guard magicFound == magic else { return .invalid("bad record magic") }
+        guard CRC32C.checksum(bytes[offset..<offset + 12]) == headerCRC else { return .invalid("record header checksum mismatch") }
         guard Int(length) <= payloadBytesMaximum, Int(length) <= reader.remaining else {
             return .invalid("record length \(length) runs past the end of the segment")
         }

@@ -140,13 +140,21 @@ final class WriteAheadLog {
     /// never written (zeros). A complete-looking record with a bad checksum was
     /// written whole and damaged later: that is corruption, not a tear.
     private static func looksTorn(_ bytes: [UInt8], at offset: Int) -> Bool {
-        guard offset + WALRecordFormat.headerBytes <= bytes.count else { return true }
-        let length = Int(bytes[offset + 4]) | Int(bytes[offset + 5]) << 8 | Int(bytes[offset + 6]) << 16 | Int(bytes[offset + 7]) << 24
-        let end = offset + WALRecordFormat.headerBytes + length
-        if bytes[offset..<offset + WALRecordFormat.headerBytes].allSatisfy({ $0 == 0 }) { return true }
+        let headerEnd = offset + WALRecordFormat.headerBytes
+        guard headerEnd <= bytes.count else { return true }
+        // A header whose last word was never written: the write stopped inside it.
+        if bytes[(headerEnd - 4)..<headerEnd].allSatisfy({ $0 == 0 }) { return true }
+        guard CRC32C.checksum(bytes[offset..<offset + 12]) == readUInt32(bytes, at: offset + 12) else { return false }
+        // The header is intact, so its length is right: a payload cut by the end of
+        // the file, or ending in never-written zeros, is a tear.
+        let end = headerEnd + Int(readUInt32(bytes, at: offset + 4))
         if end > bytes.count { return true }
-        let tail = bytes[max(offset + WALRecordFormat.headerBytes, end - 8)..<end]
+        let tail = bytes[max(headerEnd, end - 8)..<end]
         return !tail.isEmpty && tail.allSatisfy { $0 == 0 }
+    }
+
+    private static func readUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
+        UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
     }
 
     /// Whether a whole, checksummed record starts anywhere after `offset`.
