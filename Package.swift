@@ -36,6 +36,8 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // One replicated cell: Multi-Paxos log, leader lease, fencing, snapshots (sans-I/O).
+        .target(name: "Cell"),
         // The `tessera` command-line tool.
         .executableTarget(
             name: "TesseraCLI",

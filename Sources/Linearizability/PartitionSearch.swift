@@ -10,9 +10,15 @@
 ///
 /// Unknown-outcome operations have no return entry (they may take effect any
 /// time after their invocation) and need not be linearized at all: the search
-/// succeeds once every returned operation is. In each window it tries returned
-/// operations first, so that configurations without unknown operations are
-/// met first and subsume those with them.
+/// succeeds once every returned operation is. Left unchecked they make the
+/// search exponential (every subset of them, in every order), so:
+/// - in each window it tries returned operations first, so that configurations
+///   without unknown operations are met first and subsume those with them;
+/// - of several pending unknown operations with equal inputs it tries only the
+///   earliest: they are interchangeable once all are invoked;
+/// - it skips an unknown operation whose state, after a run of unknown
+///   operations, would be the same with one of that run left out: that shorter
+///   run is tried too, and leaves more options.
 struct PartitionSearch<Model: SequentialModel> {
     enum Verdict {
         case linearizable
@@ -44,6 +50,8 @@ struct PartitionSearch<Model: SequentialModel> {
     private let outputs: [Model.Output?]
     /// Each operation's index among the returned ones, or among the unknown ones.
     private let slot: [Int]
+    /// For an unknown operation, the previous unknown one with an equal input, or -1.
+    private let earlierTwin: [Int]
     private let returnedCount: Int
     private var list: EntryList
 
@@ -71,6 +79,13 @@ struct PartitionSearch<Model: SequentialModel> {
         }
         self.outputs = outputs
         self.slot = slot
+        var lastWithInput: [Model.Input: Int] = [:]
+        var earlierTwin = Array(repeating: -1, count: operations.count)
+        for operation in operations.indices.sorted(by: { (operations[$0].invokedAt, $0) < (operations[$1].invokedAt, $1) })
+        where outputs[operation] == nil {
+            earlierTwin[operation] = lastWithInput.updateValue(operation, forKey: inputs[operation]) ?? -1
+        }
+        self.earlierTwin = earlierTwin
         self.returnedCount = returnedCount
         list = EntryList(invokedAt: operations.map(\.invokedAt), returnedAt: returnedAt)
     }
@@ -106,9 +121,13 @@ struct PartitionSearch<Model: SequentialModel> {
                     entry = list.next[entry]
                     continue
                 }
-            } else if entry != windowEnd, outputs[list.operation[entry]] != nil {
-                entry = list.next[entry]
-                continue
+            } else if entry != windowEnd {
+                let operation = list.operation[entry]
+                let twin = outputs[operation] == nil ? earlierTwin[operation] : -1
+                if outputs[operation] != nil || (twin >= 0 && !unknown.contains(slot[twin])) {
+                    entry = list.next[entry]
+                    continue
+                }
             }
 
             if entry == windowEnd {  // nothing in the window fits: undo the last choice
@@ -138,7 +157,7 @@ struct PartitionSearch<Model: SequentialModel> {
             let operation = list.operation[entry]
             let isReturned = outputs[operation] != nil
             let (legal, newState) = model.step(state, inputs[operation], outputs[operation])
-            if legal {
+            if legal, isReturned || !leavesAnUnknownPointless(operation, newState, stack) {
                 if isReturned { returned.insert(slot[operation]) } else { unknown.insert(slot[operation]) }
                 if cache.insert(.init(returned: returned, state: newState), unknown: unknown) {
                     if cache.count > maxStates { return .timedOut }
@@ -162,6 +181,28 @@ struct PartitionSearch<Model: SequentialModel> {
             entry = list.next[entry]
         }
         return .linearizable
+    }
+
+    /// Whether linearizing the unknown `operation` now, reaching `newState`,
+    /// would make one of the unknown operations linearized just before it
+    /// (since the last returned one) pointless: the same run without that one
+    /// reaches the same state. Looks at the last few only, to bound the cost.
+    private func leavesAnUnknownPointless(_ operation: Int, _ newState: Model.State, _ stack: [Frame]) -> Bool {
+        var runStart = stack.count
+        while runStart > 0, stack.count - runStart < 8, outputs[list.operation[stack[runStart - 1].call]] == nil { runStart -= 1 }
+        let run = stack[runStart...].map { list.operation[$0.call] }
+        for left in run.indices {
+            var state = stack[runStart].stateBefore
+            var legal = true
+            for (index, other) in run.enumerated() where index != left && legal {
+                (legal, state) = model.step(state, inputs[other], nil)
+            }
+            if legal {
+                (legal, state) = model.step(state, inputs[operation], nil)
+                if legal, state == newState { return true }
+            }
+        }
+        return false
     }
 
     /// The operations whose call entries are still in the list before `end`.

@@ -1,7 +1,8 @@
 /// The sequential specification a history is checked against: a deterministic
 /// state machine per partition (per key), so each key's sub-history is checked alone.
 public protocol SequentialModel: Sendable {
-    associatedtype Input
+    /// Hashable, so that unknown-outcome operations with equal inputs can be told interchangeable.
+    associatedtype Input: Hashable
     associatedtype Output
     /// Hashable, because the search remembers (linearized operations, state) pairs it has seen.
     associatedtype State: Hashable

@@ -141,15 +141,20 @@ final class SQLiteConnection {
             }
             switch status {
             case SQLITE_ROW:
-                let count = Int(sqlite3_column_bytes(select, 0))
-                guard count > 0, let bytes = sqlite3_column_blob(select, 0) else { return [] }
-                return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+                return Self.columnBytes(select, 0)
             case SQLITE_DONE:
                 return nil
             default:
                 throw BenchFailure("SQLite get: \(errorMessage) (code \(status))")
             }
         }
+    }
+
+    private static func columnBytes(_ statement: OpaquePointer?, _ column: Int32) -> [UInt8] {
+        // The pointer first, then the size (SQLite's documented order).
+        guard let bytes = sqlite3_column_blob(statement, column) else { return [] }
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
     }
 
     /// Rows with `from <= k < below` in key order, at most `limit`, keys and values copied out.
@@ -163,16 +168,14 @@ final class SQLiteConnection {
                     sqlite3_reset(range)
                     sqlite3_clear_bindings(range)
                 }
-                var rows: [(String, [UInt8])] = []
+                // Keys and values copied out as bytes, as Tessera returns sort keys and values.
+                var rows: [(key: [UInt8], value: [UInt8])] = []
                 rows.reserveCapacity(limit)
                 while true {
                     let status = sqlite3_step(range)
                     if status == SQLITE_DONE { break }
                     guard status == SQLITE_ROW else { throw BenchFailure("SQLite query: \(errorMessage) (code \(status))") }
-                    let key = sqlite3_column_text(range, 0).map { String(cString: $0) } ?? ""
-                    let count = Int(sqlite3_column_bytes(range, 1))
-                    let value = count > 0 ? Array(UnsafeRawBufferPointer(start: sqlite3_column_blob(range, 1), count: count)) : []
-                    rows.append((key, value))
+                    rows.append((Self.columnBytes(range, 0), Self.columnBytes(range, 1)))
                 }
                 return rows.count
             }
@@ -195,7 +198,7 @@ enum SQLiteBench {
     private static func run(
         path: String, threads: Int, seconds: Double, warmingWith warmKeys: [String] = [],
         _ loop: @escaping @Sendable (_ thread: Int, _ connection: SQLiteConnection, _ deadline: UInt64, _ outcome: inout ThreadOutcome) throws -> Void
-    ) async throws -> (measurement: Measurement, operationsPerThread: [Int]) {
+    ) async throws -> (sample: Sample, operationsPerThread: [Int]) {
         let barrier = StartBarrier(parties: threads, seconds: seconds)
         let outcomes = await runOnThreads(count: threads) { thread -> ThreadOutcome in
             var outcome = ThreadOutcome()
@@ -216,26 +219,25 @@ enum SQLiteBench {
         }
         if let failure = outcomes.lazy.compactMap(\.failure).first { throw BenchFailure(failure) }
         let end = outcomes.map(\.end).max() ?? barrier.start
-        let latencies = outcomes.flatMap(\.latencies)
-        var measurement = Measurement(
+        var sample = Sample(
             operations: outcomes.reduce(0) { $0 + $1.operations }, nanoseconds: end - barrier.start,
-            latencies: latencies.isEmpty ? nil : latencies)
-        measurement.details["busyRetries"] = Double(outcomes.reduce(0) { $0 + $1.busyRetries })
+            latencies: outcomes.flatMap(\.latencies))
+        sample.details["busyRetries"] = Double(outcomes.reduce(0) { $0 + $1.busyRetries })
         let misses = outcomes.reduce(0) { $0 + $1.misses }
-        if misses > 0 { measurement.details["misses"] = Double(misses) }
-        return (measurement, outcomes.map(\.operations))
+        if misses > 0 { sample.details["misses"] = Double(misses) }
+        return (sample, outcomes.map(\.operations))
     }
 
-    /// Durable puts of distinct keys `acme/<resource>/rnd/w<writer>-<i>` for `seconds`.
-    /// Returns the measurement and how many keys each writer wrote.
-    static func puts(path: String, resource: String, writers: Int, value: [UInt8], seconds: Double) async throws
-        -> (Measurement, [Int])
+    /// Durable puts of distinct keys `acme/<resource>/rnd/r<round>-w<writer>-<i>` for `seconds`.
+    /// Returns the sample and how many keys each writer wrote.
+    static func puts(path: String, resource: String, round: Int, writers: Int, value: [UInt8], seconds: Double) async throws
+        -> (Sample, [Int])
     {
         try await run(path: path, threads: writers, seconds: seconds) { writer, connection, deadline, outcome in
             outcome.latencies.reserveCapacity(4096)
             var index = 0
             while monotonicNanoseconds() < deadline {
-                let key = "acme/\(resource)/rnd/w\(writer)-\(index)"
+                let key = "acme/\(resource)/rnd/r\(round)-w\(writer)-\(index)"
                 let before = monotonicNanoseconds()
                 try connection.put(key: key, value: value)
                 outcome.latencies.append(monotonicNanoseconds() - before)
@@ -260,7 +262,7 @@ enum SQLiteBench {
                 operations += 256
             } while monotonicNanoseconds() < deadline
             outcome.operations = operations
-        }.measurement
+        }.sample.measurement
     }
 
     /// Reads each key once (stopping at `seconds`), with latencies.
@@ -275,7 +277,7 @@ enum SQLiteBench {
                 if after >= deadline { break }
             }
             outcome.operations = outcome.latencies.count
-        }.measurement
+        }.sample.measurement
     }
 
     /// Range queries of `limit` rows for `seconds`; each must return `limit` rows.
@@ -290,6 +292,6 @@ enum SQLiteBench {
                 operations += 16
             } while monotonicNanoseconds() < deadline
             outcome.operations = operations
-        }.measurement
+        }.sample.measurement
     }
 }

@@ -54,6 +54,27 @@ struct Measurement: Codable, Sendable {
     }
 }
 
+/// Raw results of one timed stretch; stretches of one case (its rounds) add up.
+struct Sample: Sendable {
+    var operations = 0
+    var nanoseconds: UInt64 = 0
+    var latencies: [UInt64] = []
+    var details: [String: Double] = [:]
+
+    mutating func add(_ other: Sample) {
+        operations += other.operations
+        nanoseconds += other.nanoseconds
+        latencies += other.latencies
+        details.merge(other.details, uniquingKeysWith: +)
+    }
+
+    var measurement: Measurement {
+        var measurement = Measurement(operations: operations, nanoseconds: nanoseconds, latencies: latencies.isEmpty ? nil : latencies)
+        measurement.details = details
+        return measurement
+    }
+}
+
 /// Deterministic filler bytes (not compressible, the same in every run).
 func patternBytes(count: Int, seed: UInt64) -> [UInt8] {
     var generator = BenchRandom(seed: seed)
@@ -84,7 +105,7 @@ enum RawDisk {
     /// With `ringBytes`, the file is first written and synced to that size (untimed)
     /// and the blocks then overwrite it in a ring: no size change, so fdatasync need
     /// not commit file metadata (the way SQLite reuses its WAL file).
-    static func appendAndSync(path: String, blockBytes: Int, seconds: Double, ringBytes: Int? = nil) throws -> Measurement {
+    static func appendAndSync(path: String, blockBytes: Int, seconds: Double, ringBytes: Int? = nil) throws -> Sample {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw BenchFailure("open \(path): \(errnoText(errno))") }
         defer {
@@ -128,7 +149,7 @@ enum RawDisk {
             now = monotonicNanoseconds()
             latencies.append(now - before)
         } while now < deadline
-        return Measurement(operations: latencies.count, nanoseconds: now - start, latencies: latencies)
+        return Sample(operations: latencies.count, nanoseconds: now - start, latencies: latencies)
     }
 
     /// Drops the folder's files from the OS page cache (they must be closed and synced):

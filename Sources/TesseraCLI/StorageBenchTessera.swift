@@ -5,10 +5,10 @@ import Storage
 // writers and readers as Swift tasks in a task group.
 
 enum TesseraBench {
-    /// Durable puts of distinct keys `acme/<resource>/rnd/w<writer>-<i>` for `seconds`.
-    /// Returns the measurement and how many keys each writer wrote.
-    static func puts(store: Store, resource: String, writers: Int, value: [UInt8], seconds: Double) async throws
-        -> (Measurement, [Int])
+    /// Durable puts of distinct keys `acme/<resource>/rnd/r<round>-w<writer>-<i>` for `seconds`.
+    /// Returns the sample and how many keys each writer wrote.
+    static func puts(store: Store, resource: String, round: Int, writers: Int, value: [UInt8], seconds: Double) async throws
+        -> (Sample, [Int])
     {
         let generationBefore = store.statistics.checkpointGeneration
         let start = monotonicNanoseconds()
@@ -20,7 +20,7 @@ enum TesseraBench {
                     latencies.reserveCapacity(4096)
                     var index = 0
                     while monotonicNanoseconds() < deadline {
-                        let key = try Key(account: "acme", resource: resource, type: .rnd, primaryKey: "w\(writer)-\(index)")
+                        let key = try Key(account: "acme", resource: resource, type: .rnd, primaryKey: "r\(round)-w\(writer)-\(index)")
                         let before = monotonicNanoseconds()
                         let outcome = try await store.put(key, value: value)
                         latencies.append(monotonicNanoseconds() - before)
@@ -35,10 +35,9 @@ enum TesseraBench {
             return results
         }
         let end = monotonicNanoseconds()
-        var measurement = Measurement(
-            operations: perWriter.reduce(0) { $0 + $1.count }, nanoseconds: end - start, latencies: perWriter.flatMap { $0 })
-        measurement.details["checkpoints"] = Double(store.statistics.checkpointGeneration - generationBefore)
-        return (measurement, perWriter.map(\.count))
+        var sample = Sample(operations: perWriter.reduce(0) { $0 + $1.count }, nanoseconds: end - start, latencies: perWriter.flatMap { $0 })
+        sample.details["checkpoints"] = Double(store.statistics.checkpointGeneration - generationBefore)
+        return (sample, perWriter.map(\.count))
     }
 
     /// Gets cycling through `keys` for `seconds`, from `tasks` tasks (each from its own offset).

@@ -43,15 +43,26 @@ import Testing
             let acknowledged = try await runUntilKilled(
                 writerExecutable, dataDirectory, writers: writers, milliseconds: delay,
                 logs: folder.url.appendingPathComponent("cycle-\(cycle)"), context: context)
-            for ack in acknowledged {
-                #expect(ack.version > floor, "\(context): \(ack.key) acknowledged version \(ack.version), not above \(floor), the highest version present before this run")
+            var problems: [String] = []
+            for ack in acknowledged where ack.version <= floor {
+                problems.append("\(ack.key) acknowledged version \(ack.version), not above \(floor), the highest version present before this run")
             }
-            try history.record(acknowledged, context: context)
-            floor = try await verify(dataDirectory, history, context: context, statistics: &statistics)
+            history.record(acknowledged, problems: &problems)
+            do {
+                floor = try await verify(dataDirectory, history, problems: &problems, statistics: &statistics)
+            } catch {
+                problems.append("the store does not open or read after the kill: \(error)")
+            }
             statistics.cycles += 1
             statistics.acknowledged += acknowledged.count
             if acknowledged.isEmpty { statistics.cyclesWithoutAcks += 1 }
             cycle += 1
+            if !problems.isEmpty {
+                // Later cycles would only repeat these: report the first few and stop.
+                for problem in problems.prefix(20) { Issue.record("\(context): \(problem)") }
+                if problems.count > 20 { Issue.record("\(context): and \(problems.count - 20) more problems like these") }
+                break
+            }
         }
         let seconds = (ContinuousClock.now - start).components.seconds
         print(
@@ -80,6 +91,12 @@ import Testing
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        defer {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
         try await Task.sleep(for: .milliseconds(milliseconds))
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -103,7 +120,7 @@ import Testing
     /// Returns the highest version present. The store is closed and released on return, so
     /// that the next writer can take the directory's lock.
     private func verify(
-        _ dataDirectory: String, _ history: AcknowledgedHistory, context: String, statistics: inout CrashStatistics
+        _ dataDirectory: String, _ history: AcknowledgedHistory, problems: inout [String], statistics: inout CrashStatistics
     ) async throws -> UInt64 {
         let store = try Store(path: dataDirectory)
         defer { try? store.close() }
@@ -117,11 +134,12 @@ import Testing
             while true {
                 let page = try await store.query(collection, range)
                 for item in page.items {
-                    let key = try Key(account: "acme", resource: "crash", type: .rnd, primaryKey: "w\(writer)", sortKey: item.sortKey)
+                    let key = try Key(account: "acme", resource: "crash", type: .rnd, primaryKey: Array("w\(writer)".utf8), sortKey: item.sortKey)
                     let value = CrashValue(item.value)
-                    #expect(
-                        value?.kind == "own" && value?.writer == writer && value.map { sortKey($0.n) } == key.sortKeyText,
-                        "\(context): \(key.text) holds a value no writer wrote there: \(String(decoding: item.value.prefix(120), as: UTF8.self))")
+                    let shown = String(decoding: item.value.prefix(120), as: UTF8.self)
+                    if !(value?.kind == "own" && value?.writer == writer && value.map { sortKey($0.n) } == key.sortKeyText) {
+                        problems.append("\(key.text) holds a value no writer wrote there: \(shown)")
+                    }
                     present[key.text] = item
                     highest = max(highest, item.version)
                 }
@@ -131,11 +149,11 @@ import Testing
         }
         for (key, ack) in history.own {
             guard let item = present[key] else {
-                Issue.record("\(context): acknowledged write lost: \(key) version \(ack.version)")
+                problems.append("acknowledged write lost: \(key) version \(ack.version)")
                 continue
             }
-            #expect(item.version == ack.version, "\(context): \(key) has version \(item.version), acknowledged \(ack.version)")
-            #expect(item.value == ack.value, "\(context): \(key) has a different value than acknowledged")
+            if item.version != ack.version { problems.append("\(key) has version \(item.version), acknowledged \(ack.version)") }
+            if item.value != ack.value { problems.append("\(key) has a different value than acknowledged") }
         }
         statistics.durableButUnacknowledged = present.count - history.own.count
 
@@ -143,18 +161,22 @@ import Testing
         let shared = try await store.get(try Key(parsing: "acme/crash/rnd/shared"))
         if let last = history.shared.max(by: { $0.version < $1.version }) {
             if let shared {
-                #expect(shared.version >= last.version, "\(context): shared key at version \(shared.version), but \(last.version) was acknowledged")
-                if let acked = history.shared.first(where: { $0.version == shared.version }) {
-                    #expect(shared.value == acked.value, "\(context): shared key at version \(shared.version) differs from what was acknowledged")
+                if shared.version < last.version {
+                    problems.append("shared key at version \(shared.version), but \(last.version) was acknowledged")
+                }
+                if let acked = history.shared.first(where: { $0.version == shared.version }), shared.value != acked.value {
+                    problems.append("shared key at version \(shared.version) differs from what was acknowledged")
                 }
             } else {
-                Issue.record("\(context): shared key missing; version \(last.version) was acknowledged")
+                problems.append("shared key missing; version \(last.version) was acknowledged")
             }
         }
         if let shared {
             let value = CrashValue(shared.value)
-            #expect(value?.kind == "shared", "\(context): shared key holds a value no writer wrote there")
-            #expect((value?.previous ?? 0) < shared.version, "\(context): shared value replaced version \(value?.previous ?? 0) >= its own \(shared.version)")
+            if value?.kind != "shared" { problems.append("shared key holds a value no writer wrote there") }
+            if let value, value.previous >= shared.version {
+                problems.append("shared value at version \(shared.version) says it replaced version \(value.previous)")
+            }
             highest = max(highest, shared.version)
         }
         return highest
@@ -190,20 +212,25 @@ struct AcknowledgedHistory {
     /// The version each acknowledged compare-and-swap replaced: a version can be replaced only once.
     var replaced: [UInt64: UInt64] = [:]
 
-    mutating func record(_ acks: [Ack], context: String) throws {
+    mutating func record(_ acks: [Ack], problems: inout [String]) {
         for ack in acks {
-            let value = try #require(CrashValue(ack.value), "\(context): acknowledged value of \(ack.key) does not parse")
+            guard let value = CrashValue(ack.value) else {
+                problems.append("acknowledged value of \(ack.key) does not parse")
+                continue
+            }
             if ack.key == "acme/crash/rnd/shared" {
-                #expect(value.kind == "shared")
+                if value.kind != "shared" { problems.append("shared key acknowledged with a value of kind \(value.kind)") }
                 if let earlier = replaced[value.previous] {
-                    Issue.record("\(context): two acknowledged compare-and-swaps replaced version \(value.previous): versions \(earlier) and \(ack.version)")
+                    problems.append("two acknowledged compare-and-swaps replaced version \(value.previous): versions \(earlier) and \(ack.version)")
                 }
                 replaced[value.previous] = ack.version
-                #expect(!shared.contains { $0.version == ack.version }, "\(context): shared version \(ack.version) acknowledged twice")
+                if shared.contains(where: { $0.version == ack.version }) { problems.append("shared version \(ack.version) acknowledged twice") }
                 shared.append(ack)
             } else {
-                #expect(value.kind == "own" && ack.key.hasSuffix("/w\(value.writer)/\(sortKey(value.n))"), "\(context): \(ack.key) acknowledged with a value for another key")
-                #expect(own[ack.key] == nil, "\(context): \(ack.key) acknowledged twice: the writer reused a number")
+                if !(value.kind == "own" && ack.key.hasSuffix("/w\(value.writer)/\(sortKey(value.n))")) {
+                    problems.append("\(ack.key) acknowledged with a value for another key")
+                }
+                if own[ack.key] != nil { problems.append("\(ack.key) acknowledged twice: the writer reused a number") }
                 own[ack.key] = ack
             }
         }

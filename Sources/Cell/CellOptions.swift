@@ -1,0 +1,36 @@
+/// Timing and limits of cell consensus.
+public struct CellOptions: Sendable {
+    /// How long a follower, after hearing from its leader, refuses to promise
+    /// anyone else; the leader's lease is this, shortened by the drift bound.
+    public var leaseDuration: Duration = .milliseconds(2_000)
+    /// Bound on the rate difference of any clock from real time (0.01 = 1%).
+    public var clockDriftMaximum = 0.01
+    /// Base of the randomized wait before campaigning (one to two times this).
+    public var electionTimeout: Duration = .milliseconds(300)
+    /// How long the leader waits for an answer before sending again.
+    public var retransmitInterval: Duration = .milliseconds(100)
+    /// Entries per accept message.
+    public var entriesPerMessageMaximum = 256
+    /// Test-only: a known bug to plant, to show the simulator catches it.
+    public var plantedBug: PlantedBug?
+
+    public init() {}
+
+    /// How long the leader may serve reads after sending a message that a quorum acknowledged.
+    var leaderLeaseDuration: Duration {
+        let nanoseconds = Double(leaseDuration.nanosecondsValue) * (1 - clockDriftMaximum) / (1 + clockDriftMaximum)
+        return .nanoseconds(Int64(nanoseconds))
+    }
+}
+
+/// Known bugs the simulator must catch (see the Simulator's teeth tests).
+public enum PlantedBug: String, Sendable, CaseIterable, Codable {
+    /// Accept entries from a leader of a lower ballot (no fencing).
+    case acceptLowerBallot
+    /// Serve lease reads after the lease has run out.
+    case leaseReadAfterExpiry
+    /// Commit an entry as soon as the leader has it, without a quorum.
+    case commitWithoutQuorum
+    /// Grant a second promise in the same ballot.
+    case promiseTwice
+}

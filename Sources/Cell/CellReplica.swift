@@ -1,0 +1,260 @@
+/// One replica of one cell: leader-based Multi-Paxos with Raft's log discipline,
+/// leader leases and fencing by ballot. Sans-I/O: inputs are messages, time
+/// readings, proposals and persistence reports; outputs come out as a
+/// ``Ready``. It never reads a clock, sends, writes or draws randomness itself
+/// (its randomness is a seeded generator the caller provides).
+///
+/// Idle cells cost nothing: a replica asks to be ticked only at
+/// ``nextDeadline``, which is `nil` when nothing is pending. Liveness of the
+/// leader comes from the node layer (``leaderSuspected(now:)``), shared by all
+/// cells of a node pair, not from per-cell heartbeats.
+public final class CellReplica {
+    public enum Role: String, Sendable { case follower, candidate, leader }
+
+    struct Progress {
+        var nextIndex: LogIndex
+        var matchIndex: LogIndex = 0
+        /// When the last accept went out, by the leader's clock (`nil`: nothing in flight).
+        var lastSentAt: Instant?
+        /// Latest `sentAt` this follower acknowledged in this ballot (for the lease).
+        var acknowledgedSentAt: Instant?
+    }
+
+    public let me: NodeID
+    public let options: CellOptions
+    public internal(set) var role: Role = .follower
+    public internal(set) var hardState = HardState()
+    public internal(set) var leader: NodeID?
+    public internal(set) var configuration: [NodeID]
+    var log = ReplicaLog()
+    public internal(set) var appliedIndex: LogIndex = 0
+    var random: CellRandom
+
+    // Follower and candidate state.
+    /// Until then this replica promises no one but its current leader (lease safety).
+    var promiseHeldUntil: Instant = .zero
+    var campaignAt: Instant?
+    var votes: Set<NodeID> = []
+    var probing = false
+
+    // Leader state.
+    var progress: [NodeID: Progress] = [:]
+    /// First index of this leader's ballot: its no-op. Reads wait until it is applied.
+    var ballotStartIndex: LogIndex = 0
+    var leaseUntil: Instant?
+
+    // Output being gathered for the next ready.
+    var outbox: [(to: NodeID, message: CellMessage)] = []
+    var hardStateChanged = false
+    var snapshotToInstall: Snapshot?
+    var latestSnapshot: Snapshot?
+
+    /// A new replica of a new cell (empty log), or the restart of one with its persisted state.
+    public init(
+        me: NodeID, configuration: [NodeID], options: CellOptions = CellOptions(), now: Instant, randomSeed: UInt64,
+        restoring persisted: PersistedReplicaState? = nil
+    ) {
+        self.me = me
+        self.options = options
+        self.configuration = configuration.sorted()
+        self.random = CellRandom(seed: randomSeed ^ UInt64(me.rawValue) &* 0x9E37_79B9_7F4A_7C15)
+        if let persisted {
+            hardState = persisted.hardState
+            if let snapshot = persisted.snapshot {
+                self.configuration = snapshot.configuration
+                latestSnapshot = snapshot
+                appliedIndex = snapshot.index
+            }
+            log.restore(
+                snapshotIndex: persisted.snapshot?.index ?? 0, snapshotBallot: persisted.snapshot?.ballot ?? .zero,
+                entries: persisted.entries)
+            for entry in persisted.entries {
+                if case .configuration(let members) = entry.payload { self.configuration = members }
+            }
+        }
+        // After a restart this replica may have promised a leader before it went
+        // down; it honours that promise for a full lease before voting again.
+        if persisted != nil { promiseHeldUntil = now + options.leaseDuration }
+        scheduleCampaign(now: now, notBefore: promiseHeldUntil)
+    }
+
+    // MARK: - Inputs
+
+    /// A message from another replica of this cell.
+    public func step(_ message: CellMessage, from: NodeID, now: Instant) {
+        switch message {
+        case .prepare(let ballot, let lastIndex, let lastBallot, let probe):
+            handlePrepare(ballot: ballot, lastIndex: lastIndex, lastBallot: lastBallot, probe: probe, from: from, now: now)
+        case .promise(let ballot, let granted, let probe):
+            handlePromise(ballot: ballot, granted: granted, probe: probe, from: from, now: now)
+        case .accept(let ballot, let previousIndex, let previousBallot, let entries, let commitIndex, let sentAt):
+            handleAccept(ballot: ballot, previousIndex: previousIndex, previousBallot: previousBallot,
+                         entries: entries, commitIndex: commitIndex, sentAt: sentAt, from: from, now: now)
+        case .accepted(let ballot, let success, let matchIndex, let sentAt):
+            handleAccepted(ballot: ballot, success: success, matchIndex: matchIndex, sentAt: sentAt, from: from, now: now)
+        case .installSnapshot(let ballot, let snapshot, let sentAt):
+            handleInstallSnapshot(ballot: ballot, snapshot: snapshot, sentAt: sentAt, from: from, now: now)
+        }
+    }
+
+    /// Time passed; call at or after ``nextDeadline``.
+    public func tick(now: Instant) {
+        switch role {
+        case .follower, .candidate:
+            if let campaignAt, now >= campaignAt { campaign(now: now, probe: true) }
+        case .leader:
+            retransmit(now: now)
+        }
+    }
+
+    /// The node layer suspects the node of this cell's leader: look for a new one.
+    public func leaderSuspected(now: Instant) {
+        guard role == .follower, leader != nil, leader != me else { return }
+        leader = nil
+        scheduleCampaign(now: now, notBefore: promiseHeldUntil)
+    }
+
+    /// When this replica next needs ``tick(now:)``; `nil` when idle.
+    public var nextDeadline: Instant? {
+        switch role {
+        case .follower, .candidate:
+            return campaignAt
+        case .leader:
+            return progress.values.compactMap { progress in
+                progress.lastSentAt.map { $0 + options.retransmitInterval }
+            }.min()
+        }
+    }
+
+    /// Proposes a command; only the leader accepts. Returns the log index it will have.
+    public func propose(_ payload: LogEntry.Payload, now: Instant) -> ProposalResult {
+        guard role == .leader else { return .notLeader(leaderHint: leader) }
+        if case .configuration(let members) = payload {
+            guard commitIndexReachedBallot, !hasUncommittedConfiguration else { return .busy }
+            guard Set(members).symmetricDifference(configuration).count <= 1 else { return .rejected("change one replica at a time") }
+        }
+        let index = log.lastIndex + 1
+        log.append(LogEntry(index: index, ballot: hardState.ballot, payload: payload))
+        if case .configuration(let members) = payload { applyConfiguration(members) }
+        broadcastAccept(now: now)
+        return .accepted(index: index, ballot: hardState.ballot)
+    }
+
+    /// Reports that the runtime persisted everything in `ready`.
+    public func advance(_ ready: Ready, now: Instant) {
+        if let last = ready.entries.last { log.stableIndex = max(log.stableIndex, min(last.index, log.lastIndex)) }
+        if let snapshot = ready.snapshot { log.stableIndex = max(log.stableIndex, snapshot.index) }
+        if let last = ready.committed.last { appliedIndex = max(appliedIndex, last.index) }
+        if role == .leader { maybeCommit(now: now) }
+    }
+
+    /// Collects what the runtime must do now.
+    public func takeReady() -> Ready {
+        var ready = Ready()
+        if hardStateChanged {
+            ready.hardState = hardState
+            hardStateChanged = false
+        }
+        ready.snapshot = snapshotToInstall
+        snapshotToInstall = nil
+        ready.entries = log.takeUnstable()
+        ready.messages = outbox
+        outbox = []
+        if hardState.commitIndex > appliedIndex {
+            var committed: [LogEntry] = []
+            var index = max(appliedIndex + 1, log.firstIndex)
+            while index <= hardState.commitIndex, let entry = log.entry(at: index) {
+                committed.append(entry)
+                index += 1
+            }
+            ready.committed = committed
+        }
+        return ready
+    }
+
+    // MARK: - State queries
+
+    public var ballot: Ballot { hardState.ballot }
+    public var commitIndex: LogIndex { hardState.commitIndex }
+    public var lastIndex: LogIndex { log.lastIndex }
+    public var firstIndex: LogIndex { log.firstIndex }
+    var quorum: Int { configuration.count / 2 + 1 }
+    var commitIndexReachedBallot: Bool { hardState.commitIndex >= ballotStartIndex }
+
+    var hasUncommittedConfiguration: Bool {
+        var index = hardState.commitIndex + 1
+        while let entry = log.entry(at: index) {
+            if case .configuration = entry.payload { return true }
+            index += 1
+        }
+        return false
+    }
+
+    func applyConfiguration(_ members: [NodeID]) {
+        configuration = members.sorted()
+        if role == .leader {
+            for member in configuration where member != me && progress[member] == nil {
+                progress[member] = Progress(nextIndex: log.lastIndex + 1)
+            }
+            for member in progress.keys where !configuration.contains(member) { progress[member] = nil }
+        }
+    }
+
+    func send(_ message: CellMessage, to node: NodeID) {
+        outbox.append((node, message))
+    }
+
+    func setBallot(_ ballot: Ballot, votedFor: NodeID?) {
+        hardState.ballot = ballot
+        hardState.votedFor = votedFor
+        hardStateChanged = true
+    }
+
+    func setCommitIndex(_ index: LogIndex) {
+        guard index > hardState.commitIndex else { return }
+        hardState.commitIndex = index
+        hardStateChanged = true
+    }
+
+    func scheduleCampaign(now: Instant, notBefore: Instant) {
+        guard configuration.contains(me) else { campaignAt = nil; return }
+        let base = options.electionTimeout.nanosecondsValue
+        let jitter = Int64(random.next() % UInt64(max(base, 1)))
+        campaignAt = max(now, notBefore) + .nanoseconds(base + jitter)
+    }
+}
+
+/// The answer to a proposal.
+public enum ProposalResult: Hashable, Sendable {
+    case accepted(index: LogIndex, ballot: Ballot)
+    case notLeader(leaderHint: NodeID?)
+    /// A configuration change waits for the previous one, or for the leader's first commit.
+    case busy
+    case rejected(String)
+}
+
+/// What a replica persisted, handed back at restart.
+public struct PersistedReplicaState: Sendable {
+    public var hardState: HardState
+    public var snapshot: Snapshot?
+    public var entries: [LogEntry]
+
+    public init(hardState: HardState, snapshot: Snapshot?, entries: [LogEntry]) {
+        self.hardState = hardState
+        self.snapshot = snapshot
+        self.entries = entries
+    }
+}
+
+/// SplitMix64: the replica's own deterministic randomness for election jitter.
+struct CellRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

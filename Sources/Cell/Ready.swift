@@ -1,0 +1,19 @@
+/// What a replica asks of its runtime after an input, in order: persist the
+/// hard state, snapshot and entries (and sync them if `mustSync`), then send
+/// the messages, then apply the committed entries, then call
+/// ``CellReplica/advance(_:)``.
+public struct Ready: Sendable {
+    public var hardState: HardState?
+    public var snapshot: Snapshot?
+    /// Entries to persist; they replace any persisted entries from the first one's index on.
+    public var entries: [LogEntry] = []
+    public var messages: [(to: NodeID, message: CellMessage)] = []
+    /// Newly committed entries, in order, to apply to the state machine.
+    public var committed: [LogEntry] = []
+
+    /// Whether something must be durable before the messages leave.
+    public var mustSync: Bool { hardState != nil || snapshot != nil || !entries.isEmpty }
+    public var isEmpty: Bool {
+        hardState == nil && snapshot == nil && entries.isEmpty && messages.isEmpty && committed.isEmpty
+    }
+}
