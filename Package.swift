@@ -38,11 +38,13 @@ let package = Package(
         ),
         // One replicated cell: Multi-Paxos log, leader lease, fencing, snapshots (sans-I/O).
         .target(name: "Cell"),
+        // The deterministic simulator: seeded network, disks, clocks and clients around real cells.
+        .target(name: "Simulator", dependencies: ["Cell", "Linearizability"]),
         // The `tessera` command-line tool.
         .executableTarget(
             name: "TesseraCLI",
             dependencies: [
-                "Keyspace", "Placement", "Storage", "CSQLite",
+                "Keyspace", "Placement", "Storage", "Cell", "Simulator", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

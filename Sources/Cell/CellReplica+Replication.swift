@@ -20,6 +20,7 @@ extension CellReplica {
                          entries: entries, commitIndex: hardState.commitIndex, sentAt: now), to: peer)
             // Pipelining: later entries go out right behind these, before the answer.
             state.nextIndex += LogIndex(entries.count)
+            state.commitSent = hardState.commitIndex
         }
         state.lastSentAt = now
         progress[peer] = state
@@ -67,7 +68,10 @@ extension CellReplica {
             progress[from] = state
             updateLease()
             maybeCommit(now: now)
-            if state.nextIndex <= log.lastIndex { sendAccept(to: from, now: now) }
+            // More entries to send, or a commit index it has not heard of yet.
+            if let latest = progress[from], latest.nextIndex <= log.lastIndex || latest.commitSent < hardState.commitIndex {
+                sendAccept(to: from, now: now)
+            }
         } else {
             state.nextIndex = max(min(state.nextIndex - 1, matchIndex + 1), state.matchIndex + 1, 1)
             progress[from] = state
@@ -118,8 +122,9 @@ extension CellReplica {
     }
 
     func retransmit(now: Instant) {
-        for (peer, state) in progress {
-            guard let sent = state.lastSentAt, now >= sent + options.retransmitInterval else { continue }
+        // In configuration order, never dictionary order: the simulator replays seeds exactly.
+        for peer in configuration {
+            guard let state = progress[peer], let sent = state.lastSentAt, now >= sent + options.retransmitInterval else { continue }
             var restarted = state
             restarted.nextIndex = state.matchIndex + 1
             progress[peer] = restarted

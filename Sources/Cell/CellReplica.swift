@@ -18,6 +18,8 @@ public final class CellReplica {
         var lastSentAt: Instant?
         /// Latest `sentAt` this follower acknowledged in this ballot (for the lease).
         var acknowledgedSentAt: Instant?
+        /// The commit index the follower was last told.
+        var commitSent: LogIndex = 0
     }
 
     public let me: NodeID

@@ -27,7 +27,7 @@ struct ReplicaLog {
     func entries(from index: LogIndex, maximumCount: Int) -> [LogEntry] {
         guard index > snapshotIndex, index <= lastIndex else { return [] }
         let start = Int(index - snapshotIndex - 1)
-        return Array(entries[start..<min(entries.count, start + maximumCount)])
+        return Array(entries[start..<(start + min(entries.count - start, maximumCount))])
     }
 
     mutating func append(_ entry: LogEntry) {

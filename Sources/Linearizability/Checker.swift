@@ -49,7 +49,7 @@ public struct LinearizabilityChecker<Model: SequentialModel>: Sendable {
             case .notLinearizable(let deepest):
                 return .notLinearizable(Counterexample(
                     model: model, key: key, history: operations, operationCountOnKey: indices.count,
-                    linearizedPrefix: deepest.prefix.map { indices[$0] }, stateAfterPrefix: deepest.state,
+                    linearizedPrefix: deepest.prefix.map { indices[$0] }, stateAfterPrefix: search.state(numbered: deepest.state),
                     couldNotPlace: (deepest.couldNotPlace ?? []).map { indices[$0] },
                     mustTakeEffectFirst: indices[deepest.mustTakeEffectFirst]))
             }

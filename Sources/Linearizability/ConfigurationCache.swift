@@ -7,11 +7,11 @@
 /// linearized more of them (same returned operations, same state) can do
 /// nothing the one with fewer cannot (it could leave them out). Without this,
 /// each unknown write that was later overwritten would double the search.
-struct ConfigurationCache<State: Hashable> {
-    /// Returned operations linearized, and the state reached.
+struct ConfigurationCache {
+    /// Returned operations linearized, and the state reached (as a number, see `StateTable`).
     struct Key: Hashable {
         var returned: OperationSet
-        var state: State
+        var state: Int
     }
 
     /// The unknown-outcome sets seen with one key, none a subset of another.
@@ -22,6 +22,7 @@ struct ConfigurationCache<State: Hashable> {
     }
 
     private var seen: [Key: UnknownSets] = [:]
+    /// Configurations recorded so far, the measure of the search's work.
     private(set) var count = 0
 
     /// Records the configuration and returns true, unless it is subsumed by one already seen.

@@ -234,7 +234,7 @@ final class StorageBenchRunner {
     }
 
     func run() async throws -> StorageBenchReport {
-        let machine = MachineInfo.describe(directory: root, sqliteVersion: SQLiteConnection.libraryVersion)
+        var machine = MachineInfo.describe(directory: root, sqliteVersion: SQLiteConnection.libraryVersion)
         let caseCount = Self.writerCounts.count * Self.valueSizes.count
         let estimate = Double(3 + caseCount * 3 + 10) * seconds + 5
         progress("storage benchmark in \(root): \(StorageBenchReport.number(seconds)) s per case, about \(Int(estimate)) s in all")
@@ -441,6 +441,13 @@ final class StorageBenchRunner {
             .map { Int($0.details["misses"] ?? 0) }.reduce(0, +)
         if misses > 0 { notes.append("WARNING: \(misses) gets of written keys found nothing") }
         notes.append("Tessera writers are tasks in one task group; SQLite writers are threads (its calls block), each with its own connection")
+        machine.loadAverageAtEnd = MachineInfo.loadAverage()
+        if let start = machine.loadAverageAtStart, let end = machine.loadAverageAtEnd {
+            let busy = start >= 0.5 * Double(machine.cores)
+            notes.append((busy ? "WARNING: the machine was busy with other work; figures are noisy. " : "")
+                + "1-minute load average at the start \(String(format: "%.2f", start)), at the end \(String(format: "%.2f", end)) "
+                + "(this run adds about 1 to it)")
+        }
 
         return StorageBenchReport(
             command: command, machine: machine, secondsPerCase: seconds, rows: rows, goals: goals, notes: notes, cases: cases)

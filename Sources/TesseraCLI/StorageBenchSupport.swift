@@ -251,6 +251,15 @@ struct MachineInfo: Codable, Sendable {
     var device: String
     var sqliteVersion: String
     var build: String
+    /// 1-minute load averages when the run started and ended.
+    var loadAverageAtStart: Double?
+    var loadAverageAtEnd: Double?
+
+    /// The 1-minute load average: how busy the machine is with other work (before a run).
+    static func loadAverage() -> Double? {
+        let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").first.flatMap { Double($0) }
+    }
 
     static func describe(directory: String, sqliteVersion: String) -> MachineInfo {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
@@ -266,7 +275,8 @@ struct MachineInfo: Codable, Sendable {
         #endif
         return MachineInfo(
             cores: ProcessInfo.processInfo.activeProcessorCount, cpu: cpu, kernel: "Linux " + kernel,
-            directory: directory, filesystem: filesystem, device: device, sqliteVersion: sqliteVersion, build: build)
+            directory: directory, filesystem: filesystem, device: device, sqliteVersion: sqliteVersion, build: build,
+            loadAverageAtStart: loadAverage())
     }
 
     /// The filesystem type and device of the mount holding `path` (from /proc/self/mountinfo).

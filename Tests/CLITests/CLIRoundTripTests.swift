@@ -251,6 +251,22 @@ struct TesseraRunner {
         #expect(tooLarge.errorOutput.contains("value too large"))
     }
 
+    @Test func corruptDataExits65() throws {
+        let tessera = try TesseraRunner()
+        defer { tessera.folder.remove() }
+        _ = try tessera.version(try tessera("put", "acme/users/rnd/hana/v1", "hello"))
+        // Flip one byte in every page after the two superblocks: checksums must catch it.
+        let pagesURL = URL(fileURLWithPath: tessera.dataDirectory + "/pages.db")
+        var pages = try Data(contentsOf: pagesURL)
+        #expect(pages.count > 2 * 4096)
+        for page in stride(from: 2 * 4096, to: pages.count, by: 4096) { pages[page + 100] ^= 0xFF }
+        try pages.write(to: pagesURL)
+        let got = try tessera("get", "acme/users/rnd/hana/v1")
+        #expect(got.status == 65)
+        #expect(got.output.isEmpty)
+        #expect(got.errorOutput.hasPrefix("error: corrupt data in pages.db"), "\(got.errorOutput)")
+    }
+
     @Test func lockedDataDirectory() async throws {
         let tessera = try TesseraRunner()
         defer { tessera.folder.remove() }
@@ -265,21 +281,15 @@ struct TesseraRunner {
         #expect(after.status == 0 && after.output == "v", "after the in-process store was released: \(after.errorOutput)")
     }
 
-    /// Engine bug: `Store.close()` leaves the data directory's flock held until the
-    /// `Store` is deinitialized (POSIXDirectory closes LOCK only in deinit), so another
-    /// process cannot open a closed store while its object lives. When the engine
-    /// releases the lock in close(), this known issue stops being recorded: remove
-    /// the `withKnownIssue` then.
+    /// `Store.close()` releases the directory's lock at once, not when the object goes away.
     @Test func closeReleasesTheLock() async throws {
         let tessera = try TesseraRunner()
         defer { tessera.folder.remove() }
         _ = try tessera.version(try tessera("put", "acme/users/rnd/frank", "v"))
         let store = try Store(path: tessera.dataDirectory)
         try store.close()
-        withKnownIssue("Store.close() keeps the directory lock until the Store is deinitialized") {
-            let after = try tessera("get", "acme/users/rnd/frank")
-            #expect(after.status == 0 && after.output == "v", "after close(): \(after.errorOutput)")
-        }
+        let after = try tessera("get", "acme/users/rnd/frank")
+        #expect(after.status == 0 && after.output == "v", "after close(): \(after.errorOutput)")
         withExtendedLifetime(store) {}
     }
 

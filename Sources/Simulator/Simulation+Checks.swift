@@ -1,0 +1,63 @@
+import Cell
+import Linearizability
+
+extension Simulation {
+    /// At most one replica of a cell may serve lease reads at any instant, and
+    /// at most one replica leads any one ballot. Checked after every event that
+    /// touched the cell: a lease only starts when its holder handles an event.
+    func checkLease(_ cell: Int) {
+        var holders: [NodeID] = []
+        for member in cellReplicas[cell] {
+            let node = nodes[Int(member.rawValue)]
+            guard node.isUp, let hosted = node.hosted[cell] else { continue }
+            let replica = hosted.replica
+            if replica.role == .leader {
+                if let other = leaderOfBallot[cell]?[replica.ballot], other != member {
+                    violation("cell \(cell): \(other) and \(member) both lead \(replica.ballot)")
+                }
+                leaderOfBallot[cell, default: [:]][replica.ballot] = member
+            }
+            if replica.canServeLeaseRead(now: node.localNow(now)) { holders.append(member) }
+        }
+        if holders.count > 1 {
+            violation("cell \(cell): \(holders.map(\.description).joined(separator: " and ")) both hold a valid lease")
+        }
+    }
+
+    /// After the faults heal, every cell has one leader that committed in its
+    /// ballot, and all replicas applied the same state.
+    func checkLiveness() {
+        for cell in 0..<options.cells {
+            let hosted = cellReplicas[cell].compactMap { nodes[Int($0.rawValue)].hosted[cell] }
+            let leaders = hosted.filter { $0.replica.role == .leader }
+            guard leaders.count == 1, let leader = leaders.first else {
+                violation("liveness: cell \(cell) has \(leaders.count) leaders \(options.livenessBound) after the faults healed")
+                return
+            }
+            guard leader.replica.commitIndex >= leader.replica.lastIndex, leader.replica.commitIndex > 0 else {
+                violation("liveness: cell \(cell)'s leader has not committed its log after the faults healed")
+                return
+            }
+            for replica in hosted where replica.stateMachine != leader.stateMachine {
+                violation("liveness: cell \(cell): replica on \(replica.replica.me) applied through \(replica.stateMachine.appliedIndex), leader through \(leader.stateMachine.appliedIndex)")
+                return
+            }
+        }
+    }
+
+    /// The client history must be linearizable (per key, register with CAS).
+    func checkHistory() {
+        let checker = LinearizabilityChecker(model: RegisterModel<String, String>(), limits: CheckLimits(maxStatesPerKey: 2_000_000))
+        let result = checker.check(history)
+        report.historyOperations = history.count
+        switch result {
+        case .linearizable:
+            report.linearizable = true
+        case .timedOut:
+            report.linearizable = nil
+        default:
+            report.linearizable = false
+            violation("history is not linearizable: \(result)")
+        }
+    }
+}

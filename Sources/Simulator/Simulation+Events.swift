@@ -1,0 +1,92 @@
+import Cell
+
+extension Simulation {
+    func handle(_ event: Event) {
+        switch event {
+        case .deliver(let from, let to, let cell, let message):
+            let node = nodes[Int(to.rawValue)]
+            guard node.isUp, let hosted = node.hosted[cell] else { return }
+            hosted.replica.step(message, from: from, now: node.localNow(now))
+            drive(node, cell)
+        case .diskSynced(let id, let incarnation):
+            let node = nodes[Int(id.rawValue)]
+            guard node.isUp, node.incarnation == incarnation else { return }
+            completeSync(node)
+        case .tick(let id, let cell, let incarnation):
+            let node = nodes[Int(id.rawValue)]
+            guard node.isUp, node.incarnation == incarnation, let hosted = node.hosted[cell] else { return }
+            hosted.scheduledTick = nil
+            hosted.replica.tick(now: node.localNow(now))
+            expireReads(node, hosted)
+            drive(node, cell)
+        case .heartbeatRound(let id, let incarnation):
+            heartbeatRound(nodes[Int(id.rawValue)], incarnation: incarnation)
+        case .heartbeat(let from, let to):
+            let node = nodes[Int(to.rawValue)]
+            guard node.isUp else { return }
+            node.lastHeard[from] = node.localNow(now).nanoseconds
+            node.suspected.remove(from)
+        case .request(let to, let request):
+            serve(request, at: nodes[Int(to.rawValue)])
+        case .response(let client, let operation, let response):
+            receive(response, client: client, operation: operation)
+        case .clientNext(let client):
+            startOperation(client)
+        case .clientDeadline(let client, let operation):
+            giveUp(client, operation: operation)
+        case .crash(let id):
+            crash(nodes[Int(id.rawValue)])
+        case .restart(let id):
+            restart(nodes[Int(id.rawValue)])
+        case .partition:
+            partition()
+        case .heal:
+            blocked = []
+        case .endFaults:
+            endFaults()
+        case .stopClients:
+            clientsActive = false
+        }
+    }
+
+    // MARK: Network
+
+    /// Sends through the simulated network: lost, delayed, duplicated or blocked as the faults say.
+    func transmit(_ event: Event, from: NodeID, to: NodeID) {
+        report.messages += 1
+        if from != to && blocked.contains([from.rawValue, to.rawValue]) {
+            report.messagesDropped += 1
+            return
+        }
+        if faultsActive && options.faults.contains(.drop) && random.chance(0.03) {
+            report.messagesDropped += 1
+            return
+        }
+        var latency = random.nanoseconds(100_000...900_000)
+        if faultsActive && options.faults.contains(.delay) && random.chance(0.08) {
+            latency += random.nanoseconds(0...60_000_000)
+        }
+        push(event, after: latency)
+        if faultsActive && options.faults.contains(.duplicate) && random.chance(0.02) {
+            push(event, after: latency + random.nanoseconds(0...20_000_000))
+        }
+    }
+
+    func heartbeatRound(_ node: SimulatedNode, incarnation: Int) {
+        guard node.isUp, node.incarnation == incarnation else { return }
+        let local = node.localNow(now).nanoseconds
+        for peer in nodes where peer.id != node.id {
+            transmit(.heartbeat(from: node.id, to: peer.id), from: node.id, to: peer.id)
+            let heard = node.lastHeard[peer.id] ?? Int64.min / 2
+            if local - heard > Self.suspicionTimeout && !node.suspected.contains(peer.id) {
+                node.suspected.insert(peer.id)
+                // One suspicion, shared by every cell whose leader lives there.
+                for cell in node.hosted.keys.sorted() where node.hosted[cell]!.replica.leader == peer.id {
+                    node.hosted[cell]!.replica.leaderSuspected(now: node.localNow(now))
+                    drive(node, cell)
+                }
+            }
+        }
+        push(.heartbeatRound(node: node.id, incarnation: incarnation), after: Self.heartbeatInterval)
+    }
+}

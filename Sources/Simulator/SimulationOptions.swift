@@ -1,0 +1,57 @@
+import Cell
+
+/// Faults the simulator can inject; all are on by default.
+public enum SimulatedFault: String, Sendable, CaseIterable, Codable {
+    /// Messages are lost.
+    case drop
+    /// Messages arrive late, out of order.
+    case delay
+    /// Messages arrive twice.
+    case duplicate
+    /// Groups of nodes cannot reach each other, then heal.
+    case partition
+    /// Nodes crash (losing unsynced writes, tearing the last) and restart.
+    case crash
+    /// Node clocks run fast or slow, within the drift bound.
+    case drift
+}
+
+/// One simulation run: everything that decides it, so that it reproduces.
+public struct SimulationOptions: Sendable, Hashable {
+    public var seed: UInt64 = 1
+    /// Simulated time with faults, then the same again healed for the liveness check.
+    public var faultPhase: Duration = .seconds(20)
+    public var livenessBound: Duration = .seconds(15)
+    public var nodes = 5
+    public var cells = 4
+    public var replicas = 3
+    public var clients = 6
+    public var keysPerCell = 2
+    public var faults: Set<SimulatedFault> = Set(SimulatedFault.allCases)
+    public var plantedBug: PlantedBug?
+    /// Compact a replica's log once this many entries are applied beyond its snapshot.
+    public var compactionInterval: UInt64 = 40
+    /// Stop after this many events (0: no cap), as if time ran out.
+    public var eventsMaximum = 0
+
+    public init() {}
+
+    public static func == (lhs: SimulationOptions, rhs: SimulationOptions) -> Bool {
+        lhs.seed == rhs.seed && lhs.faultPhase == rhs.faultPhase && lhs.nodes == rhs.nodes && lhs.cells == rhs.cells
+            && lhs.replicas == rhs.replicas && lhs.clients == rhs.clients && lhs.faults == rhs.faults
+            && lhs.plantedBug == rhs.plantedBug
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(seed) }
+
+    /// Consensus timing used by every replica of the run.
+    var cellOptions: CellOptions {
+        var options = CellOptions()
+        options.leaseDuration = .milliseconds(400)
+        options.clockDriftMaximum = 0.02
+        options.electionTimeout = .milliseconds(150)
+        options.retransmitInterval = .milliseconds(40)
+        options.plantedBug = plantedBug
+        return options
+    }
+}

@@ -1,0 +1,39 @@
+/// What one simulation run did and found.
+public struct SimulationReport: Sendable, Hashable, CustomStringConvertible {
+    public var seed: UInt64 = 0
+    public var simulatedSeconds = 0.0
+    public var events = 0
+    public var messages = 0
+    public var messagesDropped = 0
+    public var fsyncs = 0
+    public var commits = 0
+    public var leaseReads = 0
+    public var eventualReads = 0
+    public var operationsOK = 0
+    public var operationsFailed = 0
+    public var operationsUnknown = 0
+    public var historyOperations = 0
+    public var crashes = 0
+    public var partitions = 0
+    /// `nil` if the checker ran out of its budget.
+    public var linearizable: Bool? = nil
+    /// The first invariant that broke, with when.
+    public var violation: String?
+
+    public var passed: Bool { violation == nil && linearizable != false }
+
+    public var description: String {
+        var lines = [
+            "seed \(seed): \(passed ? "PASS" : "FAIL")",
+            "  simulated \(String(simulatedSeconds)) s, \(events) events, \(messages) messages (\(messagesDropped) dropped), \(fsyncs) fsyncs",
+            "  \(commits) entries committed; client operations: \(operationsOK) ok, \(operationsUnknown) unknown, \(operationsFailed) failed;"
+                + " \(leaseReads) lease reads, \(eventualReads) eventual reads",
+            "  faults: \(crashes) crashes, \(partitions) partitions",
+            "  history of \(historyOperations) operations: "
+                + (historyOperations == 0 && violation != nil ? "not checked"
+                    : linearizable.map { $0 ? "linearizable" : "NOT linearizable" } ?? "checker budget exhausted"),
+        ]
+        if let violation { lines.append("  violation \(violation)") }
+        return lines.joined(separator: "\n")
+    }
+}
