@@ -54,6 +54,7 @@ let package = Package(
         // Helpers shared by the test targets only (seeded randomness, temporary folders).
         .target(name: "TestSupport"),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "TestSupport"], resources: [.copy("Vectors")]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Cell"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "TestSupport"], resources: [.copy("Vectors")]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability", "TestSupport"]),

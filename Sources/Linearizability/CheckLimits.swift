@@ -1,6 +1,6 @@
 /// How far the checker may search before answering `.timedOut` instead of hanging.
 public struct CheckLimits: Sendable {
-    /// Search configurations (linearized operations, state) remembered per key.
+    /// Search configurations (linearized operations, state) explored per key.
     /// Deterministic, and bounds memory too: each costs about n/8 bytes for a key
     /// with n operations.
     public var maxStatesPerKey: Int

@@ -58,6 +58,28 @@ struct UnknownOutcomeTests {
         #expect(check(history(expected: 5, read: 2)).counterexample != nil)
     }
 
+    @Test func equalUnknownWritesMayEachTakeEffect() {
+        // Interchangeable, but not one and the same: 1 is read, overwritten, and read again.
+        let result = check([
+            unknown(1, .put("x", 1), invokedAt: 0),
+            unknown(2, .put("x", 1), invokedAt: 0),
+            op(0, .get("x"), 1...2, .value(1)),
+            op(0, .put("x", 2), 3...4, .ok),
+            op(0, .get("x"), 5...6, .value(1)),
+        ])
+        #expect(result.isLinearizable, "\(result)")
+    }
+
+    @Test func aRunOfUnknownCompareAndSwapsMayAllTakeEffect() {
+        let result = check([
+            op(0, .put("x", 1), 0...1, .ok),
+            unknown(1, .cas("x", expected: 2, new: 3), invokedAt: 2),
+            unknown(2, .cas("x", expected: 1, new: 2), invokedAt: 3),
+            op(0, .get("x"), 4...5, .value(3)),
+        ])
+        #expect(result.isLinearizable, "\(result)")
+    }
+
     @Test func aReadSeesAnyOfManyUnknownWritesOrNone() {
         let writes = (1...12).map { unknown($0, .put("x", $0 * 10), invokedAt: $0) }
         for read in [nil, 10, 60, 120] {
