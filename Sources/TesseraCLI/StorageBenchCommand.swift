@@ -228,7 +228,7 @@ final class StorageBenchRunner {
             line += ", p50 \(StorageBenchReport.number(p50)) µs, p99 \(StorageBenchReport.number(p99)) µs"
         }
         for (name, value) in measurement.details.sorted(by: { $0.key < $1.key }) where value != 0 {
-            line += ", \(name) \(StorageBenchReport.number(value))"
+            line += ", \(name) " + (value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : StorageBenchReport.number(value))
         }
         progress(line)
     }
@@ -257,8 +257,6 @@ final class StorageBenchRunner {
         let rawBefore = try RawDisk.appendAndSync(path: rawPath, blockBytes: 4096, seconds: seconds)
         rawPooled.add(rawBefore)
         record("raw", "4 KiB append+fdatasync (before)", rawBefore.measurement)
-        let rawOverwrite = try RawDisk.appendAndSync(path: rawPath, blockBytes: 4096, seconds: seconds, ringBytes: 16 << 20).measurement
-        record("raw", "4 KiB overwrite+fdatasync (preallocated 16 MiB)", rawOverwrite)
 
         // 2 and 3. Puts. Each case runs in rounds; each round measures raw, Tessera and SQLite,
         // in an order that rotates from round to round, so that drift hits all three alike.
@@ -278,13 +276,17 @@ final class StorageBenchRunner {
                         case 0:
                             raw.add(try RawDisk.appendAndSync(path: rawPath, blockBytes: 4096, seconds: roundSeconds))
                         case 1:
-                            let (sample, counts) = try await TesseraBench.puts(
-                                store: store!, resource: resource, round: round, writers: writers, value: value, seconds: roundSeconds)
+                            let (sample, counts) = try await measuringCPU {
+                                try await TesseraBench.puts(
+                                    store: store!, resource: resource, round: round, writers: writers, value: value, seconds: roundSeconds)
+                            }
                             tessera.add(sample)
                             tesseraCounts = counts
                         default:
-                            let (sample, counts) = try await SQLiteBench.puts(
-                                path: sqlitePath, resource: resource, round: round, writers: writers, value: value, seconds: roundSeconds)
+                            let (sample, counts) = try await measuringCPU {
+                                try await SQLiteBench.puts(
+                                    path: sqlitePath, resource: resource, round: round, writers: writers, value: value, seconds: roundSeconds)
+                            }
                             sqlite.add(sample)
                             sqliteCounts = counts
                         }
@@ -311,7 +313,16 @@ final class StorageBenchRunner {
         record("raw", "4 KiB append+fdatasync (after)", rawAfter.measurement)
         rawPooled.add(rawAfter)
         let raw = rawPooled.measurement
+        // Last, because it first writes its whole file (which some virtual disks' rate limits count).
+        let rawOverwrite = try RawDisk.appendAndSync(path: rawPath, blockBytes: 4096, seconds: seconds, ringBytes: 1 << 20).measurement
+        record("raw", "4 KiB overwrite+fdatasync (preallocated 1 MiB)", rawOverwrite)
         record("raw", "4 KiB append+fdatasync (all)", raw)
+
+        let tesseraBytes = Double(RawDisk.allocatedBytes([tesseraPath]))
+        let sqliteBytes = Double(RawDisk.allocatedBytes([sqlitePath, sqlitePath + "-wal", sqlitePath + "-shm"]))
+        // Keys and values written (a key's text is about 40 bytes here).
+        let tesseraLogicalBytes = putCases.map { Double($0.tessera.operations) * Double($0.size + 40) }.reduce(0, +)
+        let sqliteLogicalBytes = putCases.map { Double($0.sqlite.operations) * Double($0.size + 40) }.reduce(0, +)
 
         rows.append(TableRow("4 KiB append + fdatasync", "ops/s", tessera: nil, sqlite: nil, raw: raw.perSecond))
         rows.append(TableRow("  p50 latency", "µs", tessera: nil, sqlite: nil, raw: raw.p50Microseconds))
@@ -324,6 +335,10 @@ final class StorageBenchRunner {
             rows.append(TableRow("  p50 latency", "µs", tessera: put.tessera.p50Microseconds, sqlite: put.sqlite.p50Microseconds, raw: put.raw.p50Microseconds))
             rows.append(TableRow("  p99 latency", "µs", tessera: put.tessera.p99Microseconds, sqlite: put.sqlite.p99Microseconds, raw: put.raw.p99Microseconds))
         }
+
+        rows.append(TableRow(
+            "disk space ÷ keys+values written", "×", tessera: tesseraBytes / max(tesseraLogicalBytes, 1),
+            sqlite: sqliteBytes / max(sqliteLogicalBytes, 1), raw: nil))
 
         // 4. Reads of the 100 B keys both wrote, in the same shuffled order for both.
         var random = BenchRandom(seed: 0x5EED)
@@ -419,7 +434,7 @@ final class StorageBenchRunner {
             + "alongside each case, and after (\(StorageBenchReport.number(rawAfter.measurement.perSecond))/s, "
             + "p50 \(StorageBenchReport.number(rawAfter.measurement.p50Microseconds ?? 0)) µs). "
             + "Group commit lets many writers pass it: Tessera/raw > 1 there is sharing, not a mistake.")
-        notes.append("* overwrite = 4 KiB blocks written in a ring over a preallocated, synced 16 MiB file: the file's size never changes, "
+        notes.append("* overwrite = 4 KiB blocks written in a ring over a preallocated, synced 1 MiB file: the file's size never changes, "
             + "so fdatasync need not also write the inode (or commit a journal). SQLite reuses its WAL file this way; a log that only "
             + "appends pays for the metadata on every sync. Not used in the ratios.")
         notes.append("Tessera checkpoints during the put cases (longest put): "
@@ -428,6 +443,17 @@ final class StorageBenchRunner {
                     + "(\(StorageBenchReport.number(($0.tessera.maxMicroseconds ?? 0) / 1000)) ms)"
             }.joined(separator: ", ")
             + "; one starts each time the WAL grows by 64 MiB, and it holds the engine lock while it writes")
+        notes.append("CPU per put (user + system of this process, µs; \(machine.cores) cores): "
+            + putCases.map {
+                "\(Self.sizeText($0.size))×\($0.writers) Tessera \(StorageBenchReport.number($0.tessera.details["cpuMicrosecondsPerOperation"] ?? 0))"
+                    + " SQLite \(StorageBenchReport.number($0.sqlite.details["cpuMicrosecondsPerOperation"] ?? 0))"
+            }.joined(separator: ", "))
+        notes.append("disk space after the puts (allocated blocks): Tessera \(StorageBenchReport.number(tesseraBytes / 1_048_576)) MiB "
+            + "for \(StorageBenchReport.number(Double(putCases.map(\.tessera.operations).reduce(0, +)))) puts "
+            + "(about \(StorageBenchReport.number(tesseraLogicalBytes / 1_048_576)) MiB of keys and values; a collection takes whole 4 KiB pages, "
+            + "the WAL since the last checkpoint is there too, and pages of the previous checkpoint stay until the next), "
+            + "SQLite \(StorageBenchReport.number(sqliteBytes / 1_048_576)) MiB for \(StorageBenchReport.number(Double(putCases.map(\.sqlite.operations).reduce(0, +)))) puts "
+            + "(about \(StorageBenchReport.number(sqliteLogicalBytes / 1_048_576)) MiB); the mix of value sizes differs, so compare the ratio row")
         let busy = putCases.map { Int($0.sqlite.details["busyRetries"] ?? 0) }.reduce(0, +)
         if busy > 0 { notes.append("SQLite steps that stayed SQLITE_BUSY past the 10 s busy timeout and were retried: \(busy)") }
         notes.append("reads use the \(StorageBenchReport.number(Double(readKeys.count))) keys with 100 B values that both systems wrote, shuffled; "

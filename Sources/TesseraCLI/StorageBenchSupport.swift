@@ -71,8 +71,27 @@ struct Sample: Sendable {
     var measurement: Measurement {
         var measurement = Measurement(operations: operations, nanoseconds: nanoseconds, latencies: latencies.isEmpty ? nil : latencies)
         measurement.details = details
+        if let cpu = details["cpuSeconds"], operations > 0 {
+            measurement.details["cpuMicrosecondsPerOperation"] = cpu * 1e6 / Double(operations)
+        }
         return measurement
     }
+}
+
+/// User + system CPU seconds of this process so far (all its threads).
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// Runs `body` and adds the process's CPU seconds it took to the sample's `cpuSeconds`.
+func measuringCPU<T>(_ body: () async throws -> (Sample, T)) async rethrows -> (Sample, T) {
+    let before = processCPUSeconds()
+    var (sample, other) = try await body()
+    sample.details["cpuSeconds", default: 0] += processCPUSeconds() - before
+    return (sample, other)
 }
 
 /// Deterministic filler bytes (not compressible, the same in every run).
@@ -150,6 +169,22 @@ enum RawDisk {
             latencies.append(now - before)
         } while now < deadline
         return Sample(operations: latencies.count, nanoseconds: now - start, latencies: latencies)
+    }
+
+    /// Bytes allocated on disk (st_blocks × 512) to the files at `paths`; a folder counts its files.
+    static func allocatedBytes(_ paths: [String]) -> Int {
+        var total = 0
+        for path in paths {
+            var status = stat()
+            guard stat(path, &status) == 0 else { continue }
+            if (status.st_mode & S_IFMT) == S_IFDIR {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+                total += allocatedBytes(names.map { path + "/" + $0 })
+            } else {
+                total += Int(status.st_blocks) * 512
+            }
+        }
+        return total
     }
 
     /// Drops the folder's files from the OS page cache (they must be closed and synced):

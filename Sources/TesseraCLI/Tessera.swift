@@ -18,7 +18,7 @@ struct Tessera: AsyncParsableCommand {
             """,
         subcommands: [
             LocateCommand.self, PutCommand.self, GetCommand.self, DeleteCommand.self, QueryCommand.self,
-            SimulateCommand.self, BenchCommand.self,
+            SimulateCommand.self, ExploreCommand.self, BenchCommand.self,
         ]
     )
 }
