@@ -9,6 +9,9 @@ public struct CellOptions: Sendable {
     public var electionTimeout: Duration = .milliseconds(300)
     /// How long the leader waits for an answer before sending again.
     public var retransmitInterval: Duration = .milliseconds(100)
+    /// How long the leader waits before telling idle followers a new commit
+    /// index on its own, in case the next accept can carry it for free.
+    public var commitNoticeDelay: Duration = .milliseconds(5)
     /// Entries per accept message.
     public var entriesPerMessageMaximum = 256
     /// Test-only: a known bug to plant, to show the simulator catches it.

@@ -59,6 +59,7 @@ extension CellReplica {
         leader = newLeader
         progress = [:]
         leaseUntil = nil
+        commitNoticeDue = nil
         votes = []
         if newLeader == nil { scheduleCampaign(now: now, notBefore: promiseHeldUntil) } else { campaignAt = nil }
     }

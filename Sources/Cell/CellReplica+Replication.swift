@@ -68,9 +68,12 @@ extension CellReplica {
             progress[from] = state
             updateLease()
             maybeCommit(now: now)
-            // More entries to send, or a commit index it has not heard of yet.
-            if let latest = progress[from], latest.nextIndex <= log.lastIndex || latest.commitSent < hardState.commitIndex {
-                sendAccept(to: from, now: now)
+            if let latest = progress[from] {
+                if latest.nextIndex <= log.lastIndex {
+                    sendAccept(to: from, now: now)
+                } else if latest.commitSent < hardState.commitIndex, commitNoticeDue == nil {
+                    commitNoticeDue = now + options.commitNoticeDelay
+                }
             }
         } else {
             state.nextIndex = max(min(state.nextIndex - 1, matchIndex + 1), state.matchIndex + 1, 1)
@@ -112,13 +115,21 @@ extension CellReplica {
         let candidate = options.plantedBug == .commitWithoutQuorum ? log.lastIndex : matches[needed - 1]
         guard candidate > hardState.commitIndex, log.ballot(at: candidate) == hardState.ballot else { return }
         setCommitIndex(candidate)
-        // Followers learn the new commit index with the next message; when nothing
-        // else is due, tell them now so that their state machines keep up.
-        for peer in configuration where peer != me && progress[peer]?.lastSentAt == nil {
-            sendAccept(to: peer, now: now)
-        }
+        // Followers learn the new commit index with the next accept; if none goes
+        // out soon, a notice on its own keeps their state machines current.
+        if commitNoticeDue == nil { commitNoticeDue = now + options.commitNoticeDelay }
         // A leader removed by a committed configuration steps down.
         if !configuration.contains(me) { becomeFollower(ballot: hardState.ballot, leader: nil, now: now) }
+    }
+
+    /// Tells followers with nothing in flight the commit index they have not heard.
+    func sendCommitNotices(now: Instant) {
+        guard let due = commitNoticeDue, now >= due else { return }
+        commitNoticeDue = nil
+        for peer in configuration where peer != me {
+            guard let state = progress[peer], state.lastSentAt == nil, state.commitSent < hardState.commitIndex else { continue }
+            sendAccept(to: peer, now: now)
+        }
     }
 
     func retransmit(now: Instant) {

@@ -17,6 +17,7 @@ extension CellReplica {
         copy.progress = progress
         copy.ballotStartIndex = ballotStartIndex
         copy.leaseUntil = leaseUntil
+        copy.commitNoticeDue = commitNoticeDue
         copy.outbox = outbox
         copy.hardStateChanged = hardStateChanged
         copy.snapshotToInstall = snapshotToInstall
@@ -51,5 +52,6 @@ extension CellReplica {
         }
         hasher.combine(ballotStartIndex)
         hasher.combine(leaseUntil)
+        hasher.combine(commitNoticeDue)
     }
 }

@@ -44,6 +44,8 @@ public final class CellReplica {
     /// First index of this leader's ballot: its no-op. Reads wait until it is applied.
     var ballotStartIndex: LogIndex = 0
     var leaseUntil: Instant?
+    /// When followers that heard no new commit index get one on its own.
+    var commitNoticeDue: Instant?
 
     // Output being gathered for the next ready.
     var outbox: [(to: NodeID, message: CellMessage)] = []
@@ -106,6 +108,7 @@ public final class CellReplica {
             if let campaignAt, now >= campaignAt { campaign(now: now, probe: true) }
         case .leader:
             retransmit(now: now)
+            sendCommitNotices(now: now)
         }
     }
 
@@ -122,9 +125,10 @@ public final class CellReplica {
         case .follower, .candidate:
             return campaignAt
         case .leader:
-            return progress.values.compactMap { progress in
+            let retransmit = progress.values.compactMap { progress in
                 progress.lastSentAt.map { $0 + options.retransmitInterval }
             }.min()
+            return [retransmit, commitNoticeDue].compactMap { $0 }.min()
         }
     }
 

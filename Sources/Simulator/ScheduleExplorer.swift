@@ -202,10 +202,17 @@ public struct ScheduleExplorer {
         world.now = first.nextDeadline ?? world.now
         first.tick(now: world.now)
         settle(&world, 0)
-        while !world.inFlight.isEmpty {
-            let message = world.inFlight.removeFirst()
-            world.replicas[Int(message.to.rawValue)].step(message.message, from: message.from, now: world.now)
-            settle(&world, Int(message.to.rawValue))
+        // Deliver everything, firing the leader's own timers (commit notices) until it is idle.
+        for _ in 0..<10 {
+            while !world.inFlight.isEmpty {
+                let message = world.inFlight.removeFirst()
+                world.replicas[Int(message.to.rawValue)].step(message.message, from: message.from, now: world.now)
+                settle(&world, Int(message.to.rawValue))
+            }
+            guard first.role == .leader, let deadline = first.nextDeadline else { break }
+            world.now = max(world.now, deadline)
+            first.tick(now: world.now)
+            settle(&world, 0)
         }
         world.path.append("n0 elected in \(first.ballot)")
     }

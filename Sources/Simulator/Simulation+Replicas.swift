@@ -33,6 +33,7 @@ extension Simulation {
         for (cell, ready) in batch {
             guard let hosted = node.hosted[cell] else { continue }
             for (to, message) in ready.messages {
+                report.cellMessages += 1
                 transmit(.deliver(from: node.id, to: to, cell: cell, message: message), from: node.id, to: to)
             }
             apply(ready, node, hosted)

@@ -5,6 +5,8 @@ public struct SimulationReport: Sendable, Hashable, CustomStringConvertible {
     public var events = 0
     public var messages = 0
     public var messagesDropped = 0
+    /// Messages between replicas of cells (no client traffic, no node heartbeats).
+    public var cellMessages = 0
     public var fsyncs = 0
     public var commits = 0
     public var leaseReads = 0
@@ -19,6 +21,8 @@ public struct SimulationReport: Sendable, Hashable, CustomStringConvertible {
     public var linearizable: Bool? = nil
     /// The first invariant that broke, with when.
     public var violation: String?
+
+    public init() {}
 
     public var passed: Bool { violation == nil && linearizable != false }
 

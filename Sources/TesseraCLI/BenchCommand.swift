@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
               .build-release/release/tessera bench keyspace
               .build-release/release/tessera bench storage --quick
             """,
-        subcommands: [KeyspaceBenchCommand.self, StorageBenchCommand.self]
+        subcommands: [KeyspaceBenchCommand.self, StorageBenchCommand.self, CellsBenchCommand.self]
     )
 }
 
