@@ -112,6 +112,10 @@ final class PageFile {
         try file.write(page.encoded(), at: Int(page.number) * Page.size)
     }
 
+    /// Pages per write at most: large enough to stream, small enough not to build
+    /// one huge buffer for a checkpoint of many megabytes.
+    static let pagesPerWriteMaximum = 256
+
     /// Writes several pages, coalescing runs of consecutive numbers into one write each.
     func write(_ pages: [Page]) throws {
         let sorted = pages.sorted { $0.number < $1.number }
@@ -119,7 +123,9 @@ final class PageFile {
         while index < sorted.count {
             var run = sorted[index].encoded()
             var end = index + 1
-            while end < sorted.count && sorted[end].number == sorted[end - 1].number + 1 {
+            while end < sorted.count && sorted[end].number == sorted[end - 1].number + 1
+                && end - index < Self.pagesPerWriteMaximum
+            {
                 run.append(contentsOf: sorted[end].encoded())
                 end += 1
             }
