@@ -55,6 +55,7 @@ let package = Package(
         .target(name: "TestSupport"),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "TestSupport"], resources: [.copy("Vectors")]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Cell"]),
+        .testTarget(name: "CellTests", dependencies: ["Cell"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "TestSupport"], resources: [.copy("Vectors")]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability", "TestSupport"]),

@@ -141,9 +141,10 @@ public struct CellStateMachine: Hashable, Sendable {
         return (command, result)
     }
 
-    /// Restores the state a snapshot carried.
-    public mutating func restore(_ snapshot: Snapshot) {
-        self = (try? CellStateMachine(encoded: snapshot.state)) ?? CellStateMachine()
+    /// Restores the state a snapshot carried; a snapshot that does not decode is
+    /// reported, never taken as an empty state.
+    public mutating func restore(_ snapshot: Snapshot) throws(CellCommand.DecodingError) {
+        self = try CellStateMachine(encoded: snapshot.state)
         appliedIndex = snapshot.index
     }
 

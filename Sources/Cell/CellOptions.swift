@@ -12,6 +12,9 @@ public struct CellOptions: Sendable {
     /// How long the leader waits before telling idle followers a new commit
     /// index on its own, in case the next accept can carry it for free.
     public var commitNoticeDelay: Duration = .milliseconds(5)
+    /// Accepts with entries in flight to one follower at once; more entries wait
+    /// for an answer and then go out together.
+    public var inflightAcceptsMaximum = 4
     /// Entries per accept message.
     public var entriesPerMessageMaximum = 256
     /// Test-only: a known bug to plant, to show the simulator catches it.

@@ -16,6 +16,11 @@ extension CellReplica {
             let previousIndex = state.nextIndex - 1
             guard let previousBallot = log.ballot(at: previousIndex) else { return }
             let entries = log.entries(from: state.nextIndex, maximumCount: options.entriesPerMessageMaximum)
+            if !entries.isEmpty {
+                // The answers to the accepts in flight will pull the rest, batched.
+                if state.inflight >= options.inflightAcceptsMaximum { return }
+                state.inflight += 1
+            }
             send(.accept(ballot: hardState.ballot, previousIndex: previousIndex, previousBallot: previousBallot,
                          entries: entries, commitIndex: hardState.commitIndex, sentAt: now), to: peer)
             // Pipelining: later entries go out right behind these, before the answer.
@@ -48,9 +53,13 @@ extension CellReplica {
             send(.accepted(ballot: hardState.ballot, success: false, matchIndex: max(hint, hardState.commitIndex), sentAt: sentAt), to: from)
             return
         }
-        log.merge(entries)
+        let truncated = log.merge(entries)
+        if truncated || entries.contains(where: { if case .configuration = $0.payload { true } else { false } }) {
+            refreshConfiguration()
+        }
         let lastNew = previousIndex + LogIndex(entries.count)
         setCommitIndex(min(commitIndex, lastNew))
+        releaseDepartedLeader(now: now)
         send(.accepted(ballot: hardState.ballot, success: true, matchIndex: max(lastNew, log.snapshotIndex), sentAt: sentAt), to: from)
     }
 
@@ -61,6 +70,7 @@ extension CellReplica {
         }
         guard role == .leader, ballot == hardState.ballot, var state = progress[from] else { return }
         state.acknowledgedSentAt = max(state.acknowledgedSentAt ?? sentAt, sentAt)
+        state.inflight = max(0, state.inflight - 1)
         if success {
             state.matchIndex = max(state.matchIndex, matchIndex)
             state.nextIndex = max(state.nextIndex, state.matchIndex + 1)
@@ -76,6 +86,7 @@ extension CellReplica {
                 }
             }
         } else {
+            state.inflight = 0
             state.nextIndex = max(min(state.nextIndex - 1, matchIndex + 1), state.matchIndex + 1, 1)
             progress[from] = state
             updateLease()
@@ -93,14 +104,24 @@ extension CellReplica {
         }
         promiseHeldUntil = now + options.leaseDuration
         campaignAt = nil
-        if snapshot.index > hardState.commitIndex {
-            log.reset(to: snapshot)
-            configuration = snapshot.configuration
+        if snapshot.index > appliedIndex {
+            if log.ballot(at: snapshot.index) == snapshot.ballot {
+                // The log already holds the snapshot's last entry (a snapshot that
+                // overtook later accepts): entries after it were acknowledged and
+                // may be committed, so only the prefix is replaced.
+                log.compact(through: snapshot.index, ballot: snapshot.ballot)
+            } else {
+                log.reset(to: snapshot)
+                snapshotReplacesLog = true
+            }
             latestSnapshot = snapshot
             snapshotToInstall = snapshot
-            hardState.commitIndex = snapshot.index
-            hardStateChanged = true
             appliedIndex = snapshot.index
+            refreshConfiguration()
+            if snapshot.index > hardState.commitIndex {
+                hardState.commitIndex = snapshot.index
+                hardStateChanged = true
+            }
         }
         send(.accepted(ballot: hardState.ballot, success: true, matchIndex: max(snapshot.index, hardState.commitIndex), sentAt: sentAt), to: from)
     }
@@ -118,8 +139,32 @@ extension CellReplica {
         // Followers learn the new commit index with the next accept; if none goes
         // out soon, a notice on its own keeps their state machines current.
         if commitNoticeDue == nil { commitNoticeDue = now + options.commitNoticeDelay }
-        // A leader removed by a committed configuration steps down.
-        if !configuration.contains(me) { becomeFollower(ballot: hardState.ballot, leader: nil, now: now) }
+        // A leader removed by a committed configuration tells the remaining
+        // replicas at once (they elect a successor on hearing it), then steps down.
+        if !configuration.contains(me) {
+            for peer in configuration where peer != me { sendAccept(to: peer, now: now) }
+            becomeFollower(ballot: hardState.ballot, leader: nil, now: now)
+        }
+    }
+
+    /// A follower whose leader was removed by a committed configuration stops
+    /// waiting for it: the leader stepped down when it committed the change, so
+    /// the promise to it protects no lease, and the remaining replicas elect.
+    func releaseDepartedLeader(now: Instant) {
+        guard role == .follower, let current = leader, !configuration.contains(current) else { return }
+        var index = hardState.commitIndex
+        var committedWithout = false
+        while index > log.snapshotIndex {
+            if case .configuration(let members) = log.entry(at: index)!.payload {
+                committedWithout = !members.contains(current)
+                break
+            }
+            index -= 1
+        }
+        guard committedWithout else { return }
+        leader = nil
+        promiseHeldUntil = now
+        scheduleCampaign(now: now, notBefore: now)
     }
 
     /// Tells followers with nothing in flight the commit index they have not heard.
@@ -138,6 +183,7 @@ extension CellReplica {
             guard let state = progress[peer], let sent = state.lastSentAt, now >= sent + options.retransmitInterval else { continue }
             var restarted = state
             restarted.nextIndex = state.matchIndex + 1
+            restarted.inflight = 0
             progress[peer] = restarted
             sendAccept(to: peer, now: now)
         }
@@ -147,7 +193,7 @@ extension CellReplica {
     /// at `index`) to send to followers that need what was dropped.
     public func compact(through index: LogIndex, state: [UInt8]) {
         guard index > log.snapshotIndex, index <= appliedIndex, let ballot = log.ballot(at: index) else { return }
-        latestSnapshot = Snapshot(index: index, ballot: ballot, configuration: configuration, state: state)
+        latestSnapshot = Snapshot(index: index, ballot: ballot, configuration: configuration(at: index), state: state)
         log.compact(through: index, ballot: ballot)
     }
 

@@ -2,7 +2,7 @@
 extension CellReplica {
     /// An independent copy: exploring one branch must not disturb another.
     public func clone() -> CellReplica {
-        let copy = CellReplica(me: me, configuration: configuration, options: options, now: .zero, randomSeed: 0)
+        let copy = CellReplica(me: me, configuration: initialConfiguration, options: options, now: .zero, randomSeed: 0)
         copy.role = role
         copy.hardState = hardState
         copy.leader = leader
@@ -18,9 +18,11 @@ extension CellReplica {
         copy.ballotStartIndex = ballotStartIndex
         copy.leaseUntil = leaseUntil
         copy.commitNoticeDue = commitNoticeDue
+        copy.broadcastDue = broadcastDue
         copy.outbox = outbox
         copy.hardStateChanged = hardStateChanged
         copy.snapshotToInstall = snapshotToInstall
+        copy.snapshotReplacesLog = snapshotReplacesLog
         copy.latestSnapshot = latestSnapshot
         return copy
     }
@@ -48,10 +50,12 @@ extension CellReplica {
                 hasher.combine(state.lastSentAt)
                 hasher.combine(state.acknowledgedSentAt)
                 hasher.combine(state.commitSent)
+                hasher.combine(state.inflight)
             }
         }
         hasher.combine(ballotStartIndex)
         hasher.combine(leaseUntil)
         hasher.combine(commitNoticeDue)
+        hasher.combine(broadcastDue)
     }
 }

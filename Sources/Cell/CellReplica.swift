@@ -20,6 +20,9 @@ public final class CellReplica {
         var acknowledgedSentAt: Instant?
         /// The commit index the follower was last told.
         var commitSent: LogIndex = 0
+        /// Accepts carrying entries that await an answer (flow control: a slow
+        /// follower gets the backlog in a few large messages, not many small ones).
+        var inflight = 0
     }
 
     public let me: NodeID
@@ -28,6 +31,8 @@ public final class CellReplica {
     public internal(set) var hardState = HardState()
     public internal(set) var leader: NodeID?
     public internal(set) var configuration: [NodeID]
+    /// The configuration the cell was created with, before any entry changed it.
+    let initialConfiguration: [NodeID]
     var log = ReplicaLog()
     public internal(set) var appliedIndex: LogIndex = 0
     var random: CellRandom
@@ -46,11 +51,14 @@ public final class CellReplica {
     var leaseUntil: Instant?
     /// When followers that heard no new commit index get one on its own.
     var commitNoticeDue: Instant?
+    /// Proposals wait here for the next ready, to go out together.
+    var broadcastDue: Instant?
 
     // Output being gathered for the next ready.
     var outbox: [(to: NodeID, message: CellMessage)] = []
     var hardStateChanged = false
     var snapshotToInstall: Snapshot?
+    var snapshotReplacesLog = false
     var latestSnapshot: Snapshot?
 
     /// A new replica of a new cell (empty log), or the restart of one with its persisted state.
@@ -61,20 +69,18 @@ public final class CellReplica {
         self.me = me
         self.options = options
         self.configuration = configuration.sorted()
+        self.initialConfiguration = configuration.sorted()
         self.random = CellRandom(seed: randomSeed ^ UInt64(me.rawValue) &* 0x9E37_79B9_7F4A_7C15)
         if let persisted {
             hardState = persisted.hardState
             if let snapshot = persisted.snapshot {
-                self.configuration = snapshot.configuration
                 latestSnapshot = snapshot
                 appliedIndex = snapshot.index
             }
             log.restore(
                 snapshotIndex: persisted.snapshot?.index ?? 0, snapshotBallot: persisted.snapshot?.ballot ?? .zero,
                 entries: persisted.entries)
-            for entry in persisted.entries {
-                if case .configuration(let members) = entry.payload { self.configuration = members }
-            }
+            refreshConfiguration()
         }
         // After a restart this replica may have promised a leader before it went
         // down; it honours that promise for a full lease before voting again.
@@ -141,8 +147,9 @@ public final class CellReplica {
         }
         let index = log.lastIndex + 1
         log.append(LogEntry(index: index, ballot: hardState.ballot, payload: payload))
-        if case .configuration(let members) = payload { applyConfiguration(members) }
-        broadcastAccept(now: now)
+        if case .configuration = payload { refreshConfiguration() }
+        // Sent at the next ready, so that proposals made in between share messages.
+        broadcastDue = now
         return .accepted(index: index, ballot: hardState.ballot)
     }
 
@@ -156,13 +163,19 @@ public final class CellReplica {
 
     /// Collects what the runtime must do now.
     public func takeReady() -> Ready {
+        if let now = broadcastDue {
+            broadcastDue = nil
+            if role == .leader { broadcastAccept(now: now) }
+        }
         var ready = Ready()
         if hardStateChanged {
             ready.hardState = hardState
             hardStateChanged = false
         }
         ready.snapshot = snapshotToInstall
+        ready.snapshotReplacesLog = snapshotReplacesLog
         snapshotToInstall = nil
+        snapshotReplacesLog = false
         ready.entries = log.takeUnstable()
         ready.messages = outbox
         outbox = []
@@ -194,6 +207,24 @@ public final class CellReplica {
             index += 1
         }
         return false
+    }
+
+    /// The configuration in force at `index`: the last configuration entry at or
+    /// before it, else the snapshot's, else the initial one.
+    func configuration(at index: LogIndex) -> [NodeID] {
+        var position = min(index, log.lastIndex)
+        while position > log.snapshotIndex {
+            if case .configuration(let members) = log.entry(at: position)!.payload { return members.sorted() }
+            position -= 1
+        }
+        return latestSnapshot?.configuration ?? initialConfiguration
+    }
+
+    /// Adopts the newest configuration in the log (appended, not necessarily
+    /// committed: Raft's rule for one-at-a-time changes), including after a
+    /// conflicting suffix was cut away.
+    func refreshConfiguration() {
+        applyConfiguration(configuration(at: log.lastIndex))
     }
 
     func applyConfiguration(_ members: [NodeID]) {

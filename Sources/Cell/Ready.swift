@@ -4,7 +4,11 @@
 /// ``CellReplica/advance(_:)``.
 public struct Ready: Sendable {
     public var hardState: HardState?
+    /// A snapshot to persist and install. Persisted entries up to its index go;
+    /// entries after it stay, unless `snapshotReplacesLog` says they go too.
     public var snapshot: Snapshot?
+    /// The snapshot replaced the whole log (the log did not hold its last entry).
+    public var snapshotReplacesLog = false
     /// Entries to persist; they replace any persisted entries from the first one's index on.
     public var entries: [LogEntry] = []
     public var messages: [(to: NodeID, message: CellMessage)] = []

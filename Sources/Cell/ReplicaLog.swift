@@ -38,15 +38,20 @@ struct ReplicaLog {
 
     /// Appends a leader's entries after a matching prefix, cutting off any
     /// conflicting suffix (entries of an older ballot that never committed).
-    mutating func merge(_ incoming: [LogEntry]) {
+    /// Returns whether a suffix was cut off.
+    @discardableResult
+    mutating func merge(_ incoming: [LogEntry]) -> Bool {
+        var truncated = false
         for entry in incoming where entry.index > snapshotIndex {
             if let existing = ballot(at: entry.index) {
                 if existing == entry.ballot { continue }
                 entries.removeSubrange(Int(entry.index - snapshotIndex - 1)...)
                 stableIndex = min(stableIndex, entry.index - 1)
+                truncated = true
             }
             append(entry)
         }
+        return truncated
     }
 
     /// Drops entries up to `index`, which a snapshot now covers.

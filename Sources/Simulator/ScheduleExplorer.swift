@@ -179,6 +179,10 @@ public struct ScheduleExplorer {
             if ready.isEmpty { return }
             var durable = world.durable[index]
             if let hardState = ready.hardState { durable.hardState = hardState }
+            if let snapshot = ready.snapshot {
+                durable.snapshot = snapshot
+                if ready.snapshotReplacesLog { durable.entries = [] } else { durable.entries.removeAll { $0.index <= snapshot.index } }
+            }
             if let first = ready.entries.first {
                 durable.entries.removeAll { $0.index >= first.index }
                 durable.entries.append(contentsOf: ready.entries)

@@ -29,7 +29,7 @@ struct DurableReplicaState {
         if let hardState = ready.hardState { self.hardState = hardState }
         if let snapshot = ready.snapshot {
             self.snapshot = snapshot
-            entries.removeAll { $0.index <= snapshot.index }
+            if ready.snapshotReplacesLog { entries = [] } else { entries.removeAll { $0.index <= snapshot.index } }
         }
         append(ready.entries)
     }

@@ -38,7 +38,13 @@ extension Simulation {
                 me: node.id, configuration: cellReplicas[cell], options: options.cellOptions, now: local,
                 randomSeed: random.next(), restoring: persisted)
             let hosted = HostedReplica(cell: cell, replica: replica)
-            if let snapshot = persisted.snapshot { hosted.stateMachine.restore(snapshot) }
+            if let snapshot = persisted.snapshot {
+                do {
+                    try hosted.stateMachine.restore(snapshot)
+                } catch {
+                    violation("cell \(cell) on \(node.id): persisted snapshot does not decode: \(error.reason)")
+                }
+            }
             node.hosted[cell] = hosted
             drive(node, cell)
         }

@@ -45,7 +45,11 @@ extension Simulation {
 
     func apply(_ ready: Ready, _ node: SimulatedNode, _ hosted: HostedReplica) {
         if let snapshot = ready.snapshot {
-            hosted.stateMachine.restore(snapshot)
+            do {
+                try hosted.stateMachine.restore(snapshot)
+            } catch {
+                violation("cell \(hosted.cell) on \(node.id): snapshot at \(snapshot.index) does not decode: \(error.reason)")
+            }
             hosted.pendingWrites = [:]
         }
         for entry in ready.committed where entry.index > hosted.stateMachine.appliedIndex {
