@@ -30,7 +30,7 @@ struct CorruptionTests {
         let wal = try Self.walName(disk)
         disk.flipBit(in: wal, byteOffset: 40, bit: 3)
         #expect {
-            _ = try StorageEngine(directory: disk)
+            _ = try StorageEngine(directory: disk, options: EngineHarness.options)
         } throws: { error in
             guard case StorageError.corruption(let file, let location, _) = error else { return false }
             return file == wal && location.hasPrefix("offset")
@@ -40,8 +40,12 @@ struct CorruptionTests {
     @Test func aFlippedBitInTheLastWALRecordIsCorruptionNotATornTail() throws {
         let (disk, _) = try Self.populatedDisk()
         let wal = try Self.walName(disk)
-        disk.flipBit(in: wal, byteOffset: disk.fileSize(wal)! - 30, bit: 0)
-        #expect(throws: StorageError.self) { _ = try StorageEngine(directory: disk) }
+        // The records end where the zero-filled space ahead of them starts.
+        let file = try disk.openFile(wal)
+        let bytes = try file.read(at: 0, count: try file.size())
+        let recordsEnd = try #require(bytes.lastIndex { $0 != 0 }) + 1
+        disk.flipBit(in: wal, byteOffset: recordsEnd - 30, bit: 0)
+        #expect(throws: StorageError.self) { _ = try StorageEngine(directory: disk, options: EngineHarness.options) }
     }
 
     @Test func aTornTailIsCutAndReported() throws {
@@ -66,7 +70,7 @@ struct CorruptionTests {
             let copy = try Self.copy(disk)
             copy.flipBit(in: "pages.db", byteOffset: page * 4096 + 100, bit: 5)
             do {
-                let engine = try StorageEngine(directory: copy)
+                let engine = try StorageEngine(directory: copy, options: EngineHarness.options)
                 for (key, value) in expected {
                     do {
                         let item = try engine.get(try Key(parsing: key)).item
@@ -96,7 +100,7 @@ struct CorruptionTests {
                 copy.flipBit(in: name, byteOffset: offset, bit: offset % 8)
                 var sawCorruption = false
                 do {
-                    let engine = try StorageEngine(directory: copy)
+                    let engine = try StorageEngine(directory: copy, options: EngineHarness.options)
                     for (key, value) in expected {
                         do {
                             let item = try engine.get(try Key(parsing: key)).item

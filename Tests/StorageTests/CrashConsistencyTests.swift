@@ -82,7 +82,7 @@ struct CrashConsistencyTests {
                 schedules += 1
                 let recovered: StorageEngine
                 do {
-                    recovered = try StorageEngine(directory: disk)
+                    recovered = try StorageEngine(directory: disk, options: EngineHarness.options)
                     try recovered.verifyCheckpointInvariants()
                 } catch {
                     Issue.record("crash at operation \(crashAt) with \(loss): recovery failed: \(error)")
@@ -97,7 +97,7 @@ struct CrashConsistencyTests {
                 _ = try recovered.prepare([.put(try Key(parsing: "acme/crash/rnd/after"), [1])])
                 try recovered.flush()
                 try recovered.close()
-                let reopened = try StorageEngine(directory: disk)
+                let reopened = try StorageEngine(directory: disk, options: EngineHarness.options)
                 try reopened.verifyCheckpointInvariants()
                 #expect(try reopened.get(try Key(parsing: "acme/crash/rnd/after")).item?.value == [1])
             }

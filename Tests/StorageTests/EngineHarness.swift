@@ -10,9 +10,16 @@ final class EngineHarness {
 
     init(disk: SimulatedDisk = SimulatedDisk(), checkpointWALBytes: Int = 64 * 1024 * 1024) throws {
         self.disk = disk
-        options = StorageOptions()
+        options = Self.options
         options.checkpointWALBytes = checkpointWALBytes
         engine = try StorageEngine(directory: disk, options: options)
+    }
+
+    /// Small zero-fill steps keep the simulated disk's images small.
+    static var options: StorageOptions {
+        var options = StorageOptions()
+        options.walZeroFillBytes = 8 * 1024
+        return options
     }
 
     @discardableResult

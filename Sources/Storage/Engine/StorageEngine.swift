@@ -6,6 +6,9 @@ public struct StorageOptions: Sendable {
     public var cacheBytesMaximum = 256 * 1024 * 1024
     /// A checkpoint starts once the WAL has grown by this much, bounding recovery time.
     public var checkpointWALBytes = 64 * 1024 * 1024
+    /// The WAL is zero-filled (and synced) this far ahead of its writes, so that a
+    /// commit's fdatasync has no file-size change to journal.
+    public var walZeroFillBytes = 4 * 1024 * 1024
 
     public init() {}
 }
@@ -65,7 +68,7 @@ public final class StorageEngine {
         cache.bytesMaximum = options.cacheBytesMaximum
         let pageFile = PageFile(file: try directory.openFile(PageFile.fileName), pageCount: 2)
         pages = pageFile
-        wal = WriteAheadLog(directory: directory)
+        wal = WriteAheadLog(directory: directory, zeroFillStepBytes: options.walZeroFillBytes)
         if let loaded = try Superblock.load(from: pageFile), loaded.generation > 0 {
             superblock = loaded
             pageFile.restorePageCount(loaded.pageCount)

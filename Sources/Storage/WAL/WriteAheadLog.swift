@@ -12,11 +12,17 @@ final class WriteAheadLog {
     private var segment: StorageFile?
     private(set) var segmentName: String?
     private var writeOffset = 0
+    /// The segment is zero-filled and synced up to here: a sync of records written
+    /// below it flushes data only, with no file-size change for the file system to
+    /// journal (on ext4 about twice as fast as an appending fdatasync).
+    private var zeroFilledUpTo = 0
+    private let zeroFillStepBytes: Int
     /// Bytes appended since the last checkpoint (to decide when to take the next).
     private(set) var bytesSinceCheckpoint = 0
 
-    init(directory: StorageDirectory) {
+    init(directory: StorageDirectory, zeroFillStepBytes: Int) {
         self.directory = directory
+        self.zeroFillStepBytes = max(zeroFillStepBytes, 4096)
     }
 
     static func segmentName(firstSequence: UInt64) -> String {
@@ -36,6 +42,11 @@ final class WriteAheadLog {
     /// Appends already-framed records at the end of the current segment.
     func append(_ records: [UInt8]) throws {
         guard let segment else { preconditionFailure("WAL append before a segment was opened") }
+        while writeOffset + records.count > zeroFilledUpTo {
+            try segment.write([UInt8](repeating: 0, count: zeroFillStepBytes), at: zeroFilledUpTo)
+            try segment.sync()
+            zeroFilledUpTo += zeroFillStepBytes
+        }
         try segment.write(records, at: writeOffset)
         writeOffset += records.count
         bytesSinceCheckpoint += records.count
@@ -57,6 +68,7 @@ final class WriteAheadLog {
         segment = file
         segmentName = name
         writeOffset = 0
+        zeroFilledUpTo = 0
         bytesSinceCheckpoint = 0
         if removingOlder {
             for old in older { try directory.removeFile(old) }
@@ -67,9 +79,12 @@ final class WriteAheadLog {
     /// Continues appending to an existing segment after recovery.
     func resume(segment name: String, at offset: Int) throws {
         segment?.close()
-        segment = try directory.openFile(name)
+        let file = try directory.openFile(name)
+        segment = file
         segmentName = name
         writeOffset = offset
+        // Recovery keeps a zero-filled tail: what lies past the records is zeros.
+        zeroFilledUpTo = max(offset, try file.size())
     }
 
     func close() {
@@ -119,13 +134,15 @@ final class WriteAheadLog {
                     if batch.lastSequence > checkpointSequence { recovery.batches.append(batch) }
                     offset = end
                 case .invalid(let reason):
+                    // Zeros to the end: the zero-filled space ahead of the writes.
+                    if !bytes[offset...].contains(where: { $0 != 0 }) { break scan }
                     if !isLast || !Self.looksTorn(bytes, at: offset) || Self.containsValidRecord(bytes, after: offset) {
                         throw StorageError.corruption(file: name, location: "offset \(offset)", reason: reason)
                     }
-                    if reason != "zeroed bytes" || bytes[offset...].contains(where: { $0 != 0 }) {
-                        recovery.discardedTail = (name, offset, bytes.count - offset, reason)
-                    }
-                    try file.truncate(to: offset)
+                    recovery.discardedTail = (name, offset, bytes.count - offset, reason)
+                    // Zero the torn bytes rather than truncating, so the zero-filled
+                    // tail stays and the next write lands on zeros.
+                    try file.write([UInt8](repeating: 0, count: bytes.count - offset), at: offset)
                     try file.sync()
                     break scan
                 }
