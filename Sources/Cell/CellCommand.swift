@@ -80,8 +80,11 @@ public struct CellCommand: Hashable, Sendable {
         case 2: operation = .delete(key: try readBlob())
         case 3:
             let key = try readBlob()
-            let hasExpected = try read(UInt8.self) == 1
+            let flag = try read(UInt8.self)
+            guard flag <= 1 else { throw DecodingError(reason: "compare-and-swap flag \(flag) is neither 0 nor 1") }
+            let hasExpected = flag == 1
             let expected = try readBlob()
+            guard hasExpected || expected.isEmpty else { throw DecodingError(reason: "absent expected value with bytes") }
             operation = .compareAndSwap(key: key, expected: hasExpected ? expected : nil, new: try readBlob())
         case let kind: throw DecodingError(reason: "unknown command kind \(kind)")
         }

@@ -10,6 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
               swift build -c release --scratch-path .build-release
               .build-release/release/tessera bench keyspace
               .build-release/release/tessera bench storage --quick
+              .build-release/release/tessera bench cells
             """,
         subcommands: [KeyspaceBenchCommand.self, StorageBenchCommand.self, CellsBenchCommand.self]
     )

@@ -14,6 +14,7 @@ struct Tessera: AsyncParsableCommand {
               tessera locate acme/users/rnd/alice --members examples/members.json
               tessera put acme/users/rnd/alice/v1 hello      # in ./.tessera/local
               tessera get acme/users/rnd/alice/v1
+              tessera simulate --seed 42                    # a seeded cluster simulation
               tessera bench keyspace
             """,
         subcommands: [
