@@ -187,7 +187,11 @@ public final class StorageEngine {
     private func apply(_ batch: WALBatch, skippingFirst skip: Int) throws {
         for (offset, effect) in batch.effects.enumerated() where offset >= skip {
             let sequence = batch.firstSequence + UInt64(offset)
-            var dirty = try memtable[effect.pointer] ?? DirtyCollection(collection: collection(effect.pointer).collection, lastSequence: 0)
+            // Taken out of the table while it changes, so that its items array has
+            // one owner and is edited in place instead of copied on every write.
+            var dirty = try memtable.removeValue(forKey: effect.pointer)
+                ?? DirtyCollection(collection: collection(effect.pointer).collection, lastSequence: 0)
+            cache.remove(effect.pointer)
             switch effect {
             case .put(_, let sortKey, let value):
                 dirty.collection.put(Item(sortKey: sortKey, version: sequence, value: value))
@@ -195,7 +199,6 @@ public final class StorageEngine {
                 dirty.collection.delete(sortKey)
             }
             dirty.lastSequence = sequence
-            cache.remove(effect.pointer)
             memtable[effect.pointer] = dirty
         }
     }
