@@ -52,7 +52,7 @@ let package = Package(
         // Writes to a store until SIGKILLed, printing each acknowledged write (CLITests' crash test).
         .executableTarget(name: "CrashWriter", dependencies: ["Storage", "Keyspace"], path: "Sources/CrashWriter"),
         // Helpers shared by the test targets only (seeded randomness, temporary folders).
-        .target(name: "TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Cell"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "TestSupport"], resources: [.copy("Vectors")]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Cell"]),
         .testTarget(name: "CellTests", dependencies: ["Cell"]),

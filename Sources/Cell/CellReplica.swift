@@ -35,7 +35,7 @@ public final class CellReplica {
     let initialConfiguration: [NodeID]
     var log = ReplicaLog()
     public internal(set) var appliedIndex: LogIndex = 0
-    var random: CellRandom
+    var random: SplitMix64
 
     // Follower and candidate state.
     /// Until then this replica promises no one but its current leader (lease safety).
@@ -70,7 +70,7 @@ public final class CellReplica {
         self.options = options
         self.configuration = configuration.sorted()
         self.initialConfiguration = configuration.sorted()
-        self.random = CellRandom(seed: randomSeed ^ UInt64(me.rawValue) &* 0x9E37_79B9_7F4A_7C15)
+        self.random = SplitMix64(seed: randomSeed ^ UInt64(me.rawValue) &* 0x9E37_79B9_7F4A_7C15)
         if let persisted {
             hardState = persisted.hardState
             if let snapshot = persisted.snapshot {
@@ -272,6 +272,23 @@ public enum ProposalResult: Hashable, Sendable {
 
 /// What a replica persisted, handed back at restart.
 public struct PersistedReplicaState: Sendable {
+    /// Records what a ready asks to persist: the rule every runtime follows.
+    public mutating func persist(_ ready: Ready) {
+        if let hardState = ready.hardState { self.hardState = hardState }
+        if let snapshot = ready.snapshot {
+            self.snapshot = snapshot
+            if ready.snapshotReplacesLog { entries = [] } else { entries.removeAll { $0.index <= snapshot.index } }
+        }
+        append(ready.entries)
+    }
+
+    /// Appends entries, replacing any persisted from the first one's index on.
+    public mutating func append(_ incoming: [LogEntry]) {
+        guard let first = incoming.first else { return }
+        entries.removeAll { $0.index >= first.index }
+        entries.append(contentsOf: incoming)
+    }
+
     public var hardState: HardState
     public var snapshot: Snapshot?
     public var entries: [LogEntry]
@@ -280,18 +297,5 @@ public struct PersistedReplicaState: Sendable {
         self.hardState = hardState
         self.snapshot = snapshot
         self.entries = entries
-    }
-}
-
-/// SplitMix64: the replica's own deterministic randomness for election jitter.
-struct CellRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

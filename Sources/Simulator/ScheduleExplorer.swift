@@ -177,17 +177,7 @@ public struct ScheduleExplorer {
         while true {
             let ready = replica.takeReady()
             if ready.isEmpty { return }
-            var durable = world.durable[index]
-            if let hardState = ready.hardState { durable.hardState = hardState }
-            if let snapshot = ready.snapshot {
-                durable.snapshot = snapshot
-                if ready.snapshotReplacesLog { durable.entries = [] } else { durable.entries.removeAll { $0.index <= snapshot.index } }
-            }
-            if let first = ready.entries.first {
-                durable.entries.removeAll { $0.index >= first.index }
-                durable.entries.append(contentsOf: ready.entries)
-            }
-            world.durable[index] = durable
+            world.durable[index].persist(ready)
             for (to, message) in ready.messages { world.inFlight.append(Message(from: replica.me, to: to, message: message)) }
             for entry in ready.committed {
                 if let first = world.committed[entry.index], first != entry {

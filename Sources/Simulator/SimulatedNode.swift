@@ -19,34 +19,13 @@ final class HostedReplica {
     }
 }
 
-/// What a node wrote for one cell's replica: survives crashes.
-struct DurableReplicaState {
-    var hardState = HardState()
-    var snapshot: Snapshot?
-    var entries: [LogEntry] = []
+extension PersistedReplicaState {
+    static let empty = PersistedReplicaState(hardState: HardState(), snapshot: nil, entries: [])
 
-    mutating func apply(_ ready: Ready) {
-        if let hardState = ready.hardState { self.hardState = hardState }
-        if let snapshot = ready.snapshot {
-            self.snapshot = snapshot
-            if ready.snapshotReplacesLog { entries = [] } else { entries.removeAll { $0.index <= snapshot.index } }
-        }
-        append(ready.entries)
-    }
-
-    mutating func append(_ incoming: [LogEntry]) {
-        guard let first = incoming.first else { return }
-        entries.removeAll { $0.index >= first.index }
-        entries.append(contentsOf: incoming)
-    }
-
+    /// The node's own compaction: the snapshot replaces the entries it covers.
     mutating func compact(_ snapshot: Snapshot) {
         self.snapshot = snapshot
         entries.removeAll { $0.index <= snapshot.index }
-    }
-
-    var persisted: PersistedReplicaState {
-        PersistedReplicaState(hardState: hardState, snapshot: snapshot, entries: entries)
     }
 }
 
@@ -61,7 +40,8 @@ final class SimulatedNode {
     var clockOffset: Int64
     var clockRate: Double
     var hosted: [Int: HostedReplica] = [:]
-    var durable: [Int: DurableReplicaState] = [:]
+    /// What the node wrote for each cell's replica: survives crashes.
+    var durable: [Int: PersistedReplicaState] = [:]
     /// Readies waiting for the disk, oldest first; `syncing` are the ones the running fsync covers.
     var diskQueue: [(cell: Int, ready: Ready)] = []
     var syncing: [(cell: Int, ready: Ready)] = []

@@ -12,7 +12,7 @@ extension Simulation {
         let kept = random.int(0...node.syncing.count)
         for (position, item) in node.syncing.enumerated() {
             if position < kept {
-                node.durable[item.cell]!.apply(item.ready)
+                node.durable[item.cell]!.persist(item.ready)
             } else if position == kept, item.ready.snapshot == nil, !item.ready.entries.isEmpty {
                 // The torn write: some of its entries made it, its other state did not.
                 node.durable[item.cell]!.append(Array(item.ready.entries.prefix(random.int(0...item.ready.entries.count))))
@@ -33,7 +33,7 @@ extension Simulation {
         node.isUp = true
         let local = node.localNow(now)
         for cell in node.durable.keys.sorted() {
-            let persisted = node.durable[cell]!.persisted
+            let persisted = node.durable[cell]!
             let replica = CellReplica(
                 me: node.id, configuration: cellReplicas[cell], options: options.cellOptions, now: local,
                 randomSeed: random.next(), restoring: persisted)

@@ -29,7 +29,7 @@ extension Simulation {
     func completeSync(_ node: SimulatedNode) {
         let batch = node.syncing
         node.syncing = []
-        for (cell, ready) in batch { node.durable[cell]!.apply(ready) }
+        for (cell, ready) in batch { node.durable[cell]!.persist(ready) }
         for (cell, ready) in batch {
             guard let hosted = node.hosted[cell] else { continue }
             for (to, message) in ready.messages {

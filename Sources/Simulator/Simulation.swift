@@ -68,7 +68,7 @@ public final class Simulation {
                     me: member, configuration: members, options: options.cellOptions, now: node.localNow(0),
                     randomSeed: random.next())
                 node.hosted[cell] = HostedReplica(cell: cell, replica: replica)
-                node.durable[cell] = DurableReplicaState()
+                node.durable[cell] = .empty
             }
         }
         for node in nodes {

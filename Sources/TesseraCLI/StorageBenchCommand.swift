@@ -1,3 +1,4 @@
+import Cell
 import ArgumentParser
 import Foundation
 import Keyspace
@@ -341,7 +342,7 @@ final class StorageBenchRunner {
             sqlite: sqliteBytes / max(sqliteLogicalBytes, 1), raw: nil))
 
         // 4. Reads of the 100 B keys both wrote, in the same shuffled order for both.
-        var random = BenchRandom(seed: 0x5EED)
+        var random = SplitMix64(seed: 0x5EED)
         readKeys.shuffle(using: &random)
         let tesseraKeys = try readKeys.map {
             try Key(account: "acme", resource: $0.resource, type: .rnd, primaryKey: "r\($0.round)-w\($0.writer)-\($0.index)")

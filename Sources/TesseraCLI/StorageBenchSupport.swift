@@ -1,3 +1,4 @@
+import Cell
 import Foundation
 
 #if canImport(Glibc)
@@ -96,21 +97,8 @@ func measuringCPU<T>(_ body: () async throws -> (Sample, T)) async rethrows -> (
 
 /// Deterministic filler bytes (not compressible, the same in every run).
 func patternBytes(count: Int, seed: UInt64) -> [UInt8] {
-    var generator = BenchRandom(seed: seed)
+    var generator = SplitMix64(seed: seed)
     return (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-}
-
-/// SplitMix64, for shuffles that are the same in every run.
-struct BenchRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }

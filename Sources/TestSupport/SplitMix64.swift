@@ -1,17 +1,2 @@
-/// A small seeded generator, so that every run of a test sees the same inputs.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    public mutating func int(_ range: Range<Int>) -> Int { Int.random(in: range, using: &self) }
-    public mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
-}
+/// Tests use the project's seeded generator, so that every run sees the same inputs.
+@_exported import struct Cell.SplitMix64

@@ -450,15 +450,7 @@ final class TestCluster {
 
     private func persist(_ ready: Ready, _ id: NodeID) {
         var durable = persisted[id]!
-        if let hardState = ready.hardState { durable.hardState = hardState }
-        if let snapshot = ready.snapshot {
-            durable.snapshot = snapshot
-            if ready.snapshotReplacesLog { durable.entries = [] } else { durable.entries.removeAll { $0.index <= snapshot.index } }
-        }
-        if let first = ready.entries.first {
-            durable.entries.removeAll { $0.index >= first.index }
-            durable.entries.append(contentsOf: ready.entries)
-        }
+        durable.persist(ready)
         var expected = (durable.snapshot?.index ?? 0) + 1
         for entry in durable.entries {
             if entry.index != expected {
