@@ -7,7 +7,6 @@
 /// `%XX` (either case), so hand-written escapes of ordinary characters still
 /// name the same key.
 enum PercentEscaping {
-    private static let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
 
     static func escape(_ bytes: [UInt8], into output: inout [UInt8]) {
         // Most keys are printable ASCII without '%' or '/': copy them whole.
@@ -21,8 +20,8 @@ enum PercentEscaping {
             let length = validUTF8SequenceLength(bytes, at: index)
             if length == 0 || byte == UInt8(ascii: "%") || byte == UInt8(ascii: "/") || byte < 0x20 || byte == 0x7F {
                 output.append(UInt8(ascii: "%"))
-                output.append(hexDigits[Int(byte >> 4)])
-                output.append(hexDigits[Int(byte & 0x0F)])
+                output.append(Hex.uppercaseDigits[Int(byte >> 4)])
+                output.append(Hex.uppercaseDigits[Int(byte & 0x0F)])
                 index += 1
             } else {
                 output.append(contentsOf: bytes[index..<index + length])
@@ -51,8 +50,8 @@ enum PercentEscaping {
                 continue
             }
             guard index + 2 < escaped.endIndex,
-                let high = hexValue(escaped[index + 1]),
-                let low = hexValue(escaped[index + 2])
+                let high = Hex.value(of: escaped[index + 1]),
+                let low = Hex.value(of: escaped[index + 2])
             else {
                 return .failure(BadEscape(offset: index - escaped.startIndex))
             }
@@ -64,15 +63,6 @@ enum PercentEscaping {
 
     struct BadEscape: Error {
         let offset: Int
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     /// Length of the well-formed UTF-8 sequence starting at `index`, or 0 if ill-formed

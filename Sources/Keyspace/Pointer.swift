@@ -33,17 +33,7 @@ public struct Pointer: Hashable, Comparable, Sendable {
     /// A pointer from 128 hex digits (either case); `nil` otherwise.
     public init?(hex: String) {
         let digits = Array(hex.utf8)
-        guard digits.count == Self.byteCount * 2 else { return nil }
-        var raw = [UInt8]()
-        raw.reserveCapacity(Self.byteCount)
-        var index = 0
-        while index < digits.count {
-            guard let high = Self.hexValue(digits[index]), let low = Self.hexValue(digits[index + 1]) else {
-                return nil
-            }
-            raw.append(high << 4 | low)
-            index += 2
-        }
+        guard digits.count == Self.byteCount * 2, let raw = Hex.decode(digits[...]) else { return nil }
         self.init(uncheckedBytes: raw)
     }
 
@@ -74,28 +64,10 @@ public struct Pointer: Hashable, Comparable, Sendable {
     public var leadingWord: UInt64 { w0 }
 
     /// 128 lower-case hex digits.
-    public var hex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var output = [UInt8]()
-        output.reserveCapacity(Self.byteCount * 2)
-        for byte in bytes {
-            output.append(digits[Int(byte >> 4)])
-            output.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: output, as: UTF8.self)
-    }
+    public var hex: String { Hex.encode(bytes) }
 
     public static func < (lhs: Pointer, rhs: Pointer) -> Bool {
         lhs.words.lexicographicallyPrecedes(rhs.words)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

@@ -1,3 +1,5 @@
+import Keyspace
+
 /// Which items of a collection a query returns.
 public struct QueryRange: Sendable, Hashable {
     /// Lowest sort key returned (inclusive); `nil` for the first.
@@ -41,35 +43,12 @@ public struct ContinuationToken: Sendable, Hashable, CustomStringConvertible {
 
     public init(text: String) throws(StorageError) {
         let digits = Array(text.utf8)
-        guard digits.first == UInt8(ascii: "k"), digits.count % 2 == 1 else { throw .invalidContinuationToken }
-        var bytes: [UInt8] = []
-        var index = 1
-        while index < digits.count {
-            guard let high = Self.hexValue(digits[index]), let low = Self.hexValue(digits[index + 1]) else {
-                throw .invalidContinuationToken
-            }
-            bytes.append(high << 4 | low)
-            index += 2
+        guard digits.first == UInt8(ascii: "k"), let bytes = Hex.decode(digits.dropFirst(), lowercaseOnly: true) else {
+            throw .invalidContinuationToken
         }
         lastSortKey = bytes
     }
 
     /// `k` followed by the hex of the last sort key.
-    public var description: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = [UInt8(ascii: "k")]
-        for byte in lastSortKey {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        default: nil
-        }
-    }
+    public var description: String { "k" + Hex.encode(lastSortKey) }
 }
