@@ -12,10 +12,14 @@ let package = Package(
         .library(name: "Keyspace", targets: ["Keyspace"]),
         .library(name: "Placement", targets: ["Placement"]),
         .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "TesseraClient", targets: ["Client"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Keys, pointers and cells: pure values, no I/O.
@@ -40,12 +44,39 @@ let package = Package(
         .target(name: "Cell"),
         // The deterministic simulator: seeded network, disks, clocks and clients around real cells.
         .target(name: "Simulator", dependencies: ["Cell", "Linearizability"]),
+        // The node protocol: versioned, length-framed binary frames for peers and clients, and their NIO codec.
+        .target(
+            name: "Wire",
+            dependencies: ["Cell", "Keyspace", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // The Swift client: key → pointer → cell → replicas, cached leaders, redirects, retries, deadlines.
+        .target(
+            name: "Client",
+            dependencies: [
+                "Wire", "Keyspace", "Placement",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // The node process: shards of cells on SwiftNIO event loops, peer transport, client protocol.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Wire", "Cell", "Storage", "Keyspace", "Placement",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The `tessera` command-line tool.
         .executableTarget(
             name: "TesseraCLI",
             dependencies: [
-                "Keyspace", "Placement", "Storage", "Cell", "Simulator", "CSQLite",
+                "Keyspace", "Placement", "Storage", "Cell", "Simulator", "CSQLite", "Client", "Server", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -60,5 +91,7 @@ let package = Package(
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "TestSupport"], resources: [.copy("Vectors")]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Storage", "Keyspace", "TestSupport"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Client", "Keyspace", "Wire", "Linearizability", "TestSupport"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "Cell", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),
     ]
 )

@@ -1,219 +1,184 @@
-/// A client's request as it travels through a cell's log. Conditions are
-/// decided when the entry is applied, identically on every replica.
-public struct CellCommand: Hashable, Sendable {
-    public enum Operation: Hashable, Sendable {
-        case put(key: [UInt8], value: [UInt8])
-        case delete(key: [UInt8])
-        /// Writes `new` if the current value equals `expected` (`nil`: if absent).
-        case compareAndSwap(key: [UInt8], expected: [UInt8]?, new: [UInt8])
+/// Where an item lives inside a cell: its collection (the canonical
+/// `account/resource/type/primaryKey` bytes, what the pointer hashes) and its
+/// sort key. Items of one collection are kept in sort-key order.
+public struct ItemKey: Hashable, Sendable, Comparable {
+    public var collection: [UInt8]
+    public var sortKey: [UInt8]
 
-        public var key: [UInt8] {
-            switch self {
-            case .put(let key, _), .delete(let key), .compareAndSwap(let key, _, _): key
-            }
-        }
+    public init(collection: [UInt8], sortKey: [UInt8] = []) {
+        self.collection = collection
+        self.sortKey = sortKey
     }
+
+    public static func < (lhs: ItemKey, rhs: ItemKey) -> Bool {
+        if lhs.collection != rhs.collection { return lhs.collection.lexicographicallyPrecedes(rhs.collection) }
+        return lhs.sortKey.lexicographicallyPrecedes(rhs.sortKey)
+    }
+}
+
+/// A condition on an item's current state, checked when the entry is applied.
+public enum ItemCondition: Hashable, Sendable {
+    case none
+    case absent
+    case exists
+    /// The item's version (the log index that last wrote it) equals this.
+    case versionEquals(LogIndex)
+    /// The item exists and its value equals these bytes.
+    case valueEquals([UInt8])
+}
+
+/// One write of a command: a put (`value` set) or a delete (`value` nil), under a condition.
+public struct ItemWrite: Hashable, Sendable {
+    public var key: ItemKey
+    public var value: [UInt8]?
+    public var condition: ItemCondition
+
+    public init(key: ItemKey, value: [UInt8]?, condition: ItemCondition = .none) {
+        self.key = key
+        self.value = value
+        self.condition = condition
+    }
+}
+
+/// A client's request as it travels through a cell's log: one or more writes,
+/// applied all or none. Conditions are decided when the entry is applied,
+/// identically on every replica.
+public struct CellCommand: Hashable, Sendable {
+    public static let writesMaximum = 100
 
     /// Identifies a retried request, so that the cell applies it once.
     public var clientID: UInt64
     public var sequence: UInt64
-    public var operation: Operation
+    /// Every sequence of this client below this one is finished (answered or
+    /// abandoned): the cell may forget their results.
+    public var acknowledgedBelow: UInt64
+    public var writes: [ItemWrite]
 
-    public init(clientID: UInt64, sequence: UInt64, operation: Operation) {
+    public init(clientID: UInt64, sequence: UInt64, acknowledgedBelow: UInt64, writes: [ItemWrite]) {
         self.clientID = clientID
         self.sequence = sequence
-        self.operation = operation
+        self.acknowledgedBelow = acknowledgedBelow
+        self.writes = writes
     }
 
-    /// `u64 client | u64 sequence | u8 kind | u32 key length | key | (kind-specific)`, little-endian.
+    /// `u64 client | u64 sequence | u64 acknowledgedBelow | u16 count | writes`, little-endian;
+    /// a write is `blob collection | blob sortKey | u8 hasValue | [blob value] | condition`,
+    /// a blob is `u32 length | bytes`, a condition is `u8 kind | [u64 version | blob value]`.
     public func encoded() -> [UInt8] {
-        var bytes: [UInt8] = []
-        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-        func appendBlob(_ blob: [UInt8]) {
-            append(UInt32(blob.count))
-            bytes.append(contentsOf: blob)
+        var writer = CommandWriter()
+        writer.append(clientID)
+        writer.append(sequence)
+        writer.append(acknowledgedBelow)
+        writer.append(UInt16(writes.count))
+        for write in writes {
+            writer.appendBlob(write.key.collection)
+            writer.appendBlob(write.key.sortKey)
+            if let value = write.value {
+                writer.bytes.append(1)
+                writer.appendBlob(value)
+            } else {
+                writer.bytes.append(0)
+            }
+            switch write.condition {
+            case .none: writer.bytes.append(0)
+            case .absent: writer.bytes.append(1)
+            case .exists: writer.bytes.append(2)
+            case .versionEquals(let version):
+                writer.bytes.append(3)
+                writer.append(version)
+            case .valueEquals(let value):
+                writer.bytes.append(4)
+                writer.appendBlob(value)
+            }
         }
-        append(clientID)
-        append(sequence)
-        switch operation {
-        case .put(let key, let value):
-            bytes.append(1)
-            appendBlob(key)
-            appendBlob(value)
-        case .delete(let key):
-            bytes.append(2)
-            appendBlob(key)
-        case .compareAndSwap(let key, let expected, let new):
-            bytes.append(3)
-            appendBlob(key)
-            bytes.append(expected == nil ? 0 : 1)
-            appendBlob(expected ?? [])
-            appendBlob(new)
-        }
-        return bytes
+        return writer.bytes
     }
 
     public struct DecodingError: Error, Hashable {
         public let reason: String
+        public init(reason: String) { self.reason = reason }
     }
 
     public init(decoding bytes: [UInt8]) throws(DecodingError) {
-        var offset = 0
-        func read<T: FixedWidthInteger>(_: T.Type) throws(DecodingError) -> T {
-            let size = MemoryLayout<T>.size
-            guard offset + size <= bytes.count else { throw DecodingError(reason: "truncated command") }
-            var value: T = 0
-            for index in 0..<size { value |= T(bytes[offset + index]) << (8 * index) }
-            offset += size
-            return value
+        var reader = CommandReader(bytes: bytes)
+        clientID = try reader.read(UInt64.self)
+        sequence = try reader.read(UInt64.self)
+        acknowledgedBelow = try reader.read(UInt64.self)
+        let count = Int(try reader.read(UInt16.self))
+        guard (1...Self.writesMaximum).contains(count) else {
+            throw DecodingError(reason: "a command holds 1 to \(Self.writesMaximum) writes, not \(count)")
         }
-        func readBlob() throws(DecodingError) -> [UInt8] {
-            let count = Int(try read(UInt32.self))
-            guard offset + count <= bytes.count else { throw DecodingError(reason: "truncated command field") }
-            defer { offset += count }
-            return Array(bytes[offset..<offset + count])
+        var writes: [ItemWrite] = []
+        writes.reserveCapacity(count)
+        for _ in 0..<count {
+            let key = ItemKey(collection: try reader.readBlob(), sortKey: try reader.readBlob())
+            let value: [UInt8]?
+            switch try reader.read(UInt8.self) {
+            case 0: value = nil
+            case 1: value = try reader.readBlob()
+            case let flag: throw DecodingError(reason: "value flag \(flag) is neither 0 nor 1")
+            }
+            let condition: ItemCondition
+            switch try reader.read(UInt8.self) {
+            case 0: condition = .none
+            case 1: condition = .absent
+            case 2: condition = .exists
+            case 3: condition = .versionEquals(try reader.read(UInt64.self))
+            case 4: condition = .valueEquals(try reader.readBlob())
+            case let kind: throw DecodingError(reason: "unknown condition kind \(kind)")
+            }
+            writes.append(ItemWrite(key: key, value: value, condition: condition))
         }
-        clientID = try read(UInt64.self)
-        sequence = try read(UInt64.self)
-        switch try read(UInt8.self) {
-        case 1: operation = .put(key: try readBlob(), value: try readBlob())
-        case 2: operation = .delete(key: try readBlob())
-        case 3:
-            let key = try readBlob()
-            let flag = try read(UInt8.self)
-            guard flag <= 1 else { throw DecodingError(reason: "compare-and-swap flag \(flag) is neither 0 nor 1") }
-            let hasExpected = flag == 1
-            let expected = try readBlob()
-            guard hasExpected || expected.isEmpty else { throw DecodingError(reason: "absent expected value with bytes") }
-            operation = .compareAndSwap(key: key, expected: hasExpected ? expected : nil, new: try readBlob())
-        case let kind: throw DecodingError(reason: "unknown command kind \(kind)")
-        }
-        guard offset == bytes.count else { throw DecodingError(reason: "trailing bytes after command") }
+        self.writes = writes
+        guard reader.isAtEnd else { throw DecodingError(reason: "trailing bytes after command") }
     }
 }
 
 /// What applying a command did.
 public enum CellCommandResult: Hashable, Sendable {
-    /// Applied; the key's version is now the entry's log index.
+    /// Applied; every written item's version is now the entry's log index.
     case applied(version: LogIndex)
-    /// A compare-and-swap found another value; nothing changed.
-    case conditionFailed(currentVersion: LogIndex?)
+    /// The condition of write number `write` did not hold; nothing changed.
+    case conditionFailed(write: Int, currentVersion: LogIndex?)
+    /// A retry that arrived after the client declared the request finished:
+    /// its result is forgotten and it was not applied again.
+    case expired
 }
 
-/// The replicated state of a cell: versioned values by key, and the last
-/// result per client so that a retried request is answered, not re-applied.
-public struct CellStateMachine: Hashable, Sendable {
-    public struct Versioned: Hashable, Sendable {
-        public var value: [UInt8]
-        public var version: LogIndex
+/// Little-endian writer for the cell's binary formats (commands, snapshots).
+struct CommandWriter {
+    var bytes: [UInt8] = []
+
+    mutating func append<T: FixedWidthInteger>(_ value: T) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
-    public private(set) var items: [[UInt8]: Versioned] = [:]
-    private var sessions: [UInt64: (sequence: UInt64, result: CellCommandResult)] = [:]
-    public private(set) var appliedIndex: LogIndex = 0
+    mutating func appendBlob(_ blob: [UInt8]) {
+        append(UInt32(blob.count))
+        bytes.append(contentsOf: blob)
+    }
+}
 
-    public init() {}
+/// Bounds-checked little-endian reader for the cell's binary formats.
+struct CommandReader {
+    let bytes: [UInt8]
+    var offset = 0
 
-    public func read(_ key: [UInt8]) -> Versioned? { items[key] }
+    var isAtEnd: Bool { offset == bytes.count }
 
-    /// Applies one committed entry; returns the command and its result for a command entry.
-    public mutating func apply(_ entry: LogEntry) -> (command: CellCommand, result: CellCommandResult)? {
-        precondition(entry.index == appliedIndex + 1, "entries must be applied in order: \(entry.index) after \(appliedIndex)")
-        appliedIndex = entry.index
-        guard case .command(let bytes) = entry.payload, let command = try? CellCommand(decoding: bytes) else { return nil }
-        if let session = sessions[command.clientID], command.sequence <= session.sequence {
-            return (command, session.result)
-        }
-        let result: CellCommandResult
-        switch command.operation {
-        case .put(let key, let value):
-            items[key] = Versioned(value: value, version: entry.index)
-            result = .applied(version: entry.index)
-        case .delete(let key):
-            items[key] = nil
-            result = .applied(version: entry.index)
-        case .compareAndSwap(let key, let expected, let new):
-            if items[key]?.value == expected {
-                items[key] = Versioned(value: new, version: entry.index)
-                result = .applied(version: entry.index)
-            } else {
-                result = .conditionFailed(currentVersion: items[key]?.version)
-            }
-        }
-        sessions[command.clientID] = (command.sequence, result)
-        return (command, result)
+    mutating func read<T: FixedWidthInteger>(_: T.Type) throws(CellCommand.DecodingError) -> T {
+        let size = MemoryLayout<T>.size
+        guard offset + size <= bytes.count else { throw .init(reason: "truncated: \(T.self) at byte \(offset)") }
+        var value: T = 0
+        for index in 0..<size { value |= T(bytes[offset + index]) << (8 * index) }
+        offset += size
+        return value
     }
 
-    /// Restores the state a snapshot carried; a snapshot that does not decode is
-    /// reported, never taken as an empty state.
-    public mutating func restore(_ snapshot: Snapshot) throws(CellCommand.DecodingError) {
-        self = try CellStateMachine(encoded: snapshot.state)
-        appliedIndex = snapshot.index
-    }
-
-    public static func == (lhs: CellStateMachine, rhs: CellStateMachine) -> Bool {
-        lhs.items == rhs.items && lhs.appliedIndex == rhs.appliedIndex
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(items)
-        hasher.combine(appliedIndex)
-    }
-
-    /// The state as bytes for a snapshot: items then sessions, sorted for determinism.
-    public func encoded() -> [UInt8] {
-        var bytes: [UInt8] = []
-        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-        append(UInt64(items.count))
-        for (key, item) in items.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-            append(UInt32(key.count)); bytes.append(contentsOf: key)
-            append(UInt32(item.value.count)); bytes.append(contentsOf: item.value)
-            append(item.version)
-        }
-        append(UInt64(sessions.count))
-        for (client, session) in sessions.sorted(by: { $0.key < $1.key }) {
-            append(client)
-            append(session.sequence)
-            switch session.result {
-            case .applied(let version): bytes.append(1); append(version)
-            case .conditionFailed(let version): bytes.append(2); append(version ?? 0); bytes.append(version == nil ? 0 : 1)
-            }
-        }
-        return bytes
-    }
-
-    init(encoded bytes: [UInt8]) throws(CellCommand.DecodingError) {
-        var offset = 0
-        func read<T: FixedWidthInteger>(_: T.Type) throws(CellCommand.DecodingError) -> T {
-            let size = MemoryLayout<T>.size
-            guard offset + size <= bytes.count else { throw .init(reason: "truncated snapshot") }
-            var value: T = 0
-            for index in 0..<size { value |= T(bytes[offset + index]) << (8 * index) }
-            offset += size
-            return value
-        }
-        func readBlob() throws(CellCommand.DecodingError) -> [UInt8] {
-            let count = Int(try read(UInt32.self))
-            guard offset + count <= bytes.count else { throw .init(reason: "truncated snapshot field") }
-            defer { offset += count }
-            return Array(bytes[offset..<offset + count])
-        }
-        for _ in 0..<(try read(UInt64.self)) {
-            let key = try readBlob()
-            let value = try readBlob()
-            items[key] = Versioned(value: value, version: try read(UInt64.self))
-        }
-        for _ in 0..<(try read(UInt64.self)) {
-            let client = try read(UInt64.self)
-            let sequence = try read(UInt64.self)
-            let kind = try read(UInt8.self)
-            let version = try read(UInt64.self)
-            if kind == 1 {
-                sessions[client] = (sequence, .applied(version: version))
-            } else {
-                let present = try read(UInt8.self) == 1
-                sessions[client] = (sequence, .conditionFailed(currentVersion: present ? version : nil))
-            }
-        }
+    mutating func readBlob() throws(CellCommand.DecodingError) -> [UInt8] {
+        let count = Int(try read(UInt32.self))
+        guard count <= bytes.count - offset else { throw .init(reason: "truncated: \(count)-byte field at byte \(offset)") }
+        defer { offset += count }
+        return Array(bytes[offset..<offset + count])
     }
 }

@@ -25,8 +25,16 @@ extension CellReplica {
         let holdsLease = role == .leader ? (leaseUntil.map { now < $0 } ?? false) : now < promiseHeldUntil
         let logIsCurrent = lastBallot > log.lastBallot || (lastBallot == log.lastBallot && lastIndex >= log.lastIndex)
         if probe {
-            let granted = ballot > hardState.ballot && logIsCurrent && !(holdsLease && leader != from)
+            // Idle cells send nothing, so a follower that knows a live leader (the
+            // node layer clears `leader` when it suspects that node) refuses probes:
+            // otherwise a restarted replica would depose every idle leader.
+            let followsAnother = role == .follower && leader != nil && leader != from
+            let granted = ballot > hardState.ballot && logIsCurrent && role != .leader && !followsAnother
+                && !(holdsLease && leader != from)
             send(.promise(ballot: ballot, granted: granted, probe: true), to: from)
+            // A probe from a member tells the leader that member lost track of it
+            // (a restart): an accept makes it a follower again and starts its catch-up.
+            if role == .leader && configuration.contains(from) { sendAccept(to: from, now: now) }
             return
         }
         if holdsLease && leader != from && ballot > hardState.ballot { return }

@@ -198,4 +198,13 @@ extension CellReplica {
     }
 
     public var latestSnapshotIndex: LogIndex { log.snapshotIndex }
+
+    /// The snapshot that replaced the log's prefix, kept for followers that need it (and for persisting it).
+    public var snapshot: Snapshot? { latestSnapshot }
+
+    /// On the leader: each follower's last index known to match its own log (for status pages).
+    public var followerMatchIndexes: [(member: NodeID, matchIndex: LogIndex)] {
+        guard role == .leader else { return [] }
+        return configuration.compactMap { peer in progress[peer].map { (peer, $0.matchIndex) } }
+    }
 }

@@ -15,6 +15,8 @@ public struct Ready: Sendable {
     /// Newly committed entries, in order, to apply to the state machine.
     public var committed: [LogEntry] = []
 
+    public init() {}
+
     /// Whether something must be durable before the messages leave.
     public var mustSync: Bool { hardState != nil || snapshot != nil || !entries.isEmpty }
     public var isEmpty: Bool {

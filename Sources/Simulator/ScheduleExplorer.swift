@@ -14,6 +14,9 @@ public struct ScheduleExplorer {
         public var crashesMaximum = 1
         /// Messages lost per schedule.
         public var dropsMaximum = 2
+        /// Times the node layer may suspect a leader's node (rightly or not):
+        /// every replica that follows it then looks for a new leader.
+        public var suspicionsMaximum = 1
         public var plantedBug: PlantedBug?
         /// Start from a cell whose first replica was elected with no faults, so
         /// that the bounded depth goes to the commands and the faults around them.
@@ -48,6 +51,7 @@ public struct ScheduleExplorer {
         var proposed = 0
         var crashes = 0
         var drops = 0
+        var suspicions = 0
         var committed: [LogIndex: LogEntry] = [:]
         var committedConflict = false
         var path: [String] = []
@@ -67,6 +71,7 @@ public struct ScheduleExplorer {
             hasher.combine(proposed)
             hasher.combine(crashes)
             hasher.combine(drops)
+            hasher.combine(suspicions)
             return hasher.finalize()
         }
     }
@@ -122,6 +127,7 @@ public struct ScheduleExplorer {
         case tick(Int)
         case propose(Int)
         case crash(Int)
+        case suspect(Int)
     }
 
     private func possibleActions(_ world: World) -> [Action] {
@@ -133,6 +139,8 @@ public struct ScheduleExplorer {
             if let deadline = replica.nextDeadline, deadline == earliest { actions.append(.tick(index)) }
             if replica.role == .leader && world.proposed < options.commands { actions.append(.propose(index)) }
             if world.crashes < options.crashesMaximum { actions.append(.crash(index)) }
+            let followed = world.replicas.contains { $0.role == .follower && $0.leader == replica.me }
+            if world.suspicions < options.suspicionsMaximum && followed { actions.append(.suspect(index)) }
         }
         return actions
     }
@@ -159,6 +167,14 @@ public struct ScheduleExplorer {
             world.path.append("propose at n\(index)")
             _ = world.replicas[index].propose(.command([UInt8(world.proposed)]), now: world.now)
             settle(&world, index)
+        case .suspect(let index):
+            world.suspicions += 1
+            world.path.append("n\(index) suspected")
+            let suspected = world.replicas[index].me
+            for follower in world.replicas.indices where world.replicas[follower].leader == suspected {
+                world.replicas[follower].leaderSuspected(now: world.now)
+                settle(&world, follower)
+            }
         case .crash(let index):
             world.crashes += 1
             world.path.append("crash n\(index)")

@@ -17,6 +17,11 @@ final class HostedReplica {
         self.cell = cell
         self.replica = replica
     }
+
+    /// The simulator's register `key` is the item with that collection and an empty sort key.
+    func value(of key: String) -> String? {
+        stateMachine.read(ItemKey(collection: Array(key.utf8))).map { String(decoding: $0.value, as: UTF8.self) }
+    }
 }
 
 extension PersistedReplicaState {

@@ -21,18 +21,17 @@ extension Simulation {
         switch random.int(0..<100) {
         case 0..<35:
             input = .put(key, value)
-            kind = .write(CellCommand(clientID: UInt64(clientIndex), sequence: client.sequence,
-                                      operation: .put(key: Array(key.utf8), value: Array(value.utf8))))
+            kind = .write(command(clientIndex, client.sequence, key, value: value, condition: .none))
             writtenValues[key, default: []].insert(value)
         case 35..<55:
             let expected = client.lastRead[key] ?? nil
             input = .cas(key, expected: expected, new: value)
-            kind = .write(CellCommand(clientID: UInt64(clientIndex), sequence: client.sequence,
-                                      operation: .compareAndSwap(key: Array(key.utf8), expected: expected.map { Array($0.utf8) }, new: Array(value.utf8))))
+            kind = .write(command(clientIndex, client.sequence, key, value: value,
+                                  condition: expected.map { .valueEquals(Array($0.utf8)) } ?? .absent))
             writtenValues[key, default: []].insert(value)
         case 55..<60:
             input = .delete(key)
-            kind = .write(CellCommand(clientID: UInt64(clientIndex), sequence: client.sequence, operation: .delete(key: Array(key.utf8))))
+            kind = .write(command(clientIndex, client.sequence, key, value: nil, condition: .none))
         case 60..<85:
             input = .get(key)
             kind = .read(key: key, strong: true)
@@ -46,6 +45,15 @@ extension Simulation {
         clients[clientIndex] = client
         send(request, clientIndex)
         push(.clientDeadline(client: clientIndex, operation: operation), after: Self.operationTimeout)
+    }
+
+    /// One write of one key. The client has one request outstanding at a time,
+    /// so every sequence below the current one is finished.
+    private func command(
+        _ clientIndex: Int, _ sequence: UInt64, _ key: String, value: String?, condition: ItemCondition
+    ) -> CellCommand {
+        let write = ItemWrite(key: ItemKey(collection: Array(key.utf8)), value: value.map { Array($0.utf8) }, condition: condition)
+        return CellCommand(clientID: UInt64(clientIndex), sequence: sequence, acknowledgedBelow: sequence, writes: [write])
     }
 
     func send(_ request: ClientRequest, _ clientIndex: Int) {
@@ -73,6 +81,13 @@ extension Simulation {
             switch result {
             case .applied: output = .ok
             case .conditionFailed: output = .casFailed
+            case .expired:
+                // Only a sequence below what the client acknowledged expires, and this client
+                // acknowledges only the sequences before its current one: the cell broke its session.
+                // Reported, and the outcome left unknown so that the history stays checkable.
+                violation("client \(clientIndex): cell \(current.request.cell) answered its current request as expired")
+                finish(clientIndex, current, input: input, outcome: .unknown)
+                return
             }
             finish(clientIndex, current, input: input, outcome: .ok(output, returnedAt: Int(now)))
         case .value(let value):

@@ -110,10 +110,10 @@ extension Simulation {
             }
         case .read(let key, let strong):
             if !strong {
-                respond(.value(hosted.stateMachine.read(Array(key.utf8)).map { String(decoding: $0.value, as: UTF8.self) }), to: request, from: node)
+                respond(.value(hosted.value(of: key)), to: request, from: node)
             } else if replica.canServeLeaseRead(now: local) {
                 report.leaseReads += 1
-                respond(.value(hosted.stateMachine.read(Array(key.utf8)).map { String(decoding: $0.value, as: UTF8.self) }), to: request, from: node)
+                respond(.value(hosted.value(of: key)), to: request, from: node)
             } else if replica.role == .leader {
                 hosted.pendingReads.append(request)
                 replica.renewLease(now: local)
@@ -131,7 +131,7 @@ extension Simulation {
         for request in reads {
             guard case .read(let key, _) = request.kind else { continue }
             report.leaseReads += 1
-            respond(.value(hosted.stateMachine.read(Array(key.utf8)).map { String(decoding: $0.value, as: UTF8.self) }), to: request, from: node)
+            respond(.value(hosted.value(of: key)), to: request, from: node)
         }
     }
 

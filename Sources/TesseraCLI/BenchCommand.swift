@@ -11,8 +11,9 @@ struct BenchCommand: AsyncParsableCommand {
               .build-release/release/tessera bench keyspace
               .build-release/release/tessera bench storage --quick
               .build-release/release/tessera bench cells
+              .build-release/release/tessera bench cluster --quick  # with `tessera dev` up
             """,
-        subcommands: [KeyspaceBenchCommand.self, StorageBenchCommand.self, CellsBenchCommand.self]
+        subcommands: [KeyspaceBenchCommand.self, StorageBenchCommand.self, CellsBenchCommand.self, ClusterBenchCommand.self]
     )
 }
 

@@ -4,23 +4,25 @@ import Storage
 struct DeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete",
-        abstract: "Delete an item from a local data directory, durably.",
+        abstract: "Delete an item, durably: from a cluster, or from a local data directory.",
         discussion: """
             Prints the version of the deletion (the write's sequence number; a later
             put of the same key gets a higher version). Deleting an item that does not
             exist succeeds unless a condition says otherwise. With a condition that
-            does not hold nothing changes and the exit status is 2.
+            does not hold nothing changes and the exit status is 2. Without --data-dir
+            it goes to the cluster at --endpoint (default: the `tessera dev` cluster).
 
             Examples:
               tessera delete acme/users/rnd/alice/v1
               tessera delete acme/users/rnd/alice/v1 --if-version 7 --json
+              tessera delete acme/users/rnd/alice/v1 --data-dir .tessera/local
             """
     )
 
     @Argument(help: "The key, as account/resource/rnd/primaryKey[/sortKey].")
     var key: String
 
-    @OptionGroup var dataDirectory: DataDirectoryOptions
+    @OptionGroup var store: StoreOptions
     @OptionGroup var conditions: ConditionOptions
 
     @Flag(help: "Print JSON instead of text.")
@@ -28,7 +30,7 @@ struct DeleteCommand: AsyncParsableCommand {
 
     func run() async throws {
         let parsed = try LocalStore.parseKey(key)
-        let outcome = try await LocalStore.with(dataDirectory, creating: false) { store in
+        let outcome = try await store.with(creating: false) { store in
             try await store.delete(parsed, condition: conditions.condition)
         }
         try reportWrite(outcome, json: json)

@@ -3,18 +3,6 @@ import Foundation
 import Keyspace
 import Storage
 
-/// `--data-dir`: the local data directory that `put`, `get`, `delete` and `query` use.
-struct DataDirectoryOptions: ParsableArguments {
-    static let defaultPath = ".tessera/local"
-
-    @Option(
-        name: .customLong("data-dir"),
-        help: ArgumentHelp(
-            "The local data directory, relative to the current directory unless absolute; `put` creates it.",
-            valueName: "dir"))
-    var path: String = Self.defaultPath
-}
-
 /// `--if-version`, `--if-absent`, `--if-value`, `--if-exists`: at most one condition per write.
 struct ConditionOptions: ParsableArguments {
     @Option(name: .customLong("if-version"), help: ArgumentHelp("Apply only if the item's current version is N.", valueName: "N"))
@@ -55,9 +43,8 @@ enum LocalStore {
     /// Opens the store at `path`, runs `body` and closes the store whatever happens.
     /// With `creating` false, a missing data directory is an error rather than a new, empty store.
     static func with<Result>(
-        _ options: DataDirectoryOptions, creating: Bool, _ body: (Store) async throws -> Result
+        _ path: String, creating: Bool, _ body: (Store) async throws -> Result
     ) async throws -> Result {
-        let path = options.path
         var isDirectory: ObjCBool = false
         if creating {
             do {
@@ -115,11 +102,11 @@ enum LocalStore {
 }
 
 /// Reports a failed write condition: the message on standard error, JSON on standard output
-/// with `--json`, and exit status 2.
-func conditionFailure(currentVersion: UInt64?, json: Bool) -> ExitCode {
+/// with `--json`, and exit status 2. `message` replaces the default `condition failed: …`.
+func conditionFailure(currentVersion: UInt64?, json: Bool, message: String? = nil) -> ExitCode {
     if json { writeStandardOutput(encodeJSON(ConditionFailedJSON(currentVersion: currentVersion)) + "\n") }
     let state = currentVersion.map { "current version \($0)" } ?? "item does not exist"
-    return commandFailure("condition failed: \(state)", status: ExitStatus.conditionFailed)
+    return commandFailure(message ?? "condition failed: \(state)", status: ExitStatus.conditionFailed)
 }
 
 /// `{"conditionFailed":true,"currentVersion":N|null}`

@@ -5,7 +5,7 @@ import Storage
 struct QueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
-        abstract: "List the items of one primary key in a local data directory, by sort key.",
+        abstract: "List the items of one primary key, by sort key, from a cluster or a local data directory.",
         discussion: """
             Prints one line per item: sortKey<TAB>version<TAB>value. Sort keys are
             written as in keys (%XX escapes); in values, tab, newline, carriage return
@@ -13,19 +13,24 @@ struct QueryCommand: AsyncParsableCommand {
             bytes that are not UTF-8 \\xHH. --from and --to bound the sort keys (both
             inclusive, bytewise order). When more items match than --limit, standard
             error ends with 'next: <token>': pass the token to --after for the next
-            page. --json prints {"items": [...], "continuation": token|null}.
+            page. --json prints {"items": [...], "continuation": token|null}. Without
+            --data-dir it asks the cluster at --endpoint (default: the `tessera dev`
+            cluster); a page may then hold fewer than --limit items with more to come.
 
             Examples:
               tessera query acme/orders/rnd/alice
               tessera query acme/orders/rnd/alice --from 2024-01 --to 2024-06 --reverse
               tessera query acme/orders/rnd/alice --limit 50 --after k323032342d3036
+              tessera query acme/orders/rnd/alice --consistency eventual
+              tessera query acme/orders/rnd/alice --data-dir .tessera/local
             """
     )
 
     @Argument(help: "The item collection, as account/resource/rnd/primaryKey (no sort key).")
     var key: String
 
-    @OptionGroup var dataDirectory: DataDirectoryOptions
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var consistency: ConsistencyOption
 
     @Option(help: ArgumentHelp("The lowest sort key to return (inclusive).", valueName: "sortKey"))
     var from: String?
@@ -66,7 +71,7 @@ struct QueryCommand: AsyncParsableCommand {
             continuation: try after.map { text in
                 do { return try ContinuationToken(text: text) } catch { throw LocalStore.failure(error) }
             })
-        let page = try await LocalStore.with(dataDirectory, creating: false) { store in
+        let page = try await store.with(creating: false, consistency: consistency.consistency) { store in
             try await store.query(collection, range)
         }
         let items = page.items.map { ItemJSON(collection: collection, item: $0) }

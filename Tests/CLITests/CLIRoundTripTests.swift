@@ -300,15 +300,17 @@ struct TesseraRunner {
         try body()
     }
 
-    @Test func defaultDataDirectory() throws {
+    /// A relative --data-dir is under the current directory. (Without --data-dir the data
+    /// commands go to a cluster: see ClusterCLITests.defaultEndpointWithoutACluster.)
+    @Test func relativeDataDirectory() throws {
         let tessera = try TesseraRunner()
         defer { tessera.folder.remove() }
-        let put = try tessera.bare(["put", "acme/users/rnd/gina", "hi"], in: tessera.folder.url)
+        let put = try tessera.bare(["put", "acme/users/rnd/gina", "hi", "--data-dir", ".tessera/local"], in: tessera.folder.url)
         #expect(put.status == 0, "\(put.errorOutput)")
         var isDirectory: ObjCBool = false
         #expect(FileManager.default.fileExists(atPath: tessera.folder.path + "/.tessera/local", isDirectory: &isDirectory))
         #expect(isDirectory.boolValue)
-        #expect(try tessera.bare(["get", "acme/users/rnd/gina"], in: tessera.folder.url).output == "hi")
+        #expect(try tessera.bare(["get", "acme/users/rnd/gina", "--data-dir", ".tessera/local"], in: tessera.folder.url).output == "hi")
     }
 
     @Test func helpHasAnAbstractAndAnExample() throws {

@@ -99,3 +99,120 @@ func runExecutable(
         status: process.terminationStatus,
         standardOutput: try Data(contentsOf: outputURL), standardError: try Data(contentsOf: errorURL))
 }
+
+/// A long-running child process (such as `tessera dev`) whose standard output and error
+/// go to one file, read while it runs. `stop()` always leaves no process behind.
+final class BackgroundProcess {
+    let process = Process()
+    let logURL: URL
+    private let log: FileHandle
+    private var stopped = false
+
+    init(_ executable: URL, _ arguments: [String], logURL: URL) throws {
+        self.logURL = logURL
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        log = try FileHandle(forWritingTo: logURL)
+        process.executableURL = executable
+        process.arguments = arguments
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var output: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    /// Waits until the output contains `text`; false if the process exits or time runs out first.
+    func waitForOutput(_ text: String, timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if output.contains(text) { return true }
+            if !process.isRunning { return output.contains(text) }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return false
+    }
+
+    /// The exit status once the process has exited, or nil if it is still running after `timeout`.
+    func waitForExit(timeout: Duration) -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    func signal(_ number: Int32) {
+        if process.isRunning { kill(process.processIdentifier, number) }
+    }
+
+    /// SIGINT, then after `grace` SIGKILL for the process and every process it started.
+    /// Safe to call more than once.
+    func stop(grace: Duration = .seconds(20)) {
+        guard !stopped else { return }
+        stopped = true
+        if process.isRunning {
+            let children = Self.childProcesses(of: process.processIdentifier)
+            signal(SIGINT)
+            if waitForExit(timeout: grace) == nil {
+                for child in Self.childProcesses(of: process.processIdentifier) + children { kill(child, SIGKILL) }
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            // Nodes that outlived their supervisor (it was killed) are stopped too.
+            for child in children where Self.isAlive(child) { kill(child, SIGKILL) }
+        }
+        try? log.close()
+    }
+
+    /// Processes whose parent is `parent`, from /proc (Linux).
+    static func childProcesses(of parent: pid_t) -> [pid_t] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry),
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            // After the command name: state, then the parent's id.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && pid_t(fields[1]) == parent ? pid : nil
+        }
+    }
+
+    static func isAlive(_ pid: pid_t) -> Bool { kill(pid, 0) == 0 }
+}
+
+/// Loopback ports for tests, found by binding port 0.
+enum LoopbackPorts {
+    /// A port that was free a moment ago, with the `count - 1` ports after it free too.
+    static func freeRange(count: Int) throws -> Int {
+        for _ in 0..<100 {
+            guard let base = bindAndRelease(0), base + count - 1 <= 65_535 else { continue }
+            if (1..<count).allSatisfy({ bindAndRelease(base + $0) != nil }) { return base }
+        }
+        throw PortsUnavailable()
+    }
+
+    /// A port nothing listens on (it was bound and released).
+    static func closed() throws -> Int {
+        guard let port = bindAndRelease(0) else { throw PortsUnavailable() }
+        return port
+    }
+
+    struct PortsUnavailable: Error {}
+
+    /// Binds 127.0.0.1:`port` (0: any), closes the socket, and returns the port bound.
+    private static func bindAndRelease(_ port: Int) -> Int? {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
+    }
+}

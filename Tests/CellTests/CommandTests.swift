@@ -18,12 +18,12 @@ struct CommandTests {
         #expect(cluster.committed[bobIndex]?.payload == bob.payload)
         let expected = [
             AppliedCommand(index: aliceIndex, command: alice, result: .applied(version: aliceIndex)),
-            AppliedCommand(index: bobIndex, command: bob, result: .conditionFailed(currentVersion: aliceIndex)),
+            AppliedCommand(index: bobIndex, command: bob, result: .conditionFailed(write: 0, currentVersion: aliceIndex)),
         ]
         for id in cluster.runningNodes {
             #expect(cluster.applied[id] == expected, "\(id) applied \(cluster.applied[id] ?? [])")
             #expect(cluster.stateMachine(id).value("lock") == "alice")
-            #expect(cluster.stateMachine(id).read(Array("lock".utf8))?.version == aliceIndex)
+            #expect(cluster.stateMachine(id).read(.named("lock"))?.version == aliceIndex)
         }
 
         // A swap that expects the current value succeeds.
@@ -44,12 +44,11 @@ struct CommandTests {
         let write = CellCommand.put("counter", "1", client: 42, sequence: 7)
         let firstIndex = try #require(cluster.propose(write.payload, at: .n1).index)
         #expect(cluster.runUntilQuiet())
-        let before = cluster.stateMachine(.n1).encoded()
 
         // The client saw no answer and retries: the retry is a second log entry…
         let retryIndex = try #require(cluster.propose(write.payload, at: .n1).index)
         #expect(retryIndex > firstIndex)
-        // …as is an older, overtaken request of the same client, arriving late.
+        // …as is an older request the client had already given up on (7 acknowledged everything below it), arriving late.
         let stale = CellCommand.put("counter", "0", client: 42, sequence: 6)
         let staleIndex = try #require(cluster.propose(stale.payload, at: .n1).index)
         #expect(cluster.runUntilQuiet())
@@ -57,12 +56,10 @@ struct CommandTests {
         for id in cluster.runningNodes {
             let results = cluster.applied[id]!.filter { $0.command.clientID == 42 }
             #expect(results.map(\.index) == [firstIndex, retryIndex, staleIndex])
-            #expect(results.prefix(2).map(\.result) == [.applied(version: firstIndex), .applied(version: firstIndex)], "\(id): \(results)")
-            #expect(results.last?.result != .applied(version: staleIndex), "\(id) applied an overtaken request")
-            let item = cluster.stateMachine(id).read(Array("counter".utf8))
+            #expect(results.map(\.result) == [.applied(version: firstIndex), .applied(version: firstIndex), .expired], "\(id): \(results)")
+            let item = cluster.stateMachine(id).read(.named("counter"))
             #expect(item?.value == Array("1".utf8) && item?.version == firstIndex, "\(id) applied a retry again")
-            // Only the applied index moved: items and sessions are as they were.
-            #expect(cluster.stateMachine(id).encoded() == before)
+            #expect(cluster.stateMachine(id).itemCount == 1)
         }
         #expect(cluster.stateMachineDisagreement() == nil, "\(cluster.stateMachineDisagreement() ?? "")")
 
@@ -75,7 +72,7 @@ struct CommandTests {
         #expect(cluster.runUntilQuiet())
         for id in cluster.runningNodes {
             let results = cluster.applied[id]!.filter { $0.command.clientID == 43 }.map(\.result)
-            #expect(results == [.conditionFailed(currentVersion: firstIndex), .conditionFailed(currentVersion: firstIndex)])
+            #expect(results == [.conditionFailed(write: 0, currentVersion: firstIndex), .conditionFailed(write: 0, currentVersion: firstIndex)])
             #expect(cluster.stateMachine(id).value("counter") == "2")
         }
         #expect(cluster.violations.isEmpty, "\(cluster.violations)")
@@ -83,12 +80,18 @@ struct CommandTests {
 
     @Test func commandsSurviveAnEncodeDecodeRoundTrip() throws {
         var random = SeededRandom(seed: 0xC0FFEE)
+        let everyCondition: [ItemCondition] = [.none, .absent, .exists, .versionEquals(0), .versionEquals(.max), .valueEquals([]), .valueEquals([1, 2])]
         let fixed: [CellCommand] = [
             .put("", "", client: 0, sequence: 0),
-            .put("k", "v", client: .max, sequence: .max),
-            CellCommand(clientID: 1, sequence: 2, operation: .delete(key: [])),
+            .put("k", "v", client: .max, sequence: .max, acknowledgedBelow: .max),
+            .write("k", nil, client: 1, sequence: 2, acknowledgedBelow: 0),
             .compareAndSwap("k", expected: nil, new: "", client: 3, sequence: 4),
             .compareAndSwap("k", expected: "", new: "x", client: 3, sequence: 5),
+            CellCommand(clientID: 6, sequence: 7, acknowledgedBelow: 5, writes: everyCondition.enumerated().map { number, condition in
+                ItemWrite(key: .named("c", "s\(number)"), value: number % 2 == 0 ? nil : [UInt8(number)], condition: condition)
+            }),
+            CellCommand(clientID: 8, sequence: 9, acknowledgedBelow: 9,
+                        writes: (0..<CellCommand.writesMaximum).map { ItemWrite(key: .named("c", "\($0)"), value: []) }),
         ]
         var prefixesDecoded: [[UInt8]] = []
         for command in fixed + (0..<1_000).map({ _ in random.command() }) {
@@ -101,10 +104,23 @@ struct CommandTests {
             #expect(throws: CellCommand.DecodingError.self) { try CellCommand(decoding: bytes + [random.byte()]) }
         }
         #expect(prefixesDecoded.isEmpty, "truncated encodings decoded: \(prefixesDecoded.prefix(3))")
-        let unknownKind = #expect(throws: CellCommand.DecodingError.self) {
-            try CellCommand(decoding: [UInt8](repeating: 0, count: 16) + [9])
+    }
+
+    @Test func commandsWithNoWritesTooManyWritesOrUnknownFlagsAreRejected() {
+        let header = [UInt8](repeating: 0, count: 24)
+        // One write of an empty collection and sort key, then a value flag and a condition kind.
+        func oneWrite(valueFlag: UInt8, condition: UInt8) -> [UInt8] { header + [1, 0] + [UInt8](repeating: 0, count: 8) + [valueFlag, condition] }
+        #expect((try? CellCommand(decoding: oneWrite(valueFlag: 0, condition: 0)))?.writes == [ItemWrite(key: ItemKey(collection: []), value: nil)])
+        let cases: [([UInt8], String)] = [
+            (oneWrite(valueFlag: 0, condition: 9), "unknown condition kind 9"),
+            (oneWrite(valueFlag: 2, condition: 0), "value flag 2 is neither 0 nor 1"),
+            (header + [0, 0], "a command holds 1 to 100 writes, not 0"),
+            (header + [101, 0], "a command holds 1 to 100 writes, not 101"),
+        ]
+        for (bytes, reason) in cases {
+            let error = #expect(throws: CellCommand.DecodingError.self) { try CellCommand(decoding: bytes) }
+            #expect(error?.reason == reason)
         }
-        #expect(unknownKind?.reason == "unknown command kind 9")
     }
 
     @Test func decodingRandomOrMutatedBytesEitherFailsWithADecodingErrorOrYieldsAStableCommand() {
@@ -114,9 +130,9 @@ struct CommandTests {
         for round in 0..<20_000 {
             var bytes: [UInt8]
             if round % 2 == 0 {
-                bytes = (0..<random.int(0...64)).map { _ in random.byte() }
-                // Often a plausible header, so that decoding goes deeper than the kind byte.
-                if bytes.count > 16, random.int(0...1) == 0 { bytes[16] = UInt8(random.int(1...3)) }
+                bytes = (0..<random.int(0...80)).map { _ in random.byte() }
+                // Often a plausible write count, so that decoding goes deeper than the header.
+                if bytes.count > 26, random.int(0...1) == 0 { bytes.replaceSubrange(24..<26, with: [UInt8(random.int(1...3)), 0]) }
             } else {
                 bytes = random.command().encoded()
                 for _ in 0...random.int(0...3) { random.mutate(&bytes) }
@@ -150,16 +166,24 @@ struct SeededRandom {
 
     mutating func bytes(upTo maximum: Int) -> [UInt8] { (0..<int(0...maximum)).map { _ in byte() } }
 
+    /// A command of 1…4 writes over random keys, values and conditions.
     mutating func command() -> CellCommand {
-        let operation: CellCommand.Operation
-        switch int(0...2) {
-        case 0: operation = .put(key: bytes(upTo: 24), value: bytes(upTo: 40))
-        case 1: operation = .delete(key: bytes(upTo: 24))
-        default:
-            operation = .compareAndSwap(
-                key: bytes(upTo: 24), expected: int(0...1) == 0 ? nil : bytes(upTo: 16), new: bytes(upTo: 16))
+        let writes = (0..<int(1...4)).map { _ in
+            ItemWrite(key: ItemKey(collection: bytes(upTo: 24), sortKey: bytes(upTo: 8)),
+                      value: int(0...2) == 0 ? nil : bytes(upTo: 40), condition: condition(version: next()))
         }
-        return CellCommand(clientID: next(), sequence: next(), operation: operation)
+        return CellCommand(clientID: next(), sequence: next(), acknowledgedBelow: next(), writes: writes)
+    }
+
+    /// A random condition kind; `version` is the one a version condition names.
+    mutating func condition(version: UInt64) -> ItemCondition {
+        switch int(0...4) {
+        case 0: .none
+        case 1: .absent
+        case 2: .exists
+        case 3: .versionEquals(version)
+        default: .valueEquals(bytes(upTo: 3))
+        }
     }
 
     /// Flips, overwrites, inserts or deletes a byte, or cuts the tail, or sets a length field to something huge.
@@ -173,8 +197,8 @@ struct SeededRandom {
         case 3: bytes.remove(at: position)
         case 4: bytes.removeLast(int(1...bytes.count))
         default:
-            // The first length field sits right after the 17-byte header.
-            if bytes.count >= 21 { bytes.replaceSubrange(17..<21, with: [0xFF, 0xFF, 0xFF, UInt8(int(0...0xFF))]) }
+            // The first length field sits right after the 26-byte header.
+            if bytes.count >= 30 { bytes.replaceSubrange(26..<30, with: [0xFF, 0xFF, 0xFF, UInt8(int(0...0xFF))]) }
         }
     }
 }

@@ -160,8 +160,8 @@ struct CrashAndSnapshotTests {
         cluster.restart(.n1)
         cluster.run(for: .seconds(1))
         for command in commands {
-            let key = String(decoding: command.operation.key, as: UTF8.self)
-            #expect(cluster.stateMachine(newLeader.me).read(command.operation.key) != nil, "committed \(key) lost")
+            let key = command.writes[0].key
+            #expect(cluster.stateMachine(newLeader.me).read(key) != nil, "committed \(String(decoding: key.collection, as: UTF8.self)) lost")
         }
         #expect(cluster.violations.isEmpty, "\(cluster.violations.prefix(3))")
     }

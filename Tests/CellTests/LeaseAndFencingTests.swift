@@ -142,12 +142,19 @@ struct LeaseAndFencingTests {
         #expect(cluster[.n3].role == .follower && cluster[.n3].leader == .n1)
         #expect(cluster.leaders.map(\.me) == [.n1] && cluster[.n1].ballot == ballot)
 
-        // Contrast: once no promise holds (a lease of silence), the same probe is granted.
+        // After a lease of silence (an idle cell) n2 still follows a leader its
+        // node layer believes alive, so it refuses: idle leaders are not deposed.
         cluster.run(for: cluster.options.leaseDuration + .milliseconds(10))
+        let probe = CellMessage.prepare(ballot: ballot.next, lastIndex: cluster[.n2].lastIndex, lastBallot: ballot, probe: true)
+        let idleMark = cluster.sent.count
+        cluster.inject(probe, from: .n3, to: .n2)
+        cluster.deliverPending { $0.to == .n2 }
+        #expect(!cluster.sent(since: idleMark).contains { $0.from == .n2 && $0.kind == .probePromise && Self.granted($0.message) })
+
+        // Contrast: once n2's node layer suspects the leader too, the same probe is granted.
+        cluster.suspectLeader(at: .n2)
         let probeMark = cluster.sent.count
-        cluster.inject(
-            .prepare(ballot: ballot.next, lastIndex: cluster[.n2].lastIndex, lastBallot: ballot, probe: true),
-            from: .n3, to: .n2)
+        cluster.inject(probe, from: .n3, to: .n2)
         cluster.deliverPending { $0.to == .n2 }
         #expect(cluster.sent(since: probeMark).contains { $0.from == .n2 && $0.kind == .probePromise && Self.granted($0.message) })
         #expect(cluster.violations.isEmpty, "\(cluster.violations)")

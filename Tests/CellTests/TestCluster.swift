@@ -143,8 +143,8 @@ final class TestCluster {
         for other in chosen.dropFirst() {
             let machine = stateMachine(other)
             if machine.encoded() != reference.encoded() || machine.appliedIndex != reference.appliedIndex {
-                return "\(first) applied through \(reference.appliedIndex) (\(reference.items.count) items), "
-                    + "\(other) through \(machine.appliedIndex) (\(machine.items.count) items)"
+                return "\(first) applied through \(reference.appliedIndex) (\(reference.itemCount) items), "
+                    + "\(other) through \(machine.appliedIndex) (\(machine.itemCount) items)"
             }
         }
         return nil
@@ -520,21 +520,38 @@ final class TestCluster {
 // MARK: - Commands in tests
 
 extension CellCommand {
-    static func put(_ key: String, _ value: String, client: UInt64, sequence: UInt64) -> CellCommand {
-        CellCommand(clientID: client, sequence: sequence, operation: .put(key: Array(key.utf8), value: Array(value.utf8)))
+    /// A one-write command on the item with collection `key` and an empty sort
+    /// key; by default the client has no other request outstanding.
+    static func write(
+        _ key: String, _ value: String?, condition: ItemCondition = .none, client: UInt64, sequence: UInt64,
+        acknowledgedBelow: UInt64? = nil
+    ) -> CellCommand {
+        CellCommand(
+            clientID: client, sequence: sequence, acknowledgedBelow: acknowledgedBelow ?? sequence,
+            writes: [ItemWrite(key: .named(key), value: value.map { Array($0.utf8) }, condition: condition)])
     }
 
+    static func put(_ key: String, _ value: String, client: UInt64, sequence: UInt64, acknowledgedBelow: UInt64? = nil) -> CellCommand {
+        write(key, value, client: client, sequence: sequence, acknowledgedBelow: acknowledgedBelow)
+    }
+
+    /// Writes `new` if the current value is `expected` (absent when nil).
     static func compareAndSwap(_ key: String, expected: String?, new: String, client: UInt64, sequence: UInt64) -> CellCommand {
-        CellCommand(
-            clientID: client, sequence: sequence,
-            operation: .compareAndSwap(key: Array(key.utf8), expected: expected.map { Array($0.utf8) }, new: Array(new.utf8)))
+        write(key, new, condition: expected.map { .valueEquals(Array($0.utf8)) } ?? .absent, client: client, sequence: sequence)
     }
 
     var payload: LogEntry.Payload { .command(encoded()) }
 }
 
+extension ItemKey {
+    /// The item with collection `collection` and sort key `sortKey`, both as UTF-8.
+    static func named(_ collection: String, _ sortKey: String = "") -> ItemKey {
+        ItemKey(collection: Array(collection.utf8), sortKey: Array(sortKey.utf8))
+    }
+}
+
 extension CellStateMachine {
-    func value(_ key: String) -> String? { read(Array(key.utf8)).map { String(decoding: $0.value, as: UTF8.self) } }
+    func value(_ key: String) -> String? { read(.named(key)).map { String(decoding: $0.value, as: UTF8.self) } }
 }
 
 extension ProposalResult {

@@ -1,0 +1,145 @@
+/// A cell's state as snapshot bytes. Everything is written in sorted order so
+/// that equal states give equal bytes on every replica. The applied index is
+/// not in the bytes: it is the snapshot's own index.
+///
+///     u32 collections | per collection, ascending: blob name | u32 items
+///                       | per item, ascending sort key: blob sortKey | blob value | u64 version
+///     u32 sessions    | per session, ascending client: u64 client | u64 watermark | u64 lastIndex | u32 results
+///                       | per result, ascending sequence: u64 sequence | result
+///     result: u8 kind, then 1 applied: u64 version | 2 condition failed: u16 write | u8 hasVersion | [u64 version]
+///             | 3 expired (never remembered, encoded for completeness)
+extension CellStateMachine {
+    // Smallest encodings, so that a count the remaining bytes cannot hold is rejected before looping.
+    private static let collectionBytesMinimum = 4 + 4 + itemBytesMinimum
+    private static let itemBytesMinimum = 4 + 4 + 8
+    private static let sessionBytesMinimum = 8 + 8 + 8 + 4
+    private static let resultBytesMinimum = 8 + 1
+
+    public func encoded() -> [UInt8] {
+        var writer = CommandWriter()
+        writer.append(UInt32(collections.count))
+        for (name, items) in collections.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            writer.appendBlob(name)
+            writer.append(UInt32(items.count))
+            for item in items {
+                writer.appendBlob(item.sortKey)
+                writer.appendBlob(item.value)
+                writer.append(item.version)
+            }
+        }
+        writer.append(UInt32(sessions.count))
+        for (client, session) in sessions.sorted(by: { $0.key < $1.key }) {
+            writer.append(client)
+            writer.append(session.watermark)
+            writer.append(session.lastIndex)
+            writer.append(UInt32(session.results.count))
+            for (sequence, result) in session.results.sorted(by: { $0.key < $1.key }) {
+                writer.append(sequence)
+                switch result {
+                case .applied(let version):
+                    writer.bytes.append(1)
+                    writer.append(version)
+                case .conditionFailed(let write, let version):
+                    writer.bytes.append(2)
+                    writer.append(UInt16(write))
+                    writer.bytes.append(version == nil ? 0 : 1)
+                    if let version { writer.append(version) }
+                case .expired:
+                    writer.bytes.append(3)
+                }
+            }
+        }
+        return writer.bytes
+    }
+
+    /// Decodes `encoded()` bytes (applied index 0). Rejects anything `encoded()`
+    /// could not have produced: truncation, trailing bytes, unknown kinds,
+    /// unsorted or duplicate keys, empty collections, results below their watermark.
+    public init(encoded bytes: [UInt8]) throws(CellCommand.DecodingError) {
+        var reader = CommandReader(bytes: bytes)
+        let collectionCount = try reader.readCount(each: Self.collectionBytesMinimum, of: "collections")
+        var previousName: [UInt8]?
+        for _ in 0..<collectionCount {
+            let name = try reader.readBlob()
+            if let previousName, !previousName.lexicographicallyPrecedes(name) {
+                throw .init(reason: "collections out of order at byte \(reader.offset)")
+            }
+            previousName = name
+            let itemCount = try reader.readCount(each: Self.itemBytesMinimum, of: "items")
+            guard itemCount > 0 else { throw .init(reason: "empty collection at byte \(reader.offset)") }
+            var items: [StoredItem] = []
+            items.reserveCapacity(itemCount)
+            for _ in 0..<itemCount {
+                let item = StoredItem(sortKey: try reader.readBlob(), value: try reader.readBlob(), version: try reader.read(UInt64.self))
+                if let last = items.last, !last.sortKey.lexicographicallyPrecedes(item.sortKey) {
+                    throw .init(reason: "items out of sort-key order at byte \(reader.offset)")
+                }
+                items.append(item)
+            }
+            collections[name] = items
+            self.itemCount += itemCount
+        }
+        let sessionCount = try reader.readCount(each: Self.sessionBytesMinimum, of: "sessions")
+        var previousClient: UInt64?
+        for _ in 0..<sessionCount {
+            let client = try reader.read(UInt64.self)
+            if let previousClient, previousClient >= client { throw .init(reason: "sessions out of order at byte \(reader.offset)") }
+            previousClient = client
+            sessions[client] = try Self.readSession(&reader)
+        }
+        guard reader.isAtEnd else { throw .init(reason: "trailing bytes after snapshot") }
+    }
+
+    private static func readSession(_ reader: inout CommandReader) throws(CellCommand.DecodingError) -> ClientSession {
+        var session = ClientSession()
+        session.watermark = try reader.read(UInt64.self)
+        session.lastIndex = try reader.read(UInt64.self)
+        let resultCount = try reader.readCount(each: resultBytesMinimum, of: "results")
+        var previousSequence: UInt64?
+        for _ in 0..<resultCount {
+            let sequence = try reader.read(UInt64.self)
+            if let previousSequence, previousSequence >= sequence { throw .init(reason: "results out of order at byte \(reader.offset)") }
+            guard sequence >= session.watermark else {
+                throw .init(reason: "result below its session's watermark at byte \(reader.offset)")
+            }
+            previousSequence = sequence
+            session.results[sequence] = try readResult(&reader)
+        }
+        return session
+    }
+
+    private static func readResult(_ reader: inout CommandReader) throws(CellCommand.DecodingError) -> CellCommandResult {
+        switch try reader.read(UInt8.self) {
+        case 1: return .applied(version: try reader.read(UInt64.self))
+        case 2:
+            let write = Int(try reader.read(UInt16.self))
+            guard write < CellCommand.writesMaximum else { throw .init(reason: "failed write \(write) beyond a command's writes") }
+            switch try reader.read(UInt8.self) {
+            case 0: return .conditionFailed(write: write, currentVersion: nil)
+            case 1: return .conditionFailed(write: write, currentVersion: try reader.read(UInt64.self))
+            case let flag: throw .init(reason: "version flag \(flag) is neither 0 nor 1")
+            }
+        case 3: return .expired
+        case let kind: throw .init(reason: "unknown result kind \(kind)")
+        }
+    }
+
+    /// Restores the state a snapshot carried; a snapshot that does not decode is
+    /// reported, never taken as an empty state.
+    public mutating func restore(_ snapshot: Snapshot) throws(CellCommand.DecodingError) {
+        self = try CellStateMachine(encoded: snapshot.state)
+        appliedIndex = snapshot.index
+    }
+}
+
+extension CommandReader {
+    /// A `u32` count of elements at least `minimum` bytes each, rejected when the
+    /// remaining bytes could not hold that many (so a corrupt count never allocates).
+    mutating func readCount(each minimum: Int, of what: String) throws(CellCommand.DecodingError) -> Int {
+        let count = Int(try read(UInt32.self))
+        guard count <= (bytes.count - offset) / minimum else {
+            throw .init(reason: "\(count) \(what) cannot fit in the \(bytes.count - offset) bytes left at byte \(offset)")
+        }
+        return count
+    }
+}

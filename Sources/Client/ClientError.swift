@@ -1,0 +1,48 @@
+/// Why a ``TesseraClient`` call failed. Every message names the operation and,
+/// where one is at fault, the node; it is meant to be shown to a person as is.
+public enum TesseraClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The request can never succeed as sent (bad key, too large, keys in
+    /// different cells, unknown member): retrying will not help.
+    case badRequest(String)
+    /// The call's deadline passed. For a write, `outcomeUnknown` tells whether it
+    /// may have been applied (an attempt reached a node and got no definite answer).
+    case timeout(String, outcomeUnknown: Bool)
+    /// The client cannot reach what the call needs (closed client, node down for a
+    /// direct call such as ``TesseraClient/nodeStatus(of:)``).
+    case unavailable(String)
+    /// A node failed while handling the request (storage, corruption): see its log.
+    case internalError(String)
+    /// A write may or may not have been applied, and retrying cannot tell.
+    case outcomeUnknown(String)
+    /// A node answered something this client does not understand.
+    case protocolError(String)
+
+    public var description: String {
+        switch self {
+        case .badRequest(let message): "bad request: \(message)"
+        case .timeout(let message, _): "timed out: \(message)"
+        case .unavailable(let message): "unavailable: \(message)"
+        case .internalError(let message): "node error: \(message)"
+        case .outcomeUnknown(let message): "outcome unknown: \(message)"
+        case .protocolError(let message): "protocol error: \(message)"
+        }
+    }
+
+    /// The message without the category prefix.
+    public var message: String {
+        switch self {
+        case .badRequest(let message), .timeout(let message, _), .unavailable(let message),
+             .internalError(let message), .outcomeUnknown(let message), .protocolError(let message):
+            message
+        }
+    }
+
+    /// Whether a write this error reports may have been applied.
+    public var writeMayHaveApplied: Bool {
+        switch self {
+        case .timeout(_, let outcomeUnknown): outcomeUnknown
+        case .outcomeUnknown: true
+        default: false
+        }
+    }
+}

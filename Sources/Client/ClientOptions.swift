@@ -1,0 +1,20 @@
+/// How a ``TesseraClient`` waits and retries.
+public struct ClientOptions: Sendable {
+    /// How long one call may take in all, retries included, before it fails with a timeout.
+    public var deadline: Duration = .seconds(10)
+    /// First pause between retries; it doubles up to ``backoffMaximum``, with jitter.
+    public var backoffInitial: Duration = .milliseconds(20)
+    public var backoffMaximum: Duration = .milliseconds(500)
+    /// How long one attempt waits for a node's answer before trying another replica.
+    public var attemptTimeout: Duration = .seconds(3)
+    /// How long to wait for a TCP connection to a node.
+    public var connectTimeout: Duration = .seconds(1)
+    /// Threads of the event loop group the client creates when it is not given one.
+    public var eventLoopThreads: Int = 1
+    /// The id that makes this client's writes idempotent on retry (with a per-write
+    /// sequence). `nil` picks a random one, which is what you want: two live clients
+    /// must never share an id.
+    public var clientID: UInt64? = nil
+
+    public init() {}
+}

@@ -1,0 +1,145 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+import Wire
+
+/// One connection per node address, opened on first use and shared by all
+/// calls. A closed connection is dropped, so the next call reconnects;
+/// concurrent first calls share one connect.
+final class ConnectionPool: Sendable {
+    private enum Entry: Sendable {
+        case connecting(EventLoopFuture<NodeConnection>, generation: UInt64)
+        case ready(NodeConnection)
+    }
+
+    private struct State: Sendable {
+        var entries: [Endpoint: Entry] = [:]
+        var generation: UInt64 = 0
+        var shutDown = false
+    }
+
+    private let group: any EventLoopGroup
+    private let connectTimeout: Duration
+    private let state = Mutex(State())
+
+    init(group: any EventLoopGroup, connectTimeout: Duration) {
+        self.group = group
+        self.connectTimeout = connectTimeout
+    }
+
+    /// The open connection to `endpoint`, connecting if there is none. Throws a
+    /// ``TransportFailure`` of kind `.connect` when no connection can be made.
+    func connection(to endpoint: Endpoint) async throws -> NodeConnection {
+        enum Step {
+            case ready(NodeConnection)
+            case wait(EventLoopFuture<NodeConnection>)
+            case start(EventLoopPromise<NodeConnection>, generation: UInt64)
+            case shutDown
+        }
+        let step: Step = state.withLock { state in
+            if state.shutDown { return .shutDown }
+            switch state.entries[endpoint] {
+            case .ready(let connection) where !connection.isClosed:
+                return .ready(connection)
+            case .connecting(let future, _):
+                return .wait(future)
+            case .ready, nil:
+                state.generation += 1
+                let promise = group.next().makePromise(of: NodeConnection.self)
+                state.entries[endpoint] = .connecting(promise.futureResult, generation: state.generation)
+                return .start(promise, generation: state.generation)
+            }
+        }
+        switch step {
+        case .shutDown:
+            throw TransportFailure.connect("the client is closed")
+        case .ready(let connection):
+            return connection
+        case .wait(let future):
+            return try await future.get()
+        case .start(let promise, let generation):
+            connect(endpoint, generation: generation, promise: promise)
+            return try await promise.futureResult.get()
+        }
+    }
+
+    private func connect(_ endpoint: Endpoint, generation: UInt64, promise: EventLoopPromise<NodeConnection>) {
+        let pending = PendingRequests()
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(TimeAmount(connectTimeout))
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                do {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ByteToMessageHandler(FrameDecoder()))
+                    try sync.addHandler(MessageToByteHandler(FrameEncoder()))
+                    try sync.addHandler(ResponseHandler(pending: pending))
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+        bootstrap.connect(host: endpoint.host, port: endpoint.port)
+            .flatMap { channel in
+                // The hello goes out before any request can: the connection is
+                // handed out only once this write is queued.
+                channel.writeAndFlush(Frame.hello(.client))
+                    .map { NodeConnection(endpoint: endpoint, channel: channel, pending: pending) }
+                    .flatMapErrorThrowing { error in
+                        channel.close(promise: nil)
+                        throw error
+                    }
+            }
+            .whenComplete { result in
+                switch result {
+                case .success(let connection):
+                    let keep = self.state.withLock { state -> Bool in
+                        guard !state.shutDown else { return false }
+                        if case .connecting(_, let current) = state.entries[endpoint], current == generation {
+                            state.entries[endpoint] = .ready(connection)
+                        }
+                        return true
+                    }
+                    guard keep else {
+                        connection.channel.close(promise: nil)
+                        promise.fail(TransportFailure.connect("the client is closed"))
+                        return
+                    }
+                    connection.channel.closeFuture.whenComplete { _ in self.drop(connection) }
+                    promise.succeed(connection)
+                case .failure(let error):
+                    self.state.withLock { state in
+                        if case .connecting(_, let current) = state.entries[endpoint], current == generation {
+                            state.entries[endpoint] = nil
+                        }
+                    }
+                    promise.fail(TransportFailure.connect(describeNetworkError(error)))
+                }
+            }
+    }
+
+    private func drop(_ connection: NodeConnection) {
+        state.withLock { state in
+            if case .ready(let current) = state.entries[connection.endpoint], current === connection {
+                state.entries[connection.endpoint] = nil
+            }
+        }
+    }
+
+    /// Closes every connection and refuses new ones; requests in flight fail.
+    func shutdown() async {
+        let entries = state.withLock { state -> [Entry] in
+            state.shutDown = true
+            defer { state.entries.removeAll() }
+            return Array(state.entries.values)
+        }
+        for entry in entries {
+            switch entry {
+            case .ready(let connection):
+                await connection.close()
+            case .connecting(let future, _):
+                if let connection = try? await future.get() { await connection.close() }
+            }
+        }
+    }
+}

@@ -1,0 +1,7 @@
+// The types the client's public API speaks, so that `import TesseraClient`
+// (module `Client`) is enough to use it.
+@_exported import struct Keyspace.CellID
+@_exported import struct Keyspace.Key
+@_exported import struct Wire.ClusterInfo
+@_exported import struct Wire.NodeStatus
+@_exported import enum Wire.ReadConsistency

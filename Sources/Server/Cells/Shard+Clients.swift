@@ -1,0 +1,63 @@
+import Cell
+import Wire
+
+/// Serving clients: writes go through the log, strong reads through the
+/// leader's lease, eventual reads from whatever this replica has applied.
+extension Shard {
+    func write(_ command: CellCommand, cell id: UInt64, responder: Responder) {
+        guard !stopping else { return responder.send(.error(.shuttingDown, "the node is stopping")) }
+        guard let hosted = cell(id) else { return responder.send(notReplica(id)) }
+        switch hosted.replica.propose(.command(command.encoded()), now: now) {
+        case .accepted(let index, _):
+            hosted.pendingWrites[index] = (command, responder)
+            drive(hosted)
+            flushOutgoing()
+        case .notLeader(let hint):
+            responder.send(.notLeader(leader: hint.map { services.layout.member($0).id }))
+        case .busy:
+            responder.send(.error(.unavailable, "the cell is changing its replicas; retry"))
+        case .rejected(let reason):
+            responder.send(.error(.badRequest, reason))
+        }
+    }
+
+    func read(_ read: CellRead, consistency: ReadConsistency, cell id: UInt64, responder: Responder) {
+        guard !stopping else { return responder.send(.error(.shuttingDown, "the node is stopping")) }
+        guard let hosted = cell(id) else { return responder.send(notReplica(id)) }
+        let replica = hosted.replica
+        if consistency == .eventual || replica.canServeLeaseRead(now: now) {
+            responder.send(answer(read, from: hosted))
+        } else if replica.role == .leader {
+            // The lease ran out (an idle cell) or the first commit is pending: renew, answer when it holds.
+            hosted.pendingReads.append((read, responder))
+            replica.renewLease(now: now)
+            drive(hosted)
+            flushOutgoing()
+        } else {
+            responder.send(.notLeader(leader: leaderMemberID(hosted)))
+        }
+    }
+
+    func serveWaitingReads(_ hosted: HostedCell) {
+        guard !hosted.pendingReads.isEmpty, hosted.replica.canServeLeaseRead(now: now) else { return }
+        let reads = hosted.pendingReads
+        hosted.pendingReads = []
+        for (read, responder) in reads { responder.send(answer(read, from: hosted)) }
+    }
+
+    private func answer(_ read: CellRead, from hosted: HostedCell) -> ClientResponse.Body {
+        switch read {
+        case .get(let key):
+            return .item(hosted.stateMachine.read(key).map { WireItem(sortKey: $0.sortKey, value: $0.value, version: $0.version) })
+        case .query(let collection, let from, let to, let reverse, let limit, let after):
+            let page = hosted.stateMachine.query(collection: collection, from: from, to: to, reverse: reverse,
+                                                 limit: limit, after: after)
+            return .page(items: page.items.map { WireItem(sortKey: $0.sortKey, value: $0.value, version: $0.version) },
+                         more: page.more)
+        }
+    }
+
+    private func notReplica(_ cell: UInt64) -> ClientResponse.Body {
+        .error(.notReplica, "node \(services.layout.configuration.memberID) hosts no replica of cell \(String(cell, radix: 16)); refresh the member list")
+    }
+}

@@ -1,0 +1,255 @@
+import Cell
+import Foundation
+import Logging
+import NIOCore
+import Storage
+import Wire
+
+/// The cells of one event loop. Every method runs on `loop`, so a cell's state
+/// has one owner and the hot path takes no lock. The disk pipeline is the
+/// simulator's: readies queue while one batch of store writes is in flight,
+/// and everything a ready holds (messages, applies, replies) happens only once
+/// the store says its writes are durable.
+final class Shard: @unchecked Sendable {
+    let index: Int
+    let loop: any EventLoop
+    let services: NodeServices
+    var cells: [UInt64: HostedCell] = [:]
+
+    private var diskQueue: [(cell: HostedCell, ready: Ready, writes: [Write])] = []
+    private var syncing = false
+    private var outgoing: [NodeID: [CellEnvelope]] = [:]
+    private var flushScheduled = false
+    var committedEntries: UInt64 = 0
+    var stopping = false
+
+    init(index: Int, loop: any EventLoop, services: NodeServices) {
+        self.index = index
+        self.loop = loop
+        self.services = services
+    }
+
+    var now: Instant { services.clock() }
+    var isIdle: Bool { !syncing && diskQueue.isEmpty }
+
+    // MARK: Cells
+
+    /// The hosted cell, created empty on first use (a cell nobody wrote costs nothing).
+    func cell(_ id: UInt64) -> HostedCell? {
+        loop.assertInEventLoop()
+        if let hosted = cells[id] { return hosted }
+        guard services.hostedCells.contains(id) else { return nil }
+        let replica = CellReplica(me: services.layout.me, configuration: services.layout.replicas(of: id),
+                                  options: services.cellOptions, now: now, randomSeed: UInt64.random(in: .min ... .max))
+        let hosted = HostedCell(cell: id, replica: replica, disk: CellDiskState(cell: id))
+        cells[id] = hosted
+        scheduleTick(hosted)
+        return hosted
+    }
+
+    /// Installs a cell restored from the store at startup.
+    func adopt(_ cell: UInt64, persisted: PersistedReplicaState, disk: CellDiskState) throws {
+        let replica = CellReplica(me: services.layout.me, configuration: services.layout.replicas(of: cell),
+                                  options: services.cellOptions, now: now, randomSeed: UInt64.random(in: .min ... .max),
+                                  restoring: persisted)
+        let hosted = HostedCell(cell: cell, replica: replica, disk: disk)
+        if let snapshot = persisted.snapshot {
+            do {
+                try hosted.stateMachine.restore(snapshot)
+            } catch {
+                throw CellRecoveryError(cell: cell, reason: "snapshot at \(snapshot.index) does not decode: \(error.reason)")
+            }
+        }
+        cells[cell] = hosted
+    }
+
+    /// Starts every adopted cell (their first ready applies what was committed before the restart).
+    func startAdoptedCells() {
+        for hosted in cells.values { drive(hosted) }
+        flushOutgoing()
+    }
+
+    // MARK: Inputs
+
+    func receive(_ envelopes: [CellEnvelope], from peer: NodeID) {
+        let time = now
+        var touched: [HostedCell] = []
+        for envelope in envelopes {
+            guard let hosted = cell(envelope.cell) else { continue }
+            hosted.replica.step(envelope.message, from: peer, now: time)
+            if touched.last !== hosted { touched.append(hosted) }
+        }
+        for hosted in touched { drive(hosted) }
+        flushOutgoing()
+    }
+
+    /// The node layer suspects `peer`: cells it leads look for a new leader.
+    func peerSuspected(_ peer: NodeID) {
+        let time = now
+        for hosted in cells.values where hosted.replica.leader == peer {
+            hosted.replica.leaderSuspected(now: time)
+            drive(hosted)
+        }
+        flushOutgoing()
+    }
+
+    private func tick(_ hosted: HostedCell) {
+        hosted.scheduledTick = nil
+        hosted.scheduledTickAt = nil
+        hosted.replica.tick(now: now)
+        drive(hosted)
+        flushOutgoing()
+    }
+
+    func scheduleTick(_ hosted: HostedCell) {
+        guard let deadline = hosted.replica.nextDeadline else { return }
+        if let scheduled = hosted.scheduledTickAt, scheduled <= deadline { return }
+        hosted.scheduledTick?.cancel()
+        let delay = max(deadline - now, .zero)
+        hosted.scheduledTickAt = deadline
+        hosted.scheduledTick = loop.scheduleTask(in: .nanoseconds(delay.nanosecondsValue)) { [self] in tick(hosted) }
+    }
+
+    // MARK: The ready cycle
+
+    /// Takes a replica's ready: effects wait for the disk when something must be
+    /// durable first, or when an earlier ready of the same cell still waits.
+    func drive(_ hosted: HostedCell) {
+        let ready = hosted.replica.takeReady()
+        if !ready.isEmpty {
+            if ready.mustSync || hosted.readiesInFlight > 0 {
+                hosted.readiesInFlight += 1
+                diskQueue.append((hosted, ready, hosted.disk.writes(for: ready)))
+                startSync()
+            } else {
+                complete(ready, hosted)
+                drive(hosted)
+                return
+            }
+        }
+        noticeRoleChange(hosted)
+        serveWaitingReads(hosted)
+        scheduleTick(hosted)
+    }
+
+    private func complete(_ ready: Ready, _ hosted: HostedCell) {
+        for (to, message) in ready.messages {
+            outgoing[to, default: []].append(CellEnvelope(cell: hosted.cell, message: message))
+        }
+        apply(ready, hosted)
+        hosted.replica.advance(ready, now: now)
+        compactIfDue(hosted)
+    }
+
+    /// Every `compactionInterval` applied entries, the state machine becomes the
+    /// snapshot and the log before it is dropped, on disk too.
+    private func compactIfDue(_ hosted: HostedCell) {
+        let applied = hosted.stateMachine.appliedIndex
+        guard applied >= hosted.replica.latestSnapshotIndex + services.compactionInterval else { return }
+        hosted.replica.compact(through: applied, state: hosted.stateMachine.encoded())
+        guard let snapshot = hosted.replica.snapshot, snapshot.index == applied else { return }
+        hosted.readiesInFlight += 1
+        diskQueue.append((hosted, Ready(), hosted.disk.writes(for: snapshot)))
+        startSync()
+    }
+
+    /// Group commit across the shard's cells: one chain of store writes covers
+    /// every ready queued so far.
+    private func startSync() {
+        guard !syncing, !diskQueue.isEmpty else { return }
+        let batch = diskQueue
+        diskQueue = []
+        syncing = true
+        let writes = batch.flatMap(\.writes)
+        let store = services.store
+        let logger = services.logger
+        let loop = self.loop
+        Task {
+            do {
+                var start = 0
+                while start < writes.count {
+                    let end = min(start + StorageLimits.batchWritesMaximum, writes.count)
+                    _ = try await store.write(Array(writes[start..<end]))
+                    start = end
+                }
+            } catch {
+                // Durability can no longer be promised: stop rather than acknowledge anything.
+                logger.critical("storage write failed; stopping the node", metadata: ["error": "\(error)"])
+                exit(74)
+            }
+            loop.execute { self.completeSync(batch.map { ($0.cell, $0.ready) }) }
+        }
+    }
+
+    private func completeSync(_ batch: [(cell: HostedCell, ready: Ready)]) {
+        syncing = false
+        for (hosted, ready) in batch {
+            hosted.readiesInFlight -= 1
+            complete(ready, hosted)
+        }
+        for (hosted, _) in batch { drive(hosted) }
+        flushOutgoing()
+        startSync()
+    }
+
+    /// Sends what this pass produced: one frame per peer, many cells in it.
+    func flushOutgoing() {
+        guard !outgoing.isEmpty else { return }
+        let messages = outgoing
+        outgoing = [:]
+        for (peer, envelopes) in messages { services.transport.send(envelopes, to: peer) }
+    }
+
+    // MARK: Applying
+
+    private func apply(_ ready: Ready, _ hosted: HostedCell) {
+        if let snapshot = ready.snapshot {
+            do {
+                try hosted.stateMachine.restore(snapshot)
+            } catch {
+                services.logger.critical("snapshot does not decode; stopping", metadata: [
+                    "cell": "\(String(hosted.cell, radix: 16))", "error": "\(error.reason)"])
+                exit(65)
+            }
+            for (_, pending) in hosted.pendingWrites { pending.responder.send(.notLeader(leader: nil)) }
+            hosted.pendingWrites = [:]
+        }
+        for entry in ready.committed where entry.index > hosted.stateMachine.appliedIndex {
+            let outcome = hosted.stateMachine.apply(entry)
+            committedEntries += 1
+            guard let pending = hosted.pendingWrites.removeValue(forKey: entry.index) else { continue }
+            if let (command, result) = outcome, command.clientID == pending.command.clientID,
+                command.sequence == pending.command.sequence {
+                pending.responder.send(Self.response(to: result))
+            } else {
+                // Another leader's entry took this slot: the request was not applied here; a retry is safe.
+                pending.responder.send(.notLeader(leader: leaderMemberID(hosted)))
+            }
+        }
+    }
+
+    static func response(to result: CellCommandResult) -> ClientResponse.Body {
+        switch result {
+        case .applied(let version): .written(version: version)
+        case .conditionFailed(let write, let version): .conditionFailed(write: UInt32(write), currentVersion: version)
+        case .expired: .error(.expired, "the request was retried after its client declared it finished; its outcome is unknown")
+        }
+    }
+
+    func leaderMemberID(_ hosted: HostedCell) -> String? {
+        hosted.replica.leader.map { services.layout.member($0).id }
+    }
+
+    /// A replica that stopped leading answers what waits on it with a redirect;
+    /// the clients retry there with the same request ids, so nothing applies twice.
+    private func noticeRoleChange(_ hosted: HostedCell) {
+        let isLeader = hosted.replica.role == .leader
+        defer { hosted.wasLeader = isLeader }
+        guard hosted.wasLeader, !isLeader else { return }
+        let hint = leaderMemberID(hosted)
+        for (_, pending) in hosted.pendingWrites { pending.responder.send(.notLeader(leader: hint)) }
+        hosted.pendingWrites = [:]
+        for pending in hosted.pendingReads { pending.responder.send(.notLeader(leader: hint)) }
+        hosted.pendingReads = []
+    }
+}

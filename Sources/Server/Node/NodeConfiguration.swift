@@ -1,0 +1,57 @@
+import Keyspace
+import NIOCore
+import Placement
+
+/// Everything a node needs to start: who it is, where it listens, the cluster's
+/// members and placement settings, and where its data lives.
+public struct NodeConfiguration: Sendable {
+    /// This node's member id (must appear in `members`).
+    public var memberID: String
+    /// `host:port` to listen on, for peers and clients alike.
+    public var listenAddress: String
+    public var members: [Member]
+    public var dataDirectory: String
+    /// Cells are pointer prefixes of this many bits: 2^depth cells in all.
+    public var cellDepth: Int = 12
+    public var replicas: Int = 3
+    public var placementForm: PlacementForm = .hierarchical
+    /// Event loops that own cells; a cell lives on one for its whole life.
+    public var shards: Int = System.coreCount
+    /// How often a node tells each peer it is alive, and how long silence lasts
+    /// before the peer is suspected (its cells then look for a new leader).
+    public var heartbeatInterval: Duration = .milliseconds(50)
+    public var suspicionTimeout: Duration = .milliseconds(500)
+    /// Applied entries between two snapshots of a cell (the log before it is dropped).
+    public var compactionInterval: UInt64 = 1_000
+
+    public init(memberID: String, listenAddress: String, members: [Member], dataDirectory: String) {
+        self.memberID = memberID
+        self.listenAddress = listenAddress
+        self.members = members
+        self.dataDirectory = dataDirectory
+    }
+}
+
+/// Why a node refused to start.
+public enum NodeConfigurationError: Error, CustomStringConvertible {
+    case unknownMember(String, known: [String])
+    case badAddress(String, reason: String)
+    case badDepth(Int)
+    case badReplicas(Int)
+    case placement(PlacementError)
+
+    public var description: String {
+        switch self {
+        case .unknownMember(let id, let known):
+            "node id \(id.debugDescription) is not in the members file (members: \(known.joined(separator: ", ")))"
+        case .badAddress(let address, let reason):
+            "address \(address.debugDescription) is not usable: \(reason) (expected HOST:PORT)"
+        case .badDepth(let depth):
+            "cell depth \(depth) is out of range: use 0 to 20 (2^depth cells)"
+        case .badReplicas(let count):
+            "replica count \(count) is not supported: use 1, 3 or 5"
+        case .placement(let error):
+            "members file: \(error)"
+        }
+    }
+}

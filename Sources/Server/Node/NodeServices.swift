@@ -1,0 +1,33 @@
+import Cell
+import Logging
+import NIOCore
+import Storage
+
+/// What every shard of a node shares: read-only after start, or thread-safe.
+final class NodeServices: Sendable {
+    let layout: ClusterLayout
+    let store: Store
+    /// Cells placement gives this node (a replica of each is created on first use).
+    let hostedCells: Set<UInt64>
+    let cellOptions: CellOptions
+    let compactionInterval: UInt64
+    let logger: Logger
+    let transport: PeerLinks
+
+    init(layout: ClusterLayout, store: Store, hostedCells: Set<UInt64>, cellOptions: CellOptions,
+         compactionInterval: UInt64, logger: Logger, transport: PeerLinks) {
+        self.layout = layout
+        self.store = store
+        self.hostedCells = hostedCells
+        self.cellOptions = cellOptions
+        self.compactionInterval = compactionInterval
+        self.logger = logger
+        self.transport = transport
+    }
+
+    /// The node's monotonic clock: it keeps counting while the process is
+    /// stopped (SIGSTOP), which is what makes a paused leader's lease expire.
+    @Sendable func clock() -> Instant {
+        Instant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds))
+    }
+}

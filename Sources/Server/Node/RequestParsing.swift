@@ -1,0 +1,84 @@
+import Cell
+import Keyspace
+import Wire
+
+/// A client request turned into what a cell executes, or the reason it is refused.
+enum ParsedRequest {
+    case write(CellCommand, cell: UInt64)
+    case read(CellRead, consistency: ReadConsistency, cell: UInt64)
+}
+
+/// Largest value a put may carry: the store keeps a log entry (key, value and
+/// framing) in one item of at most 400 KiB.
+public enum ClusterLimits {
+    public static let valueBytesMaximum = 384 << 10
+    /// Keys, values and expected values of one write request together.
+    public static let requestBytesMaximum = 384 << 10
+}
+
+extension ClusterLayout {
+    func parse(_ body: ClientRequest.Body) -> Result<ParsedRequest, ParseFailure> {
+        switch body {
+        case .write(let clientID, let sequence, let acknowledgedBelow, let writes):
+            guard (1...CellCommand.writesMaximum).contains(writes.count) else {
+                return .failure(ParseFailure("a write request holds 1 to \(CellCommand.writesMaximum) writes, not \(writes.count)"))
+            }
+            var items: [ItemWrite] = []
+            var cell: UInt64?
+            var firstKey = ""
+            var bytes = 0
+            for (number, write) in writes.enumerated() {
+                let key: Key
+                do { key = try Key(parsing: write.key) } catch { return .failure(ParseFailure("write #\(number + 1): \(error)")) }
+                let keyCell = self.cell(of: key)
+                if let cell, cell != keyCell {
+                    return .failure(ParseFailure("write #\(number + 1): key \(write.key) is in another cell than \(firstKey); a request's keys must share a cell (one primary key always does)"))
+                }
+                if cell == nil { firstKey = write.key }
+                cell = keyCell
+                if let value = write.value, value.count > ClusterLimits.valueBytesMaximum {
+                    return .failure(ParseFailure("write #\(number + 1): value is \(value.count) bytes; the limit is \(ClusterLimits.valueBytesMaximum)"))
+                }
+                let condition: ItemCondition
+                switch write.condition {
+                case .none: condition = .none
+                case .absent: condition = .absent
+                case .exists: condition = .exists
+                case .versionEquals(let version): condition = .versionEquals(version)
+                case .valueEquals(let value): condition = .valueEquals(value)
+                }
+                if case .valueEquals(let expected) = condition { bytes += expected.count }
+                bytes += write.key.utf8.count + (write.value?.count ?? 0)
+                items.append(ItemWrite(key: ItemKey(collection: key.canonicalCollectionBytes, sortKey: key.sortKey),
+                                       value: write.value, condition: condition))
+            }
+            guard bytes <= ClusterLimits.requestBytesMaximum else {
+                return .failure(ParseFailure("the request's keys and values take \(bytes) bytes; the limit is \(ClusterLimits.requestBytesMaximum)"))
+            }
+            let command = CellCommand(clientID: clientID, sequence: sequence, acknowledgedBelow: acknowledgedBelow, writes: items)
+            return .success(.write(command, cell: cell!))
+        case .get(let text, let consistency):
+            let key: Key
+            do { key = try Key(parsing: text) } catch { return .failure(ParseFailure("key: \(error)")) }
+            let item = ItemKey(collection: key.canonicalCollectionBytes, sortKey: key.sortKey)
+            return .success(.read(.get(item), consistency: consistency, cell: cell(of: key)))
+        case .query(let text, let from, let to, let reverse, let limit, let after, let consistency):
+            let key: Key
+            do { key = try Key(parsing: text) } catch { return .failure(ParseFailure("collection: \(error)")) }
+            guard key.sortKey.isEmpty else {
+                return .failure(ParseFailure("collection: \(text) has a sort key; a query names a collection (account/resource/type/primaryKey)"))
+            }
+            guard (1...10_000).contains(limit) else { return .failure(ParseFailure("limit \(limit) is out of range: use 1 to 10000")) }
+            let read = CellRead.query(collection: key.canonicalCollectionBytes, from: from, to: to, reverse: reverse,
+                                      limit: Int(limit), after: after)
+            return .success(.read(read, consistency: consistency, cell: cell(of: key)))
+        case .clusterInfo, .nodeStatus:
+            return .failure(ParseFailure("not a cell request"))
+        }
+    }
+}
+
+struct ParseFailure: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}

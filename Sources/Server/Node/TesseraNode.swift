@@ -1,0 +1,212 @@
+import Cell
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Storage
+import Synchronization
+import Wire
+
+/// A Tessera node: the cells placement gives it, on shards (event loops),
+/// persisted through one store, reachable by peers and clients on one port.
+///
+/// Run it as a swift-service-lifecycle service: `run()` starts it, serves
+/// until a graceful shutdown (SIGTERM) or cancellation, then lets in-flight
+/// writes finish, checkpoints the store and returns.
+public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @unchecked Sendable {
+    public let configuration: NodeConfiguration
+    let layout: ClusterLayout
+    let logger: Logger
+    private let started = NIODeadline.now()
+    private let boundPort = Mutex<Int?>(nil)
+    private var shards: [Shard] = []
+    private var services: NodeServices!
+
+    public init(configuration: NodeConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.layout = try ClusterLayout(configuration)
+        _ = try NodeAddress.parse(configuration.listenAddress)
+        var logger = logger
+        logger[metadataKey: "node"] = "\(configuration.memberID)"
+        self.logger = logger
+    }
+
+    /// The port the node listens on, once it does (useful with port 0).
+    public var port: Int? { boundPort.withLock { $0 } }
+
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.shards))
+        let store = try Store(path: configuration.dataDirectory + "/store")
+        logger.info("store opened", metadata: ["path": "\(store.path)", "recovery": "\(store.recoveryReport)"])
+        let links = PeerLinks(layout: layout, group: group, logger: logger)
+        services = NodeServices(layout: layout, store: store, hostedCells: hostedCells(), cellOptions: CellOptions(),
+                                compactionInterval: configuration.compactionInterval, logger: logger, transport: links)
+        let loops = Array(group.makeIterator())
+        shards = loops.enumerated().map { Shard(index: $0.offset, loop: $0.element, services: services) }
+        do {
+            try await restoreCells()
+            let (host, port) = try NodeAddress.parse(configuration.listenAddress)
+            let server = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { [self] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers(Connection.handlers(
+                            ConnectionHandler(role: .unknown, links: links, router: self, logger: logger)))
+                    }
+                }
+                .bind(host: host, port: port).get()
+            boundPort.withLock { $0 = server.localAddress?.port }
+            links.start(dispatcher: self)
+            logger.info("node serving", metadata: [
+                "listen": "\(host):\(server.localAddress?.port ?? port)", "cells": "\(services.hostedCells.count)",
+                "shards": "\(shards.count)"])
+
+            // Serve until SIGTERM (graceful shutdown) or cancellation.
+            try? await gracefulShutdown()
+
+            logger.info("node stopping")
+            try? await server.close()
+            await drainShards()
+            links.stop()
+            try store.close()
+            logger.info("node stopped")
+        } catch {
+            logger.error("node failed", metadata: ["error": "\(error)"])
+            try? store.close()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+    }
+
+    private func hostedCells() -> Set<UInt64> {
+        var hosted = Set<UInt64>()
+        let count = UInt64(1) << UInt64(configuration.cellDepth)
+        for cell in 0..<count where layout.replicas(of: cell).contains(layout.me) { hosted.insert(cell) }
+        return hosted
+    }
+
+    func shard(of cell: UInt64) -> Shard { shards[Int(cell % UInt64(shards.count))] }
+
+    /// Reads back every cell that has state on disk and hands each to its shard.
+    private func restoreCells() async throws {
+        var restored = 0
+        for cell in services.hostedCells.sorted() {
+            guard let (persisted, disk) = try await CellDiskState.restore(cell: cell, from: services.store) else { continue }
+            let shard = shard(of: cell)
+            try await shard.loop.submit { try shard.adopt(cell, persisted: persisted, disk: disk) }.get()
+            restored += 1
+        }
+        for shard in shards { shard.loop.execute { shard.startAdoptedCells() } }
+        logger.info("cells restored", metadata: ["count": "\(restored)"])
+    }
+
+    /// Refuses new requests and waits (up to a few seconds) for queued writes to be durable.
+    private func drainShards() async {
+        for shard in shards { try? await shard.loop.submit { shard.stopping = true }.get() }
+        for _ in 0..<100 {
+            var idle = true
+            for shard in shards where !((try? await shard.loop.submit { shard.isIdle }.get()) ?? true) { idle = false }
+            if idle { return }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        logger.warning("stopping with writes still in flight; they were not acknowledged")
+    }
+
+    // MARK: PeerDispatcher
+
+    func deliver(_ envelopes: [CellEnvelope], from peer: NodeID) {
+        if shards.count == 1 {
+            let shard = shards[0]
+            shard.loop.execute { shard.receive(envelopes, from: peer) }
+            return
+        }
+        var byShard: [Int: [CellEnvelope]] = [:]
+        for envelope in envelopes { byShard[Int(envelope.cell % UInt64(shards.count)), default: []].append(envelope) }
+        for (index, part) in byShard {
+            let shard = shards[index]
+            shard.loop.execute { shard.receive(part, from: peer) }
+        }
+    }
+
+    func peerSuspected(_ peer: NodeID) {
+        for shard in shards { shard.loop.execute { shard.peerSuspected(peer) } }
+    }
+
+    // MARK: RequestRouter
+
+    func handle(_ request: ClientRequest, on channel: any Channel) {
+        let responder = Responder(channel: channel, requestID: request.id)
+        switch request.body {
+        case .clusterInfo:
+            responder.send(.clusterInfo(layout.clusterInfo))
+        case .nodeStatus:
+            Task { responder.send(.nodeStatus(await status())) }
+        default:
+            switch layout.parse(request.body) {
+            case .failure(let failure):
+                responder.send(.error(.badRequest, failure.message))
+            case .success(.write(let command, let cell)):
+                let shard = shard(of: cell)
+                shard.loop.execute { shard.write(command, cell: cell, responder: responder) }
+            case .success(.read(let read, let consistency, let cell)):
+                let shard = shard(of: cell)
+                shard.loop.execute { shard.read(read, consistency: consistency, cell: cell, responder: responder) }
+            }
+        }
+    }
+
+    /// What `tessera status` shows of this node.
+    func status() async -> NodeStatus {
+        var hosted = 0, led = 0, leaderless = 0
+        var committed: UInt64 = 0
+        var lagging: [NodeStatus.LaggingReplica] = []
+        for shard in shards {
+            let count = shards.count
+            let summary = try? await shard.loop.submit { shard.summary(shardCount: count) }.get()
+            guard let summary else { continue }
+            hosted += summary.hosted
+            led += summary.led
+            leaderless += summary.leaderless
+            committed += summary.committed
+            lagging += summary.lagging
+        }
+        lagging.sort { ($0.entriesBehind, $1.cell) > ($1.entriesBehind, $0.cell) }
+        return NodeStatus(
+            memberID: configuration.memberID,
+            uptimeMilliseconds: UInt64(max(0, (NIODeadline.now() - started).nanoseconds / 1_000_000)),
+            cellsHosted: UInt32(hosted), cellsLed: UInt32(led), cellsWithoutLeader: UInt32(leaderless),
+            suspectedPeers: services.transport.suspectedPeers.map { layout.member($0).id },
+            lagging: Array(lagging.prefix(200)), committedEntries: committed,
+            walBytes: UInt64(services.store.statistics.walBytesSinceCheckpoint))
+    }
+}
+
+extension Shard {
+    struct Summary: Sendable {
+        var hosted = 0, led = 0, leaderless = 0
+        var committed: UInt64 = 0
+        var lagging: [NodeStatus.LaggingReplica] = []
+    }
+
+    /// Counts of this shard's cells; a replica lags when its log is behind the leader's commit index.
+    func summary(shardCount: Int) -> Summary {
+        var summary = Summary(hosted: services.hostedCells.count { Int($0 % UInt64(shardCount)) == index })
+        summary.committed = committedEntries
+        for hosted in cells.values {
+            let replica = hosted.replica
+            if replica.role == .leader {
+                summary.led += 1
+                for (member, match) in replica.followerMatchIndexes where match < replica.commitIndex {
+                    summary.lagging.append(.init(cell: hosted.cell, member: services.layout.member(member).id,
+                                                 entriesBehind: replica.commitIndex - match))
+                }
+            } else if replica.leader == nil {
+                summary.leaderless += 1
+            }
+        }
+        return summary
+    }
+}

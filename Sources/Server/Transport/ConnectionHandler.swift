@@ -1,0 +1,81 @@
+import Cell
+import Logging
+import NIOCore
+import Wire
+
+/// What a client connection's requests are handed to.
+protocol RequestRouter: AnyObject, Sendable {
+    func handle(_ request: ClientRequest, on channel: any Channel)
+}
+
+enum Connection {
+    /// The pipeline of every connection, peer or client: frames in, frames out.
+    static func handlers(_ handler: ConnectionHandler) -> [any ChannelHandler] {
+        [ByteToMessageHandler(FrameDecoder()), MessageToByteHandler(FrameEncoder()), handler]
+    }
+}
+
+/// One connection: its first frame says who is at the other end, and from
+/// then on only that role's frames are accepted. A frame that does not decode
+/// or does not belong closes this connection, with the reason logged, and
+/// touches nothing else.
+final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = Frame
+
+    enum Role { case unknown, peer(NodeID), client }
+
+    private var role: Role
+    private let links: PeerLinks
+    private weak var router: (any RequestRouter)?
+    private let logger: Logger
+
+    init(role: Role, links: PeerLinks, router: (any RequestRouter)?, logger: Logger) {
+        self.role = role
+        self.links = links
+        self.router = router
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch (role, frame) {
+        case (.unknown, .hello(.client)):
+            role = .client
+        case (.unknown, .hello(.peer(let memberID, let fingerprint))):
+            guard let peer = links.layout.nodeID(of: memberID), peer != links.layout.me else {
+                return refuse(context, "hello from \(memberID.debugDescription), which is not another member of this cluster")
+            }
+            guard fingerprint == links.layout.fingerprint else {
+                return refuse(context, "peer \(memberID) has a different members file, cell depth or replica count")
+            }
+            role = .peer(peer)
+            links.attach(context.channel, peer: peer)
+        case (.peer(let peer), .cellMessages(let envelopes)):
+            links.heard(peer)
+            links.deliver(envelopes, from: peer)
+        case (.peer(let peer), .heartbeat):
+            links.heard(peer)
+        case (.client, .request(let request)):
+            router?.handle(request, on: context.channel)
+        case (.unknown, _):
+            refuse(context, "the first frame must be a hello")
+        default:
+            refuse(context, "unexpected frame for a \(role) connection")
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        refuse(context, "\(error)")
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .peer(let peer) = role { links.detach(context.channel, peer: peer) }
+        context.fireChannelInactive()
+    }
+
+    private func refuse(_ context: ChannelHandlerContext, _ reason: String) {
+        let remote = context.channel.remoteAddress.map { "\($0)" } ?? "unknown"
+        logger.warning("closing connection", metadata: ["remote": "\(remote)", "reason": "\(reason)"])
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,201 @@
+import ArgumentParser
+import Client
+import Foundation
+import Keyspace
+import Storage
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A cluster behind the data commands' shared protocol: one `TesseraClient` per command.
+struct ClusterItemStore: ItemStore {
+    let client: TesseraClient
+    let consistency: ReadConsistency
+
+    func put(_ key: Key, value: [UInt8], condition: Storage.WriteCondition) async throws -> WriteOutcome {
+        do {
+            return Self.outcome(try await client.put(key, value: value, condition: Self.condition(condition)))
+        } catch {
+            throw ClusterStore.failure(error, write: true)
+        }
+    }
+
+    func delete(_ key: Key, condition: Storage.WriteCondition) async throws -> WriteOutcome {
+        do {
+            return Self.outcome(try await client.delete(key, condition: Self.condition(condition)))
+        } catch {
+            throw ClusterStore.failure(error, write: true)
+        }
+    }
+
+    func get(_ key: Key) async throws -> Item? {
+        do {
+            return try await client.get(key, consistency: consistency).map(Self.item)
+        } catch {
+            throw ClusterStore.failure(error, write: false)
+        }
+    }
+
+    func query(_ collection: Key, _ range: QueryRange) async throws -> ItemPage {
+        do {
+            let result = try await client.query(
+                collection, from: range.from, to: range.to, reverse: range.reverse, limit: range.limit,
+                after: range.continuation?.lastSortKey, consistency: consistency)
+            return ItemPage(
+                items: result.items.map(Self.item),
+                continuation: result.continuation.map { ContinuationToken(resumingAfter: $0) })
+        } catch {
+            throw ClusterStore.failure(error, write: false)
+        }
+    }
+
+    static func condition(_ condition: Storage.WriteCondition) -> Client.WriteCondition {
+        switch condition {
+        case .none: .none
+        case .mustNotExist: .absent
+        case .mustExist: .exists
+        case .versionEquals(let version): .versionEquals(version)
+        case .valueEquals(let value): .valueEquals(value)
+        }
+    }
+
+    static func outcome(_ result: WriteResult) -> WriteOutcome {
+        switch result {
+        case .written(let version): .applied(version: version)
+        case .conditionFailed(_, let currentVersion): .conditionFailed(currentVersion: currentVersion)
+        }
+    }
+
+    static func item(_ item: ClientItem) -> Item {
+        Item(sortKey: item.sortKey, version: item.version, value: item.value)
+    }
+}
+
+/// Connecting to a cluster, and turning what goes wrong into exit statuses.
+enum ClusterStore {
+    /// Connects to the cluster at `endpoints`, runs `body` with it and closes the client whatever happens.
+    static func with<Result>(
+        endpoints: [String], isDefault: Bool, consistency: ConsistencyLevel,
+        _ body: (any ItemStore) async throws -> Result
+    ) async throws -> Result {
+        let client = try await connect(endpoints: endpoints, isDefault: isDefault)
+        let store = ClusterItemStore(client: client, consistency: consistency == .strong ? .strong : .eventual)
+        do {
+            let result = try await body(store)
+            await client.close()
+            return result
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+
+    /// A client for `endpoints`. When every endpoint refuses connections it fails at
+    /// once (rather than after the client's deadline) and says how to start a cluster.
+    static func connect(
+        endpoints: [String], isDefault: Bool, options: ClientOptions = ClientOptions()
+    ) async throws -> TesseraClient {
+        let refused = endpoints.filter { NodeProbe.refusesConnections($0) }
+        if !endpoints.isEmpty && refused.count == endpoints.count {
+            throw commandFailure(noNodeMessage(endpoints, isDefault: isDefault), status: ExitStatus.unavailable)
+        }
+        do {
+            return try await TesseraClient(endpoints: endpoints, options: options)
+        } catch {
+            throw failure(error, write: false)
+        }
+    }
+
+    static func noNodeMessage(_ endpoints: [String], isDefault: Bool) -> String {
+        let places: String =
+            switch endpoints.count {
+            case 1: endpoints[0]
+            case 2: "\(endpoints[0]) or \(endpoints[1])"
+            default: endpoints.dropLast().joined(separator: ", ") + " or " + endpoints[endpoints.count - 1]
+            }
+        return isDefault
+            ? "no Tessera node at \(places): start one with `tessera dev`"
+            : "no Tessera node at \(places) (connection refused): check --endpoint, or start a local cluster with `tessera dev`"
+    }
+
+    /// The exit to throw for an error from the client; other errors (an `ExitCode`
+    /// already reported, a `ValidationError`) pass through unchanged. For a write, the
+    /// message says whether it may have been applied.
+    static func failure(_ error: any Error, write: Bool) -> any Error {
+        guard let error = error as? TesseraClientError else { return error }
+        func withOutcome(_ text: String, mayHaveApplied: Bool) -> String {
+            guard write, !text.contains("outcome is unknown"), !text.contains("was not applied") else { return text }
+            return text + (mayHaveApplied
+                ? "; the write's outcome is unknown (it may have been applied: read the key to find out)"
+                : "; the write was not applied")
+        }
+        switch error {
+        case .badRequest(let message):
+            return commandFailure(message, status: ExitStatus.badInput)
+        case .timeout, .unavailable:
+            return commandFailure(withOutcome(error.description, mayHaveApplied: error.writeMayHaveApplied),
+                                  status: ExitStatus.unavailable)
+        case .outcomeUnknown:
+            return commandFailure(withOutcome(error.description, mayHaveApplied: true), status: ExitStatus.unavailable)
+        case .internalError:
+            return commandFailure(withOutcome(error.description, mayHaveApplied: true), status: ExitStatus.ioError)
+        case .protocolError:
+            return commandFailure(error.description, status: ExitStatus.protocolError)
+        }
+    }
+}
+
+/// A TCP connect with a short timeout, to tell "nothing listens there" from everything else.
+enum NodeProbe {
+    /// True only when every address of `endpoint` actively refused a connection (nothing
+    /// listens); false when one accepted, timed out, or the endpoint cannot be resolved
+    /// (the client then reports those itself).
+    static func refusesConnections(_ endpoint: String, timeoutMilliseconds: Int32 = 1_000) -> Bool {
+        guard let (host, port) = split(endpoint) else { return false }
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &list) == 0, let first = list else { return false }
+        defer { freeaddrinfo(list) }
+        var sawAddress = false
+        var node: UnsafeMutablePointer<addrinfo>? = first
+        while let current = node {
+            sawAddress = true
+            if !refused(current.pointee, timeoutMilliseconds: timeoutMilliseconds) { return false }
+            node = current.pointee.ai_next
+        }
+        return sawAddress
+    }
+
+    private static func refused(_ address: addrinfo, timeoutMilliseconds: Int32) -> Bool {
+        let descriptor = socket(address.ai_family, address.ai_socktype, address.ai_protocol)
+        guard descriptor >= 0 else { return false }
+        defer { _ = close(descriptor) }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        if connect(descriptor, address.ai_addr, address.ai_addrlen) == 0 { return false }
+        if errno == ECONNREFUSED { return true }
+        guard errno == EINPROGRESS else { return false }
+        var poller = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+        guard poll(&poller, 1, timeoutMilliseconds) == 1 else { return false }
+        var code: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &code, &length) == 0 else { return false }
+        return code == ECONNREFUSED
+    }
+
+    /// `host:port` or `[v6]:port`.
+    static func split(_ endpoint: String) -> (host: String, port: Int)? {
+        let text = endpoint.trimmingCharacters(in: .whitespaces)
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()) else { return nil }
+            return (String(text[text.index(after: text.startIndex)..<close]), port)
+        }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else { return nil }
+        return (String(text[..<colon]), port)
+    }
+}

@@ -1,0 +1,158 @@
+/// How fresh a read must be.
+public enum ReadConsistency: UInt8, Sendable, Equatable, CaseIterable {
+    /// From the cell's leader under its lease: sees every acknowledged write.
+    case strong = 0
+    /// From any replica: may miss recent writes, never shows a write that did not commit.
+    case eventual = 1
+}
+
+/// A condition on the item a write targets, as the client sends it.
+public enum WireCondition: Sendable, Equatable {
+    case none
+    case absent
+    case exists
+    case versionEquals(UInt64)
+    case valueEquals([UInt8])
+}
+
+/// One write of a request: a put when `value` is set, a delete when not.
+/// `key` is the key's text form (`account/resource/type/primaryKey[/sortKey]`);
+/// the node parses it and names the part at fault if it is malformed.
+public struct WireWrite: Sendable, Equatable {
+    public var key: String
+    public var value: [UInt8]?
+    public var condition: WireCondition
+
+    public init(key: String, value: [UInt8]?, condition: WireCondition = .none) {
+        self.key = key
+        self.value = value
+        self.condition = condition
+    }
+}
+
+/// A client's request; `id` pairs it with its response on the connection.
+public struct ClientRequest: Sendable, Equatable {
+    public enum Body: Sendable, Equatable {
+        /// Writes applied all or none; their keys must share a cell (the same
+        /// primary key always does). `clientID`/`sequence` make a retry apply
+        /// once; `acknowledgedBelow` lets the cell forget finished sequences.
+        case write(clientID: UInt64, sequence: UInt64, acknowledgedBelow: UInt64, writes: [WireWrite])
+        case get(key: String, consistency: ReadConsistency)
+        /// Items of one collection (`collection` is a key without a sort key),
+        /// sort keys in [from, to], resuming strictly after `after`.
+        case query(collection: String, from: [UInt8]?, to: [UInt8]?, reverse: Bool, limit: UInt32,
+                   after: [UInt8]?, consistency: ReadConsistency)
+        /// The member list and placement settings, so a client can route by itself.
+        case clusterInfo
+        /// What this node hosts and leads, and which replicas lag.
+        case nodeStatus
+    }
+
+    public var id: UInt64
+    public var body: Body
+
+    public init(id: UInt64, body: Body) {
+        self.id = id
+        self.body = body
+    }
+
+    public static let keyBytesMaximum = 16 << 10
+    public static let valueBytesMaximum = 16 << 20
+
+    func encode(into writer: inout WireWriter) {
+        writer.append(id)
+        switch body {
+        case .write(let clientID, let sequence, let acknowledgedBelow, let writes):
+            writer.append(UInt8(1))
+            writer.append(clientID)
+            writer.append(sequence)
+            writer.append(acknowledgedBelow)
+            writer.append(UInt32(writes.count))
+            for write in writes {
+                writer.appendString(write.key)
+                writer.appendOptionalBlob(write.value)
+                switch write.condition {
+                case .none: writer.append(UInt8(0))
+                case .absent: writer.append(UInt8(1))
+                case .exists: writer.append(UInt8(2))
+                case .versionEquals(let version):
+                    writer.append(UInt8(3))
+                    writer.append(version)
+                case .valueEquals(let value):
+                    writer.append(UInt8(4))
+                    writer.appendBlob(value)
+                }
+            }
+        case .get(let key, let consistency):
+            writer.append(UInt8(2))
+            writer.appendString(key)
+            writer.append(consistency.rawValue)
+        case .query(let collection, let from, let to, let reverse, let limit, let after, let consistency):
+            writer.append(UInt8(3))
+            writer.appendString(collection)
+            writer.appendOptionalBlob(from)
+            writer.appendOptionalBlob(to)
+            writer.append(reverse)
+            writer.append(limit)
+            writer.appendOptionalBlob(after)
+            writer.append(consistency.rawValue)
+        case .clusterInfo:
+            writer.append(UInt8(4))
+        case .nodeStatus:
+            writer.append(UInt8(5))
+        }
+    }
+
+    init(from reader: inout WireReader) throws(WireError) {
+        id = try reader.read(UInt64.self, "request id")
+        let kind = try reader.read(UInt8.self, "request kind")
+        switch kind {
+        case 1:
+            let clientID = try reader.read(UInt64.self, "client id")
+            let sequence = try reader.read(UInt64.self, "sequence")
+            let acknowledgedBelow = try reader.read(UInt64.self, "acknowledged-below")
+            let count = try reader.readCount("writes", elementBytes: 6)
+            var writes: [WireWrite] = []
+            writes.reserveCapacity(min(count, 1024))
+            for _ in 0..<count {
+                let key = try reader.readString("key", maximum: Self.keyBytesMaximum)
+                let value = try reader.readOptionalBlob("value", maximum: Self.valueBytesMaximum)
+                let condition: WireCondition
+                switch try reader.read(UInt8.self, "condition kind") {
+                case 0: condition = .none
+                case 1: condition = .absent
+                case 2: condition = .exists
+                case 3: condition = .versionEquals(try reader.read(UInt64.self, "expected version"))
+                case 4: condition = .valueEquals(try reader.readBlob("expected value", maximum: Self.valueBytesMaximum))
+                case let other: throw WireError("unknown condition kind \(other)")
+                }
+                writes.append(WireWrite(key: key, value: value, condition: condition))
+            }
+            body = .write(clientID: clientID, sequence: sequence, acknowledgedBelow: acknowledgedBelow, writes: writes)
+        case 2:
+            body = .get(key: try reader.readString("key", maximum: Self.keyBytesMaximum),
+                        consistency: try Self.readConsistency(&reader))
+        case 3:
+            body = .query(
+                collection: try reader.readString("collection key", maximum: Self.keyBytesMaximum),
+                from: try reader.readOptionalBlob("query start", maximum: Self.keyBytesMaximum),
+                to: try reader.readOptionalBlob("query end", maximum: Self.keyBytesMaximum),
+                reverse: try reader.readBool("query direction"),
+                limit: try reader.read(UInt32.self, "query limit"),
+                after: try reader.readOptionalBlob("query continuation", maximum: Self.keyBytesMaximum),
+                consistency: try Self.readConsistency(&reader))
+        case 4:
+            body = .clusterInfo
+        case 5:
+            body = .nodeStatus
+        default:
+            throw WireError("unknown request kind \(kind)")
+        }
+    }
+
+    static func readConsistency(_ reader: inout WireReader) throws(WireError) -> ReadConsistency {
+        let raw = try reader.read(UInt8.self, "read consistency")
+        guard let consistency = ReadConsistency(rawValue: raw) else { throw WireError("unknown read consistency \(raw)") }
+        return consistency
+    }
+}

@@ -1,0 +1,38 @@
+import NIOCore
+
+/// Splits a byte stream into frames and decodes them. A frame that does not
+/// decode fails the channel with the ``WireError`` (the pipeline's owner logs
+/// it and closes that connection); nothing else is harmed.
+public struct FrameDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = Frame
+
+    public init() {}
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let prefix = buffer.getInteger(at: buffer.readerIndex, endianness: .little, as: UInt32.self) else {
+            return .needMoreData
+        }
+        let length = try Frame.bodyLength(prefix: prefix)
+        guard buffer.readableBytes >= Frame.headerBytes + length else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: Frame.headerBytes)
+        let body = buffer.readBytes(length: length)!
+        context.fireChannelRead(wrapInboundOut(try Frame(body: body)))
+        return .continue
+    }
+
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        return .needMoreData
+    }
+}
+
+/// Encodes outgoing frames.
+public struct FrameEncoder: MessageToByteEncoder {
+    public typealias OutboundIn = Frame
+
+    public init() {}
+
+    public func encode(data: Frame, out: inout ByteBuffer) throws {
+        out.writeBytes(data.encoded())
+    }
+}

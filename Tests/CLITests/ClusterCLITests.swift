@@ -1,0 +1,219 @@
+import Foundation
+import Testing
+
+/// A `tessera dev` cluster in a temporary folder on free loopback ports, as a child process.
+final class DevClusterProcess {
+    let executable: URL
+    let dataDirectory: String
+    let basePort: Int
+    let process: BackgroundProcess
+    var endpoint: String { "127.0.0.1:\(basePort)" }
+
+    /// Starts `tessera dev` and waits until it prints `ready.`; stops it again if it does not.
+    init(executable: URL, dataDirectory: String, basePort: Int, logURL: URL) throws {
+        self.executable = executable
+        self.dataDirectory = dataDirectory
+        self.basePort = basePort
+        process = try BackgroundProcess(
+            executable,
+            ["dev", "--nodes", "3", "--base-port", "\(basePort)", "--data-dir", dataDirectory, "--cell-depth", "6"],
+            logURL: logURL)
+        guard process.waitForOutput("ready.", timeout: .seconds(30)) else {
+            process.stop()
+            throw NotReady(output: process.output, logs: DevClusterProcess.nodeLogs(dataDirectory))
+        }
+    }
+
+    struct NotReady: Error, CustomStringConvertible {
+        let output: String
+        let logs: String
+        var description: String { "tessera dev did not print ready. within 30 s:\n\(output)\n\(logs)" }
+    }
+
+    /// The tail of every node's log, for failure messages.
+    static func nodeLogs(_ dataDirectory: String) -> String {
+        (1...3).map { index in
+            let path = "\(dataDirectory)/dev/node-\(index).log"
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            return "--- node-\(index).log\n" + text.split(separator: "\n").suffix(15).joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+
+    /// `tessera <arguments> --endpoint <this cluster>`.
+    func callAsFunction(_ arguments: String..., input: Data? = nil) throws -> Finished {
+        try runExecutable(executable, arguments + ["--endpoint", endpoint], standardInput: input)
+    }
+
+    func stop() { process.stop() }
+}
+
+@Suite(.serialized) struct ClusterCLITests {
+    /// The data commands, `cas` and `status` against a real 3-node `tessera dev`, which
+    /// then stops on SIGINT and, started again on the same folder, still has the data.
+    @Test(.timeLimit(.minutes(3))) func devClusterRoundTrip() throws {
+        let executable = try BuiltExecutable.url("tessera")
+        let folder = try TemporaryFolder("dev")
+        defer { folder.remove() }
+        let dataDirectory = folder.path + "/data"
+        let basePort = try LoopbackPorts.freeRange(count: 3)
+        var cluster = try DevClusterProcess(
+            executable: executable, dataDirectory: dataDirectory, basePort: basePort,
+            logURL: folder.url.appendingPathComponent("dev-1.out"))
+        defer { cluster.stop() }
+        let logs = { DevClusterProcess.nodeLogs(dataDirectory) }
+
+        // put / get, text and JSON.
+        let key = "acme/users/rnd/alice/v1"
+        let put = try cluster("put", key, "hello")
+        #expect(put.status == 0, "\(put.errorOutput)\n\(logs())")
+        #expect(put.output.hasPrefix("version "), "\(put.output)")
+        let got = try cluster("get", key)
+        #expect(got.status == 0 && got.output == "hello", "\(got.errorOutput)")
+        let json = try JSONSerialization.jsonObject(with: try cluster("get", key, "--json").standardOutput) as? [String: Any]
+        #expect(json?["value"] as? String == "hello")
+        #expect(json?["sortKey"] as? String == "v1")
+
+        // An eventual read may lag behind the write, never by long.
+        var eventual = try cluster("get", key, "--consistency", "eventual")
+        for _ in 0..<20 where eventual.status != 0 {
+            Thread.sleep(forTimeInterval: 0.25)
+            eventual = try cluster("get", key, "--consistency", "eventual")
+        }
+        #expect(eventual.status == 0 && eventual.output == "hello", "\(eventual.errorOutput)")
+
+        // Not found, bad key, failed conditions.
+        let missing = try cluster("get", "acme/users/rnd/nobody")
+        #expect(missing.status == 1)
+        #expect(missing.errorOutput == "error: not found: acme/users/rnd/nobody\n")
+        let badKey = try cluster("put", "Acme/users/rnd/alice", "x")
+        #expect(badKey.status == 64)
+        #expect(badKey.errorOutput.contains("account"))
+        #expect(try cluster("put", key, "again", "--if-absent").status == 2)
+
+        // Compare-and-swap.
+        let wrong = try cluster("cas", key, "bye", "--expected", "nope")
+        #expect(wrong.status == 2)
+        #expect(wrong.errorOutput.contains("compare-and-swap failed"), "\(wrong.errorOutput)")
+        #expect(wrong.errorOutput.contains("current version"), "\(wrong.errorOutput)")
+        let swapped = try cluster("cas", key, "bye", "--expected", "hello")
+        #expect(swapped.status == 0, "\(swapped.errorOutput)")
+        #expect(try cluster("get", key).output == "bye")
+        let exists = try cluster("cas", key, "x", "--expect-absent", "--json")
+        #expect(exists.status == 2)
+        #expect((try? JSONSerialization.jsonObject(with: exists.standardOutput) as? [String: Any])?["conditionFailed"] as? Bool == true)
+        #expect(try cluster("cas", "acme/users/rnd/alice/v2", "new", "--expect-absent").status == 0)
+        #expect(try cluster("cas", "acme/users/rnd/alice/v3", "x", "--expected", "y").status == 2)
+
+        // Query the collection, then delete.
+        let listed = try cluster("query", "acme/users/rnd/alice")
+        #expect(listed.status == 0, "\(listed.errorOutput)")
+        let lines = listed.output.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+        #expect(lines.map { $0.first ?? "" } == ["v1", "v2"])
+        #expect(lines.first?.last == "bye")
+        let deleted = try cluster("delete", "acme/users/rnd/alice/v2")
+        #expect(deleted.status == 0 && deleted.output.hasPrefix("version "), "\(deleted.errorOutput)")
+        #expect(try cluster("get", "acme/users/rnd/alice/v2").status == 1)
+
+        // Status: three members, all up.
+        let status = try cluster("status", "--json")
+        #expect(status.status == 0, "\(status.errorOutput)\n\(status.output)")
+        let report = try #require(try JSONSerialization.jsonObject(with: status.standardOutput) as? [String: Any], "\(status.output)")
+        let members = try #require(report["members"] as? [[String: Any]])
+        #expect(members.count == 3)
+        #expect(members.allSatisfy { $0["up"] as? Bool == true }, "\(status.output)")
+        #expect(Set(members.compactMap { $0["address"] as? String })
+            == Set((0..<3).map { "127.0.0.1:\(basePort + $0)" }))
+
+        // Ctrl-C stops every node, and the supervisor exits 0.
+        cluster.process.signal(SIGINT)
+        let exit = cluster.process.waitForExit(timeout: .seconds(20))
+        #expect(exit == 0, "tessera dev exited with \(String(describing: exit)):\n\(cluster.process.output)\n\(logs())")
+        cluster.stop()
+
+        // Started again on the same folder, the cluster has the data.
+        cluster = try DevClusterProcess(
+            executable: executable, dataDirectory: dataDirectory, basePort: basePort,
+            logURL: folder.url.appendingPathComponent("dev-2.out"))
+        let again = try cluster("get", key)
+        #expect(again.status == 0 && again.output == "bye", "\(again.errorOutput)\n\(logs())")
+        cluster.stop()
+    }
+
+    @Test func statusWithoutANodeFailsClearly() throws {
+        let executable = try BuiltExecutable.url("tessera")
+        let port = try LoopbackPorts.closed()
+        let started = ContinuousClock.now
+        let status = try runExecutable(executable, ["status", "--endpoint", "127.0.0.1:\(port)"])
+        #expect(status.status == 69)
+        #expect(status.errorOutput.contains("no Tessera node at 127.0.0.1:\(port)"), "\(status.errorOutput)")
+        #expect(status.output.isEmpty)
+        #expect(ContinuousClock.now - started < .seconds(5), "a refused connection should fail at once")
+
+        let json = try runExecutable(executable, ["status", "--json", "--endpoint", "127.0.0.1:\(port),127.0.0.1:\(port)"])
+        #expect(json.status == 69)
+    }
+
+    /// Without --data-dir the data commands go to the default cluster; with none running they say how to start one.
+    @Test func defaultEndpointWithoutACluster() throws {
+        let tessera = try TesseraRunner()
+        defer { tessera.folder.remove() }
+        let port = try LoopbackPorts.closed()
+        // The default endpoints come from ./.tessera/dev/members.json when a dev cluster was made here.
+        let dev = tessera.folder.path + "/.tessera/dev"
+        try FileManager.default.createDirectory(atPath: dev, withIntermediateDirectories: true)
+        try Data("[{\"id\": \"node-1\", \"address\": \"127.0.0.1:\(port)\", \"zone\": \"zone-1\", \"weight\": 1}]".utf8)
+            .write(to: URL(fileURLWithPath: dev + "/members.json"))
+        for arguments in [["put", "acme/users/rnd/gina", "hi"], ["get", "acme/users/rnd/gina"], ["status"]] {
+            let finished = try tessera.bare(arguments, in: tessera.folder.url)
+            #expect(finished.status == 69, "\(arguments): \(finished.errorOutput)")
+            #expect(finished.errorOutput == "error: no Tessera node at 127.0.0.1:\(port): start one with `tessera dev`\n")
+        }
+        #expect(!FileManager.default.fileExists(atPath: tessera.folder.path + "/.tessera/local"))
+    }
+
+    @Test func localAndClusterOptionsExcludeEachOther() throws {
+        let tessera = try TesseraRunner()
+        defer { tessera.folder.remove() }
+        let both = try tessera("put", "acme/users/rnd/gina", "hi", "--endpoint", "127.0.0.1:1")
+        #expect(both.status == 64)
+        #expect(both.errorOutput.contains("exclude each other"))
+        _ = try tessera.version(try tessera("put", "acme/users/rnd/gina", "hi"))
+        let consistency = try tessera("get", "acme/users/rnd/gina", "--consistency", "eventual")
+        #expect(consistency.status == 64)
+        #expect(consistency.errorOutput.contains("--consistency"))
+        #expect(try tessera("query", "acme/users/rnd/gina", "--consistency", "strong").status == 64)
+        #expect(try tessera("get", "acme/users/rnd/gina", "--consistency", "sometimes").status == 64)
+    }
+
+    @Test func compareAndSwapOnTheLocalStore() throws {
+        let tessera = try TesseraRunner()
+        defer { tessera.folder.remove() }
+        let key = "acme/accounts/rnd/carol"
+        let created = try tessera.version(try tessera("cas", key, "100", "--expect-absent"))
+        let again = try tessera("cas", key, "100", "--expect-absent")
+        #expect(again.status == 2)
+        #expect(again.errorOutput == "error: compare-and-swap failed: \(key) already exists (current version \(created))\n")
+        let wrong = try tessera("cas", key, "200", "--expected", "150", "--json")
+        #expect(wrong.status == 2)
+        #expect(try tessera.json(wrong)["currentVersion"] as? Int == Int(created))
+        #expect(wrong.errorOutput.contains("is not \"150\" (current version \(created))"))
+        #expect(try tessera.version(try tessera("cas", key, "200", "--expected", "100")) > created)
+        #expect(try tessera("get", key).output == "200")
+        let absent = try tessera("cas", "acme/accounts/rnd/nobody", "1", "--expected", "0")
+        #expect(absent.status == 2)
+        #expect(absent.errorOutput.contains("does not exist"))
+        #expect(try tessera("cas", key, "1").status == 64)  // neither --expected nor --expect-absent
+        #expect(try tessera("cas", key, "1", "--expected", "200", "--expect-absent").status == 64)
+    }
+
+    @Test func newCommandsHaveHelpWithAnExample() throws {
+        let executable = try BuiltExecutable.url("tessera")
+        for command in [["status"], ["cas"], ["dev"], ["bench", "cluster"]] {
+            let help = try runExecutable(executable, ["help"] + command)
+            #expect(help.status == 0)
+            #expect(help.output.contains("OVERVIEW: "), "no abstract in `tessera help \(command.joined(separator: " "))`")
+            #expect(help.output.contains("tessera \(command.joined(separator: " "))"),
+                    "no example in `tessera help \(command.joined(separator: " "))`")
+        }
+    }
+}
