@@ -90,6 +90,13 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "TestSupport"], resources: [.copy("Vectors")]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability", "TestSupport"]),
+        .testTarget(
+            name: "ClientTests",
+            dependencies: [
+                "Client", "Wire", "Keyspace", "Placement",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "CLITests", dependencies: ["Storage", "Keyspace", "TestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: ["Client", "Keyspace", "Wire", "Linearizability", "TestSupport"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Cell", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),

@@ -255,21 +255,7 @@ public final class TesseraClient: Sendable {
     public func nodeStatus(of memberID: String) async throws -> NodeStatus {
         let operation = "status of \(memberID)"
         guard !isClosed else { throw TesseraClientError.unavailable("\(operation): the client is closed") }
-        let table = router.table
-        guard let endpoint = table.endpoint(of: memberID) else {
-            throw TesseraClientError.badRequest(
-                "\(operation): no member has id \"\(memberID)\" (members: \(table.memberIDs.joined(separator: ", ")))")
-        }
-        let answer: ClientResponse.Body
-        do {
-            let connection = try await pool.connection(to: endpoint)
-            answer = try await connection.send(.nodeStatus, timeout: min(options.attemptTimeout, options.deadline))
-        } catch let failure as TransportFailure {
-            if failure.kind == .protocolViolation {
-                throw TesseraClientError.protocolError("\(operation): \(failure.reason)")
-            }
-            throw TesseraClientError.unavailable("\(operation): \(memberID) at \(endpoint) did not answer: \(failure.reason)")
-        }
+        let answer = try await askOnce(memberID, operation: operation, .nodeStatus)
         switch answer {
         case .nodeStatus(let status):
             return status

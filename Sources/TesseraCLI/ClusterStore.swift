@@ -98,9 +98,15 @@ enum ClusterStore {
     static func connect(
         endpoints: [String], isDefault: Bool, options: ClientOptions = ClientOptions()
     ) async throws -> TesseraClient {
-        let refused = endpoints.filter { NodeProbe.refusesConnections($0) }
-        if !endpoints.isEmpty && refused.count == endpoints.count {
-            throw commandFailure(noNodeMessage(endpoints, isDefault: isDefault), status: ExitStatus.unavailable)
+        let verdicts = endpoints.map { ($0, NodeProbe.check($0)) }
+        if !verdicts.isEmpty && verdicts.allSatisfy({ $0.1 != .mayAnswer }) {
+            let refused = verdicts.filter { $0.1 == .refused }.map(\.0)
+            var problems: [String] = []
+            if !refused.isEmpty { problems.append(noNodeMessage(refused, isDefault: isDefault)) }
+            for case let (endpoint, .unresolvable(reason)) in verdicts {
+                problems.append("cannot resolve the host of \(endpoint): \(reason)")
+            }
+            throw commandFailure(problems.joined(separator: "; "), status: ExitStatus.unavailable)
         }
         do {
             return try await TesseraClient(endpoints: endpoints, options: options)
@@ -150,25 +156,31 @@ enum ClusterStore {
 
 /// A TCP connect with a short timeout, to tell "nothing listens there" from everything else.
 enum NodeProbe {
-    /// True only when every address of `endpoint` actively refused a connection (nothing
-    /// listens); false when one accepted, timed out, or the endpoint cannot be resolved
-    /// (the client then reports those itself).
-    static func refusesConnections(_ endpoint: String, timeoutMilliseconds: Int32 = 1_000) -> Bool {
-        guard let (host, port) = split(endpoint) else { return false }
+    enum Verdict: Equatable {
+        /// Something accepted the connection, or it timed out: let the client find out.
+        case mayAnswer
+        /// Every address of the endpoint actively refused: nothing listens there.
+        case refused
+        /// The host name does not resolve.
+        case unresolvable(String)
+    }
+
+    static func check(_ endpoint: String, timeoutMilliseconds: Int32 = 1_000) -> Verdict {
+        guard let (host, port) = split(endpoint) else { return .mayAnswer }  // the client reports the syntax
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &list) == 0, let first = list else { return false }
+        let code = getaddrinfo(host, String(port), &hints, &list)
+        if code == EAI_NONAME || code == EAI_FAIL { return .unresolvable(String(cString: gai_strerror(code))) }
+        guard code == 0, let first = list else { return .mayAnswer }
         defer { freeaddrinfo(list) }
-        var sawAddress = false
         var node: UnsafeMutablePointer<addrinfo>? = first
         while let current = node {
-            sawAddress = true
-            if !refused(current.pointee, timeoutMilliseconds: timeoutMilliseconds) { return false }
+            if !refused(current.pointee, timeoutMilliseconds: timeoutMilliseconds) { return .mayAnswer }
             node = current.pointee.ai_next
         }
-        return sawAddress
+        return .refused
     }
 
     private static func refused(_ address: addrinfo, timeoutMilliseconds: Int32) -> Bool {

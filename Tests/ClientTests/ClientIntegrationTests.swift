@@ -156,17 +156,23 @@ struct ClientIntegrationTests {
                 #expect(message.contains("outcome is unknown"))
             }
 
+            // Every node answers "no leader": the write surely did not apply. (A second
+            // client with a long attempt timeout, so that a slow machine cannot turn an
+            // answer into "no answer".)
             cluster.setScript { _, _, _ in .answer(.notLeader(leader: nil)) }
+            let patient = try await TesseraClient(
+                endpoints: cluster.endpoints, options: Self.fastOptions(deadline: .milliseconds(600), attempt: .seconds(2)))
             do {
-                _ = try await client.put(Self.key, value: [1])
+                _ = try await patient.put(Self.key, value: [1])
                 Issue.record("the put succeeded")
             } catch let error as TesseraClientError {
                 guard case .timeout(let message, let unknown) = error else { throw error }
                 #expect(!unknown)
                 #expect(message.contains("no leader"))
                 #expect(message.contains("the write was not applied"))
-                #expect(message.contains(client.placement(of: Self.key).replicas[0]))
+                #expect(message.contains(patient.placement(of: Self.key).replicas[0]))
             }
+            await patient.close()
         }
     }
 

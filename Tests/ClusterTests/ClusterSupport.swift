@@ -126,25 +126,25 @@ final class StopFlag: Sendable {
 }
 
 extension LocalCluster {
-    /// Reads every key of `names` from node `index` alone (eventual reads, pipelined),
-    /// returning each key's value there (nil: absent). Throws if the node does not answer.
-    func eventualValues(of names: [String], at index: Int, batch: Int = 256) async throws -> [String: String?] {
-        let connection = try await DirectConnection.open(port: nodes[index].port, timeout: .seconds(10))
-        defer { connection.disconnect() }
-        var values: [String: String?] = [:]
-        var start = 0
-        while start < names.count {
-            let slice = Array(names[start..<min(start + batch, names.count)])
-            let answers = try await connection.call(slice.map { .get(key: clusterKey($0).text, consistency: .eventual) })
-            for (name, answer) in zip(slice, answers) {
-                guard case .item(let item) = answer else {
-                    throw ClusterError("eventual read of \(name) at \(nodes[index].id) answered \(answer)")
-                }
-                values[name] = item.map { String(decoding: $0.value, as: UTF8.self) }
+    /// Reads every key of `names` from node `index` alone, with eventual reads
+    /// through ``TesseraClient/get(_:consistency:at:)`` (`workers` at a time),
+    /// returning each key's value there (nil: absent). Throws the first failure.
+    func eventualValues(of names: [String], at index: Int, through client: TesseraClient, workers: Int = 32) async throws -> [String: String?] {
+        let member = nodes[index].id
+        let values = Mutex<[String: String?]>([:])
+        let failures = ProblemList()
+        await concurrently(names.count, workers: workers) { position in
+            guard failures.count == 0 else { return }
+            let name = names[position]
+            do {
+                let item = try await client.get(clusterKey(name), consistency: .eventual, at: member)
+                values.withLock { $0[name] = .some(item.map { String(decoding: $0.value, as: UTF8.self) }) }
+            } catch {
+                failures.add("eventual read of \(name) at \(member) failed: \(error)")
             }
-            start += batch
         }
-        return values
+        if let failure = failures.all.first { throw ClusterError(failure) }
+        return values.withLock { $0 }
     }
 
     /// Every node's status (nil for one that does not answer).

@@ -32,6 +32,7 @@ import Wire
                 let cellsCovered = Set(firstNames.map { client.placement(of: clusterKey($0)).cell }).count
                 cluster.check(cellsCovered == 1 << Self.cellDepth, "the keys cover \(cellsCovered) cells, not \(1 << Self.cellDepth)")
                 await concurrently(firstNames.count, workers: 64) { index in
+                    guard !cluster.hasUnexpectedExit else { return }
                     await ledger.put(firstNames[index], "v\(index)-first", through: client)
                 }
                 cluster.note("wrote \(ledger.acknowledged.count) of \(firstNames.count) keys in \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s")
@@ -39,7 +40,7 @@ import Wire
                 ledger.clearFailures()
 
                 // Kill the node that leads the most cells.
-                try Task.checkCancellation()
+                try cluster.requireHealthy()
                 let statuses = await cluster.statuses(through: client)
                 let led = statuses.map { Int($0?.cellsLed ?? 0) }
                 let victim = led.indices.max { led[$0] < led[$1] }!
@@ -58,9 +59,11 @@ import Wire
                 let firstAcknowledged = ledger.acknowledged
                 let readNames = Array(firstAcknowledged.keys.sorted().shuffled(using: &random).prefix(1_000))
                 async let moreWrites: Void = concurrently(moreNames.count, workers: 16) { index in
+                    guard !cluster.hasUnexpectedExit else { return }
                     await ledger.put(moreNames[index], "v\(10_000 + index)-down", through: client)
                 }
                 async let strongReads: Void = concurrently(readNames.count, workers: 8) { index in
+                    guard !cluster.hasUnexpectedExit else { return }
                     let name = readNames[index]
                     do {
                         let value = try await client.get(clusterKey(name), consistency: .strong).map { String(decoding: $0.value, as: UTF8.self) }
@@ -72,6 +75,7 @@ import Wire
                     }
                 }
                 async let cellChecks: Void = concurrently(probeList.count, workers: 8) { index in
+                    guard !cluster.hasUnexpectedExit else { return }
                     let (cell, name) = probeList[index]
                     let value = "probe-\(cell)-down"
                     guard await ledger.put(name, value, through: client) else {
@@ -93,7 +97,7 @@ import Wire
                 ledger.clearFailures()
 
                 // Restart it, touch every cell once, and wait until no replica lags.
-                try Task.checkCancellation()
+                try cluster.requireHealthy()
                 try cluster.start(victim)
                 try await cluster.waitUntilListening(victim)
                 let restartedAt = ContinuousClock.now
@@ -119,13 +123,13 @@ import Wire
                 cluster.check(caughtUp, "replicas still lag or cells have no leader 30 s after \(victimID) restarted: \(statusText)")
 
                 // Every acknowledged write, from every replica.
-                try Task.checkCancellation()
+                try cluster.requireHealthy()
                 let acknowledged = ledger.acknowledged
                 let unknown = ledger.unknown
                 let names = acknowledged.keys.sorted()
                 var mismatches: [(node: Int, name: String, found: String?)] = []
                 for index in cluster.nodes.indices {
-                    let values = try await cluster.eventualValues(of: names, at: index)
+                    let values = try await cluster.eventualValues(of: names, at: index, through: client)
                     for name in names where values[name]! != acknowledged[name]!.value && values[name]! != unknown[name] {
                         mismatches.append((index, name, values[name]!))
                     }
@@ -137,7 +141,7 @@ import Wire
                         var remaining: [(node: Int, name: String, found: String?)] = []
                         for index in cluster.nodes.indices {
                             let wrong = mismatches.filter { $0.node == index }.map(\.name)
-                            guard !wrong.isEmpty, let values = try? await cluster.eventualValues(of: wrong, at: index) else {
+                            guard !wrong.isEmpty, let values = try? await cluster.eventualValues(of: wrong, at: index, through: client) else {
                                 remaining += mismatches.filter { $0.node == index }
                                 continue
                             }
@@ -242,15 +246,23 @@ import Wire
                 for _ in 0..<3 { group.addTask { try await DirectConnection.open(port: cluster.nodes[leaderIndex].port, timeout: .seconds(3)) } }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
+            // And strong reads through the client's one-node call, `get(_:consistency:at:)`.
+            let atClient = try await TesseraClient(endpoints: cluster.endpoints.enumerated().filter { $0.offset != leaderIndex }.map(\.element),
+                                                   options: .cluster())
             let directAnswers = DirectAnswers()
             let directDuration = Duration.seconds(4)
             let directTask = Task {
                 await withTaskGroup(of: Void.self) { group in
+                    let until = ContinuousClock.now + directDuration + .milliseconds(300)
                     for (number, connection) in directConnections.enumerated() {
                         group.addTask {
                             await Self.directClient(number: number, connection: connection, keys: keys, recorder: recorder,
-                                                    answers: directAnswers, until: ContinuousClock.now + directDuration + .milliseconds(300))
+                                                    answers: directAnswers, until: until)
                         }
+                    }
+                    group.addTask {
+                        await Self.directReader(number: directConnections.count, client: atClient, member: leader, keys: keys,
+                                                recorder: recorder, answers: directAnswers, until: until)
                     }
                 }
             }
@@ -259,6 +271,7 @@ import Wire
             let resumedAt = ContinuousClock.now
             await directTask.value
             for connection in directConnections { connection.disconnect() }
+            await atClient.close()
             stop.stop()
             await workers.value
             cluster.note(String(format: "SIGCONT \(leader); direct requests to it for %.1f s: %@", (ContinuousClock.now - resumedAt).seconds, directAnswers.summary))
@@ -301,7 +314,29 @@ import Wire
         }
     }
 
-    static let directClientNumbers: Set<Int> = [100, 101, 102]
+    static let directClientNumbers: Set<Int> = [100, 101, 102, 103]
+
+    /// Strong reads of `member` alone through ``TesseraClient/get(_:consistency:at:)``, as history client 100 + `number`.
+    static func directReader(number: Int, client: TesseraClient, member: String, keys: RegisterKeys, recorder: HistoryRecorder,
+                             answers: DirectAnswers, until deadline: ContinuousClock.Instant) async {
+        let names = keys.names
+        var step = 0
+        while ContinuousClock.now < deadline {
+            let name = names[step % names.count]
+            let handle = recorder.invoke(.get(name), client: 100 + number)
+            do {
+                let item = try await client.get(keys.keys[name]!, consistency: .strong, at: member)
+                recorder.complete(handle, .ok(.value(item.map { String(decoding: $0.value, as: UTF8.self) })))
+                answers.record(text: "read at(): item")
+            } catch {
+                recorder.complete(handle, .fail("\(error)"))
+                let text = "\(error)"
+                answers.record(text: text.contains("not the leader") ? "read at(): not the leader" : "read at(): \(text.prefix(60))")
+            }
+            step += 1
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
 
     /// Sends strong reads and writes to one node only, as history client 100 + `number`.
     static func directClient(number: Int, connection: DirectConnection, keys: RegisterKeys, recorder: HistoryRecorder,
@@ -389,13 +424,15 @@ import Wire
                 }
             }
             defer { workers.cancel() }
-            try await Task.sleep(for: .seconds(5))
+            try await Task.sleep(for: .seconds(4))
             cluster.note("SIGKILL \(cluster.nodes[victim].id) after \(recorder.ops.count) operations")
             await cluster.kill(victim)
-            try await Task.sleep(for: .seconds(4))
+            let killedAt = (ContinuousClock.now - recorder.origin).seconds
+            try await Task.sleep(for: .seconds(5))
             cluster.note("restarting \(cluster.nodes[victim].id) after \(recorder.ops.count) operations")
             try cluster.start(victim)
             try await cluster.waitUntilListening(victim)
+            let restartedAt = (ContinuousClock.now - recorder.origin).seconds
             let remaining = .seconds(15) - (ContinuousClock.now - start)
             if remaining > .zero { try await Task.sleep(for: remaining) }
             stop.stop()
@@ -404,6 +441,19 @@ import Wire
             cluster.note("completions per second: \(recorder.timeline())")
             let reasons = recorder.failureReasons()
             if !reasons.isEmpty { print(reasons) }
+
+            // Progress with the node down (after a re-election) and after it is back.
+            func succeeded(between from: Double, and to: Double) -> Int {
+                recorder.ops.count { op in
+                    guard case .ok? = op.outcome, let end = op.completedSeconds else { return false }
+                    return end > from && end <= to
+                }
+            }
+            let whileDown = succeeded(between: killedAt + 3.5, and: restartedAt)
+            let afterRestart = succeeded(between: restartedAt + 3, and: .infinity)
+            cluster.note(String(format: "killed at %.1f s, restarted at %.1f s (history clock); %d operations succeeded from 3.5 s after the kill to the restart, %d from 3 s after the restart on", killedAt, restartedAt, whileDown, afterRestart))
+            cluster.check(whileDown > 0, "no operation succeeded while \(cluster.nodes[victim].id) was down, 3.5 s after it was killed")
+            cluster.check(afterRestart > 0, "no operation succeeded from 3 s after \(cluster.nodes[victim].id) restarted")
 
             let checkStart = ContinuousClock.now
             let result = try recorder.check()
@@ -432,7 +482,7 @@ import Wire
         let names = keys.names
         var lastSeen: [String: String?] = [:]
         var step = 0
-        while !stop.isStopped && step < maximumOperations && !Task.isCancelled {
+        while !stop.isStopped && step < maximumOperations && !Task.isCancelled && !cluster.hasUnexpectedExit {
             let name = names[random.int(0..<names.count)]
             let value = "c\(number)-\(step)"
             let roll = random.int(0..<10)
@@ -462,6 +512,7 @@ import Wire
             try await withClient(cluster.endpoints) { client in
                 let start = ContinuousClock.now
                 await concurrently(names.count, workers: 32) { index in
+                    guard !cluster.hasUnexpectedExit else { return }
                     await ledger.put(names[index], "a\(index)", through: client)
                 }
                 cluster.note("wrote \(ledger.acknowledged.count) keys in \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s")
@@ -469,7 +520,7 @@ import Wire
             }
 
             // SIGTERM all, restart all, read everything back.
-            try Task.checkCancellation()
+            try cluster.requireHealthy()
             let stopStart = ContinuousClock.now
             await cluster.terminate(all)
             cluster.note(String(format: "all nodes stopped by SIGTERM in %.1f s", (ContinuousClock.now - stopStart).seconds))
@@ -478,20 +529,21 @@ import Wire
             try await Self.verifyAll(ledger, cluster: cluster, phase: "after SIGTERM and restart")
 
             // Writes in flight, then SIGKILL all at once.
-            try Task.checkCancellation()
+            try cluster.requireHealthy()
             let stop = StopFlag()
             let inFlightStart = Counter()
             try await withClient(cluster.endpoints, options: .cluster(deadline: .seconds(5))) { client in
                 let writers = Task {
                     await concurrently(100_000, workers: 32) { index in
-                        guard !stop.isStopped else { return }
+                        guard !stop.isStopped, !cluster.hasUnexpectedExit else { return }
                         inFlightStart.increment()
                         await ledger.put("s\(index)", "b\(index)", through: client)
                     }
                 }
                 _ = await waitUntil(timeout: .seconds(20), every: .milliseconds(20)) {
-                    ledger.acknowledged.count >= names.count + 300
+                    ledger.acknowledged.count >= names.count + 300 || cluster.hasUnexpectedExit
                 }
+                try cluster.requireHealthy()
                 try await Task.sleep(for: .milliseconds(200))
                 await cluster.killAll(all)
                 stop.stop()
@@ -517,6 +569,7 @@ import Wire
         let start = ContinuousClock.now
         try await withClient(cluster.endpoints, options: .cluster(deadline: .seconds(15))) { client in
             await concurrently(names.count, workers: 32) { index in
+                guard !cluster.hasUnexpectedExit else { return }
                 let name = names[index]
                 let read: String?
                 do {
@@ -533,6 +586,7 @@ import Wire
                 }
             }
         }
+        try cluster.requireHealthy()
         cluster.note("\(phase): read back \(names.count) keys (\(acknowledged.count) acknowledged, \(unknown.count) unknown) in \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s; \(problems.count) problems")
         for problem in problems.all.prefix(20) { cluster.fail("\(phase): \(problem)") }
         if problems.count > 20 { cluster.fail("\(phase): and \(problems.count - 20) more problems") }
@@ -554,6 +608,10 @@ final class DirectAnswers: Sendable {
         case .error(let code, _)?: "\(kind): error \(code)"
         case let other?: "\(kind): \(other)"
         }
+        counts.withLock { $0[text, default: 0] += 1 }
+    }
+
+    func record(text: String) {
         counts.withLock { $0[text, default: 0] += 1 }
     }
 

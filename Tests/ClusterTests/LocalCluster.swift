@@ -275,6 +275,18 @@ final class LocalCluster: @unchecked Sendable {
         }
     }
 
+    /// Whether some node exited although the test did not stop it (cheap: for loops to give up early).
+    var hasUnexpectedExit: Bool {
+        locked { processes.contains { index, process in !process.isRunning && !expectedDown.contains(index) } }
+    }
+
+    /// Reports nodes that exited on their own and ends the test: nothing after it would mean anything.
+    func requireHealthy(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        guard hasUnexpectedExit else { return }
+        checkNodesAlive(sourceLocation: sourceLocation)
+        throw ClusterError("a node exited on its own; the test stops here")
+    }
+
     /// Kills every node still running (SIGCONT first for paused ones), stops
     /// the watchdog and removes the folder. Synchronous, for `defer`.
     func shutdown() {

@@ -211,7 +211,7 @@ final class Shard: @unchecked Sendable {
                     "cell": "\(String(hosted.cell, radix: 16))", "error": "\(error.reason)"])
                 exit(65)
             }
-            for (_, pending) in hosted.pendingWrites { pending.responder.send(.notLeader(leader: nil)) }
+            for (_, pending) in hosted.pendingWrites { pending.responder.send(Self.outcomeUnknown) }
             hosted.pendingWrites = [:]
         }
         for entry in ready.committed where entry.index > hosted.stateMachine.appliedIndex {
@@ -227,6 +227,9 @@ final class Shard: @unchecked Sendable {
             }
         }
     }
+
+    static let outcomeUnknown = ClientResponse.Body.error(
+        .timeout, "leadership of the cell moved while the write was in flight; it may or may not have been applied")
 
     static func response(to result: CellCommandResult) -> ClientResponse.Body {
         switch result {
@@ -247,7 +250,8 @@ final class Shard: @unchecked Sendable {
         defer { hosted.wasLeader = isLeader }
         guard hosted.wasLeader, !isLeader else { return }
         let hint = leaderMemberID(hosted)
-        for (_, pending) in hosted.pendingWrites { pending.responder.send(.notLeader(leader: hint)) }
+        // Proposed writes may still commit under the next leader: their outcome is unknown.
+        for (_, pending) in hosted.pendingWrites { pending.responder.send(Self.outcomeUnknown) }
         hosted.pendingWrites = [:]
         for pending in hosted.pendingReads { pending.responder.send(.notLeader(leader: hint)) }
         hosted.pendingReads = []
