@@ -80,10 +80,15 @@ final class ConnectionPool: Sendable {
                 }
             }
         bootstrap.connect(host: endpoint.host, port: endpoint.port)
-            .flatMap { channel in
+            .flatMap { (channel: any Channel) -> EventLoopFuture<NodeConnection> in
+                guard !channel.isConnectedToItself else {
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeFailedFuture(
+                        TransportFailure.connect("connection refused (nothing listens at \(endpoint))"))
+                }
                 // The hello goes out before any request can: the connection is
                 // handed out only once this write is queued.
-                channel.writeAndFlush(Frame.hello(.client))
+                return channel.writeAndFlush(Frame.hello(.client))
                     .map { NodeConnection(endpoint: endpoint, channel: channel, pending: pending) }
                     .flatMapErrorThrowing { error in
                         channel.close(promise: nil)

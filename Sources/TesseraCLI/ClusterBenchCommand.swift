@@ -2,6 +2,7 @@ import ArgumentParser
 import Client
 import Foundation
 import Keyspace
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -16,7 +17,9 @@ struct ClusterBenchCommand: AsyncParsableCommand {
         discussion: """
             First measures what no write can beat here: the p50 of a 4 KiB append +
             fdatasync on a file in the current folder (200 samples) and the p50 of a
-            1-byte TCP round trip over 127.0.0.1 (2,000 samples). Then, for each --clients
+            1-byte TCP round trip over 127.0.0.1 (2,000 samples). A cell elects its leader
+            on first use, so next one strong read per cell the keys fall in (16 at a time,
+            at most --warm-up seconds) gets that out of the way. Then, for each --clients
             count C, C concurrent tasks sharing one client do puts of --value-bytes values
             to random keys among --keys (bench/bench-load/rnd/k<N>) for --duration seconds,
             then strong gets, then eventual gets; each phase reports ops/s and p50/p99
@@ -47,6 +50,13 @@ struct ClusterBenchCommand: AsyncParsableCommand {
     @Option(help: "Distinct keys the phases pick from at random.")
     var keys = 10_000
 
+    @Option(
+        name: .customLong("warm-up"),
+        help: ArgumentHelp(
+            "At most this many seconds to give the keys' cells a leader before measuring (a cell elects one on first use); 0 skips it.",
+            valueName: "S"))
+    var warmUp: Double = 10
+
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
@@ -58,6 +68,7 @@ struct ClusterBenchCommand: AsyncParsableCommand {
         guard !parts.isEmpty, clientCounts.count == parts.count, clientCounts.allSatisfy({ (1...4096).contains($0) }) else {
             throw ValidationError("--clients takes a comma-separated list of counts from 1 to 4096, such as 1,16,64")
         }
+        guard warmUp >= 0 && warmUp <= 3600 else { throw ValidationError("--warm-up must be 0 to 3600 seconds") }
         if let duration, !(duration > 0 && duration <= 3600) { throw ValidationError("--duration must be more than 0 and at most 3600 seconds") }
         guard (0...(16 << 20)).contains(valueBytes) else { throw ValidationError("--value-bytes must be 0 to 16777216") }
         guard (1...10_000_000).contains(keys) else { throw ValidationError("--keys must be 1 to 10000000") }
@@ -104,10 +115,7 @@ struct ClusterBenchCommand: AsyncParsableCommand {
         let firstStart = monotonicNanoseconds()
         _ = try await client.put(keyList[0], value: value)
         let firstRequest = Double(monotonicNanoseconds() - firstStart) / 1e6
-        let warmUpEnd = monotonicNanoseconds() + nanoseconds(seconds: 1)
-        for index in 1..<min(50, keyList.count) where monotonicNanoseconds() < warmUpEnd {
-            _ = try await client.put(keyList[index], value: value)
-        }
+        let warm = await Self.warmUp(client: client, keys: keyList, seconds: warmUp, progress: progress)
 
         var phases: [ClusterBenchPhase] = []
         for count in clientCounts {
@@ -120,7 +128,7 @@ struct ClusterBenchCommand: AsyncParsableCommand {
         var reproduce = "tessera bench cluster"
         if !endpoint.list.isEmpty { reproduce += " --endpoint " + endpoint.list.joined(separator: ",") }
         reproduce += " --duration \(Self.number(seconds)) --clients \(clientCounts.map(String.init).joined(separator: ","))"
-        reproduce += " --value-bytes \(valueBytes) --keys \(keys)"
+        reproduce += " --value-bytes \(valueBytes) --keys \(keys) --warm-up \(Self.number(warmUp))"
         #if DEBUG
             let build = "debug"
         #else
@@ -130,9 +138,47 @@ struct ClusterBenchCommand: AsyncParsableCommand {
             endpoints: endpoints, members: info.members.count, cells: info.cellDepth < 63 ? 1 << Int(info.cellDepth) : 0,
             replicas: Int(info.replicas), valueBytes: valueBytes, keys: keys, secondsPerPhase: seconds, build: build,
             fsyncP50Milliseconds: fsync, loopbackRoundTripP50Milliseconds: roundTrip,
-            firstRequestMilliseconds: firstRequest, phases: phases,
+            firstRequestMilliseconds: firstRequest, cellsUsed: warm.cells, cellsWarmed: warm.warmed,
+            warmUpSeconds: warm.seconds, phases: phases,
             singleClientPutOverBound: single.flatMap { phase in phase.p50Milliseconds.map { $0 / (fsync + roundTrip) } },
             reproduce: reproduce)
+    }
+
+    /// One strong read in every cell the keys fall in, 16 at a time, for at most `seconds`:
+    /// a cell elects its leader on first use, which the phases should not measure.
+    static func warmUp(
+        client: TesseraClient, keys: [Key], seconds: Double, progress: BenchProgress
+    ) async -> (cells: Int, warmed: Int, seconds: Double) {
+        var firstKeyOfCell: [CellID: Key] = [:]
+        for key in keys where firstKeyOfCell[client.placement(of: key).cell] == nil {
+            firstKeyOfCell[client.placement(of: key).cell] = key
+        }
+        let cellKeys = Array(firstKeyOfCell.values)
+        guard seconds > 0 else { return (cellKeys.count, 0, 0) }
+        let start = monotonicNanoseconds()
+        let end = start + nanoseconds(seconds: seconds)
+        let next = Counter()
+        let warmed = Counter()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<min(16, cellKeys.count) {
+                group.addTask {
+                    while monotonicNanoseconds() < end {
+                        let index = next.increment() - 1
+                        guard index < cellKeys.count else { return }
+                        do {
+                            _ = try await client.get(cellKeys[index], consistency: .strong)
+                            let done = warmed.increment()
+                            if done % 16 == 0 || done == cellKeys.count {
+                                progress.say("warm-up: \(done) of \(cellKeys.count) cells have a leader")
+                            }
+                        } catch {
+                            // Counted as not warmed; the phases will show the errors if they persist.
+                        }
+                    }
+                }
+            }
+        }
+        return (cellKeys.count, warmed.value, Double(monotonicNanoseconds() - start) / 1e9)
     }
 
     /// `clients` tasks sharing `client`, each doing `kind` on random keys until the phase's time is up.
@@ -246,6 +292,10 @@ struct ClusterBenchReport: Codable, Sendable {
     var fsyncP50Milliseconds: Double
     var loopbackRoundTripP50Milliseconds: Double
     var firstRequestMilliseconds: Double
+    /// Cells the keys fall in, and how many of them answered a read before the phases began.
+    var cellsUsed: Int
+    var cellsWarmed: Int
+    var warmUpSeconds: Double
     var phases: [ClusterBenchPhase]
     /// Single-client put p50 ÷ (fsync p50 + loopback round trip p50).
     var singleClientPutOverBound: Double?
@@ -262,7 +312,8 @@ struct ClusterBenchReport: Codable, Sendable {
         out += "\(ClusterBenchCommand.number(secondsPerPhase)) s per phase, one shared client\n"
         out += "physical bound: fsync p50 = \(ms(fsyncP50Milliseconds)) ms (4 KiB append + fdatasync, 200 samples); "
         out += "loopback RTT p50 = \(String(format: "%.3f", loopbackRoundTripP50Milliseconds)) ms (1-byte TCP ping-pong, 2000 samples)\n"
-        out += "first request: \(ms(firstRequestMilliseconds)) ms\n\n"
+        out += "first request: \(ms(firstRequestMilliseconds)) ms; warm-up: \(cellsWarmed) of \(cellsUsed) cells answered a strong read "
+        out += "in \(String(format: "%.1f", warmUpSeconds)) s (a cell elects its leader on first use)\n\n"
         var rows = [["CLIENTS", "PHASE", "OPS/S", "P50 MS", "P99 MS", "FOUND", "ERRORS"]]
         for phase in phases {
             rows.append([
@@ -285,6 +336,15 @@ struct ClusterBenchReport: Codable, Sendable {
         out += "reproduce: \(reproduce)\n"
         return out
     }
+}
+
+/// A shared count, safe from any task.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+
+    /// Adds one and returns the new count.
+    func increment() -> Int { count.withLock { $0 += 1; return $0 } }
+    var value: Int { count.withLock { $0 } }
 }
 
 /// Progress on standard error: one line rewritten in place on a terminal, else a line per update.

@@ -58,8 +58,11 @@ struct StatusCommand: AsyncParsableCommand {
         }
         await client.close()
         writeStandardOutput(json ? encodeJSON(report) + "\n" : report.text())
-        if report.summary.membersUp < report.summary.members {
-            throw ExitCode(ExitStatus.unavailable)
+        let down = report.members.filter { !$0.up }.map(\.id)
+        if !down.isEmpty {
+            throw commandFailure(
+                "\(down.count) of \(report.members.count) members did not answer: \(down.joined(separator: ", "))",
+                status: ExitStatus.unavailable)
         }
     }
 }

@@ -110,6 +110,14 @@ final class DevClusterProcess {
         let lines = listed.output.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
         #expect(lines.map { $0.first ?? "" } == ["v1", "v2"])
         #expect(lines.first?.last == "bye")
+        let firstPage = try cluster("query", "acme/users/rnd/alice", "--limit", "1")
+        #expect(firstPage.output.hasPrefix("v1\t"), "\(firstPage.output)")
+        let next = try #require(firstPage.errorOutput.split(separator: "\n").last.map(String.init), "no next: token")
+        #expect(next.hasPrefix("next: "), "\(firstPage.errorOutput)")
+        let secondPage = try cluster("query", "acme/users/rnd/alice", "--json", "--after", String(next.dropFirst("next: ".count)))
+        let page = try JSONSerialization.jsonObject(with: secondPage.standardOutput) as? [String: Any]
+        #expect((page?["items"] as? [[String: Any]])?.compactMap { $0["sortKey"] as? String } == ["v2"], "\(secondPage.output)")
+        #expect(page?["continuation"] is NSNull)
         let deleted = try cluster("delete", "acme/users/rnd/alice/v2")
         #expect(deleted.status == 0 && deleted.output.hasPrefix("version "), "\(deleted.errorOutput)")
         #expect(try cluster("get", "acme/users/rnd/alice/v2").status == 1)

@@ -11,7 +11,8 @@ import Wire
 /// A client connection to exactly one node, speaking the wire protocol by
 /// hand: requests go to that node and nowhere else, and its raw answers come
 /// back (`item`, `notLeader`, `error`…), with no routing, redirect or retry.
-/// Used to read what one replica holds and to talk to a deposed leader.
+/// Used to send strong reads and writes to a deposed leader (the client's
+/// `get(_:consistency:at:)` covers reads only, and hides the raw answer).
 ///
 /// Blocking sockets with receive/send timeouts; every call runs on a
 /// Dispatch thread so the Swift concurrency pool is never blocked.

@@ -122,6 +122,16 @@ final class HistoryRecorder: Sendable {
         }.joined(separator: "; ")
     }
 
+    /// The `count` slowest operations, one line each.
+    func slowest(_ count: Int = 3) -> String {
+        let finished = ops.filter { $0.completedSeconds != nil }
+        let sorted = finished.sorted { ($0.completedSeconds! - $0.invokedSeconds) > ($1.completedSeconds! - $1.invokedSeconds) }
+        return sorted.prefix(count).map { op in
+            String(format: "  %.2f s: client %d %@ invoked at %.2f s -> %@", op.completedSeconds! - op.invokedSeconds, op.client,
+                   Register().describe(op.input, nil), op.invokedSeconds, String(describing: op.outcome!))
+        }.joined(separator: "\n")
+    }
+
     /// Reasons of failed and unknown outcomes, most frequent first (message texts shortened).
     func failureReasons(limit: Int = 8) -> String {
         var reasons: [String: Int] = [:]

@@ -173,18 +173,21 @@ final class LocalCluster: @unchecked Sendable {
 
     /// SIGKILL: a crash. Returns once the process is gone.
     func kill(_ index: Int) async {
+        checkNodesAlive()  // a node that already died on its own is reported, not taken for killed
         signal(index, SIGKILL)
         await waitForExit(index, timeout: .seconds(10))
     }
 
     /// SIGKILLs several nodes back to back (all at once, as far as a test can), then waits for them.
     func killAll(_ indices: [Int]) async {
+        checkNodesAlive()
         for index in indices { signal(index, SIGKILL) }
         for index in indices { await waitForExit(index, timeout: .seconds(10)) }
     }
 
     /// SIGTERM: a clean stop; SIGKILL if it takes longer than `timeout`.
     func terminate(_ indices: [Int], timeout: Duration = .seconds(20)) async {
+        checkNodesAlive()
         for index in indices { signal(index, SIGTERM) }
         for index in indices {
             if await !waitForExit(index, timeout: timeout) {

@@ -1,5 +1,6 @@
 import Cell
 import Foundation
+import Keyspace
 import Logging
 import NIOCore
 import Storage
@@ -160,7 +161,7 @@ final class Shard: @unchecked Sendable {
         let batch = diskQueue
         diskQueue = []
         syncing = true
-        let writes = batch.flatMap(\.writes)
+        let writes = Self.coalesced(batch.flatMap(\.writes))
         let store = services.store
         let logger = services.logger
         let loop = self.loop
@@ -179,6 +180,24 @@ final class Shard: @unchecked Sendable {
             }
             loop.execute { self.completeSync(batch.map { ($0.cell, $0.ready) }) }
         }
+    }
+
+    /// One write per item: the last value, at the place of the first write to
+    /// it (a store batch refuses two writes to one item, and the hard state
+    /// stays ahead of the entries when the chain takes several batches).
+    static func coalesced(_ writes: [Write]) -> [Write] {
+        var position: [Key: Int] = [:]
+        var result: [Write] = []
+        result.reserveCapacity(writes.count)
+        for write in writes {
+            if let index = position[write.key] {
+                result[index] = write
+            } else {
+                position[write.key] = result.count
+                result.append(write)
+            }
+        }
+        return result
     }
 
     private func completeSync(_ batch: [(cell: HostedCell, ready: Ready)]) {

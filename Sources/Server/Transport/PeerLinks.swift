@@ -154,6 +154,7 @@ final class PeerLinks: Sendable {
             .whenComplete { [self] result in
                 state.withLock { _ = $0.dialing.remove(peer) }
                 if case .success(let channel) = result {
+                    guard !channel.isConnectedToItself else { return channel.close(promise: nil) }
                     channel.writeAndFlush(hello, promise: nil)
                     attach(channel, peer: peer)
                 }
