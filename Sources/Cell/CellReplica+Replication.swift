@@ -8,7 +8,7 @@ extension CellReplica {
     /// Sends the follower what it lacks from `nextIndex` on (or nothing but the
     /// commit index and a lease renewal, if it lacks nothing).
     func sendAccept(to peer: NodeID, now: Instant) {
-        guard var state = progress[peer] else { return }
+        guard var state = progress[peer], !state.paused else { return }
         if state.nextIndex < log.firstIndex {
             guard let snapshot = latestSnapshot else { return }
             send(.installSnapshot(ballot: hardState.ballot, snapshot: snapshot, sentAt: now), to: peer)

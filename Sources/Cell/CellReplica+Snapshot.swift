@@ -51,6 +51,7 @@ extension CellReplica {
                 hasher.combine(state.acknowledgedSentAt)
                 hasher.combine(state.commitSent)
                 hasher.combine(state.inflight)
+                hasher.combine(state.paused)
             }
         }
         hasher.combine(ballotStartIndex)

@@ -23,6 +23,9 @@ public final class CellReplica {
         /// Accepts carrying entries that await an answer (flow control: a slow
         /// follower gets the backlog in a few large messages, not many small ones).
         var inflight = 0
+        /// The node layer says this follower's node is down: send it nothing
+        /// (no retransmits every 100 ms per cell) until it is back.
+        var paused = false
     }
 
     public let me: NodeID

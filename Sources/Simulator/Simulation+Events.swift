@@ -25,7 +25,13 @@ extension Simulation {
             let node = nodes[Int(to.rawValue)]
             guard node.isUp else { return }
             node.lastHeard[from] = node.localNow(now).nanoseconds
-            node.suspected.remove(from)
+            if node.suspected.remove(from) != nil {
+                // Back: leaders resume sending to it (and start its catch-up).
+                for cell in node.hosted.keys.sorted() {
+                    node.hosted[cell]!.replica.peerReachable(from, now: node.localNow(now))
+                    drive(node, cell)
+                }
+            }
         case .request(let to, let request):
             serve(request, at: nodes[Int(to.rawValue)])
         case .response(let client, let operation, let response):
@@ -81,9 +87,13 @@ extension Simulation {
             if local - heard > Self.suspicionTimeout && !node.suspected.contains(peer.id) {
                 node.suspected.insert(peer.id)
                 // One suspicion, shared by every cell whose leader lives there.
-                for cell in node.hosted.keys.sorted() where node.hosted[cell]!.replica.leader == peer.id {
-                    node.hosted[cell]!.replica.leaderSuspected(now: node.localNow(now))
-                    drive(node, cell)
+                for cell in node.hosted.keys.sorted() {
+                    let replica = node.hosted[cell]!.replica
+                    replica.peerUnreachable(peer.id)
+                    if replica.leader == peer.id {
+                        replica.leaderSuspected(now: node.localNow(now))
+                        drive(node, cell)
+                    }
                 }
             }
         }

@@ -6,7 +6,7 @@ import Wire
 extension Shard {
     func write(_ command: CellCommand, cell id: UInt64, responder: Responder) {
         guard !stopping else { return responder.send(.error(.shuttingDown, "the node is stopping")) }
-        guard let hosted = cell(id) else { return responder.send(notReplica(id)) }
+        guard let hosted = cell(id, forClient: true) else { return responder.send(notReplica(id)) }
         switch hosted.replica.propose(.command(command.encoded()), now: now) {
         case .accepted(let index, _):
             hosted.pendingWrites[index] = (command, responder)
@@ -23,7 +23,7 @@ extension Shard {
 
     func read(_ read: CellRead, consistency: ReadConsistency, cell id: UInt64, responder: Responder) {
         guard !stopping else { return responder.send(.error(.shuttingDown, "the node is stopping")) }
-        guard let hosted = cell(id) else { return responder.send(notReplica(id)) }
+        guard let hosted = cell(id, forClient: true) else { return responder.send(notReplica(id)) }
         let replica = hosted.replica
         if consistency == .eventual || replica.canServeLeaseRead(now: now) {
             responder.send(answer(read, from: hosted))

@@ -36,12 +36,13 @@ final class Shard: @unchecked Sendable {
     // MARK: Cells
 
     /// The hosted cell, created empty on first use (a cell nobody wrote costs nothing).
-    func cell(_ id: UInt64) -> HostedCell? {
+    func cell(_ id: UInt64, forClient: Bool = false) -> HostedCell? {
         loop.assertInEventLoop()
         if let hosted = cells[id] { return hosted }
         guard services.hostedCells.contains(id) else { return nil }
         let replica = CellReplica(me: services.layout.me, configuration: services.layout.replicas(of: id),
                                   options: services.cellOptions, now: now, randomSeed: UInt64.random(in: .min ... .max))
+        if forClient { replica.campaignSoon(now: now) }
         let hosted = HostedCell(cell: id, replica: replica, disk: CellDiskState(cell: id))
         cells[id] = hosted
         scheduleTick(hosted)
@@ -84,11 +85,25 @@ final class Shard: @unchecked Sendable {
         flushOutgoing()
     }
 
-    /// The node layer suspects `peer`: cells it leads look for a new leader.
+    /// The node layer suspects `peer`: cells it leads look for a new leader, and
+    /// cells led here stop sending to it.
     func peerSuspected(_ peer: NodeID) {
         let time = now
-        for hosted in cells.values where hosted.replica.leader == peer {
-            hosted.replica.leaderSuspected(now: time)
+        for hosted in cells.values {
+            hosted.replica.peerUnreachable(peer)
+            if hosted.replica.leader == peer {
+                hosted.replica.leaderSuspected(now: time)
+                drive(hosted)
+            }
+        }
+        flushOutgoing()
+    }
+
+    /// `peer` is back or newly connected: cells led here catch it up.
+    func peerReachable(_ peer: NodeID) {
+        let time = now
+        for hosted in cells.values where hosted.replica.role == .leader {
+            hosted.replica.peerReachable(peer, now: time)
             drive(hosted)
         }
         flushOutgoing()
@@ -267,6 +282,9 @@ final class Shard: @unchecked Sendable {
     private func noticeRoleChange(_ hosted: HostedCell) {
         let isLeader = hosted.replica.role == .leader
         defer { hosted.wasLeader = isLeader }
+        if isLeader && !hosted.wasLeader {
+            for peer in services.transport.suspectedPeers { hosted.replica.peerUnreachable(peer) }
+        }
         guard hosted.wasLeader, !isLeader else { return }
         let hint = leaderMemberID(hosted)
         // Proposed writes may still commit under the next leader: their outcome is unknown.

@@ -135,6 +135,10 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
         for shard in shards { shard.loop.execute { shard.peerSuspected(peer) } }
     }
 
+    func peerReachable(_ peer: NodeID) {
+        for shard in shards { shard.loop.execute { shard.peerReachable(peer) } }
+    }
+
     // MARK: RequestRouter
 
     func handle(_ request: ClientRequest, on channel: any Channel) {

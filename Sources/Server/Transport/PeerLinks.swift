@@ -9,6 +9,7 @@ import Wire
 protocol PeerDispatcher: AnyObject, Sendable {
     func deliver(_ envelopes: [CellEnvelope], from peer: NodeID)
     func peerSuspected(_ peer: NodeID)
+    func peerReachable(_ peer: NodeID)
 }
 
 /// One TCP connection per node pair, carrying every cell's messages both ways.
@@ -81,9 +82,13 @@ final class PeerLinks: Sendable {
 
     /// Any frame from a peer proves it alive.
     func heard(_ peer: NodeID) {
-        state.withLock { state in
+        let dispatcher = state.withLock { state -> (any PeerDispatcher)? in
             state.lastHeard[peer] = NIODeadline.now()
-            state.suspected.remove(peer)
+            return state.suspected.remove(peer) != nil ? state.dispatcher : nil
+        }
+        if let dispatcher {
+            logger.info("peer is back", metadata: ["peer": "\(layout.member(peer).id)"])
+            dispatcher.peerReachable(peer)
         }
     }
 
@@ -96,6 +101,8 @@ final class PeerLinks: Sendable {
         if let replaced, replaced !== channel { replaced.close(promise: nil) }
         heard(peer)
         logger.info("peer connected", metadata: ["peer": "\(layout.member(peer).id)"])
+        // A new connection may be a restarted peer: leaders start its catch-up now.
+        state.withLock { $0.dispatcher }?.peerReachable(peer)
     }
 
     func detach(_ channel: any Channel, peer: NodeID) {
