@@ -295,13 +295,14 @@ import Wire
             for problem in Self.staleDirectReads(ops, directClients: Self.directClientNumbers, after: directStartEvent).prefix(10) {
                 cluster.fail("stale read from the old leader \(leader): \(problem)")
             }
-            // Nothing the old leader refused may take effect (those writes were fenced by the newer leader).
+            // Nothing the old leader refused may take effect (the checker holds refused writes to that too;
+            // this says it plainly).
             let observed = Set(ops.compactMap { op -> String? in
                 if case .ok(.value(let value?))? = op.outcome { return value }
                 return nil
             })
             for op in ops where Self.directClientNumbers.contains(op.client) {
-                guard case .info(let reason)? = op.outcome else { continue }
+                guard case .fail(let reason)? = op.outcome else { continue }
                 let value: String? = switch op.input {
                 case .put(_, let value), .cas(_, _, let value): value
                 default: nil

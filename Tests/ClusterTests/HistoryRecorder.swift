@@ -127,8 +127,12 @@ final class HistoryRecorder: Sendable {
         let finished = ops.filter { $0.completedSeconds != nil }
         let sorted = finished.sorted { ($0.completedSeconds! - $0.invokedSeconds) > ($1.completedSeconds! - $1.invokedSeconds) }
         return sorted.prefix(count).map { op in
-            String(format: "  %.2f s: client %d %@ invoked at %.2f s -> %@", op.completedSeconds! - op.invokedSeconds, op.client,
-                   Register().describe(op.input, nil), op.invokedSeconds, String(describing: op.outcome!))
+            let call: String = switch op.outcome! {
+            case .ok(let output): Register().describe(op.input, output)
+            case .fail(let reason): Register().describe(op.input, nil) + " failed: " + reason
+            case .info(let reason): Register().describe(op.input, nil) + " unknown: " + reason
+            }
+            return String(format: "  %.2f s, invoked at %.2f s: client %d ", op.completedSeconds! - op.invokedSeconds, op.invokedSeconds, op.client) + call
         }.joined(separator: "\n")
     }
 
@@ -216,9 +220,12 @@ extension TesseraClient {
 }
 
 extension DirectConnection {
-    /// A register operation sent to this one node only, recorded in `recorder`:
-    /// a redirect or an error of a read is a fail; of a write, it is unknown
-    /// (a node may redirect a write it had already accepted into its log).
+    /// A register operation sent to this one node only, recorded in `recorder`.
+    /// A read that is redirected or fails is a fail. A write answered `notLeader`
+    /// is a fail too: the node promises that a redirected write was not applied
+    /// (one that may still commit after a leadership change is answered with a
+    /// `timeout` error instead), so the checker holds it to that. Any other
+    /// error of a write, or no answer, is unknown.
     /// Returns the raw answer (nil if the connection failed).
     func perform(_ input: Register.Input, keys: RegisterKeys, recorder: HistoryRecorder, client: Int,
                  clientID: UInt64, sequence: UInt64) async -> ClientResponse.Body? {
@@ -254,6 +261,8 @@ extension DirectConnection {
             outcome = .ok(.ok)
         case .conditionFailed where !isRead:
             if case .cas = input { outcome = .ok(.casFailed) } else { outcome = .info("unexpected answer \(answer)") }
+        case .notLeader:
+            outcome = .fail("\(answer)")
         default:
             outcome = isRead ? .fail("\(answer)") : .info("\(answer)")
         }
