@@ -21,6 +21,7 @@ extension CellReplica {
         copy.broadcastDue = broadcastDue
         copy.outbox = outbox
         copy.hardStateChanged = hardStateChanged
+        copy.hardStateNeedsSync = hardStateNeedsSync
         copy.snapshotToInstall = snapshotToInstall
         copy.snapshotReplacesLog = snapshotReplacesLog
         copy.latestSnapshot = latestSnapshot

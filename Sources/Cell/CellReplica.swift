@@ -60,6 +60,8 @@ public final class CellReplica {
     // Output being gathered for the next ready.
     var outbox: [(to: NodeID, message: CellMessage)] = []
     var hardStateChanged = false
+    /// The ballot or vote changed (not just the commit index): must be durable before messages leave.
+    var hardStateNeedsSync = false
     var snapshotToInstall: Snapshot?
     var snapshotReplacesLog = false
     var latestSnapshot: Snapshot?
@@ -173,14 +175,24 @@ public final class CellReplica {
         var ready = Ready()
         if hardStateChanged {
             ready.hardState = hardState
+            ready.hardStateMustSync = hardStateNeedsSync
             hardStateChanged = false
+            hardStateNeedsSync = false
         }
         ready.snapshot = snapshotToInstall
         ready.snapshotReplacesLog = snapshotReplacesLog
         snapshotToInstall = nil
         snapshotReplacesLog = false
         ready.entries = log.takeUnstable()
-        ready.messages = outbox
+        // A leader's accepts may leave before its own entries are durable: it
+        // counts itself toward a quorum only once they are (Raft thesis §10.2.1),
+        // so its disk write and its followers' overlap.
+        for (to, message) in outbox {
+            switch message {
+            case .accept, .installSnapshot: ready.earlyMessages.append((to, message))
+            case .prepare, .promise, .accepted: ready.messages.append((to, message))
+            }
+        }
         outbox = []
         if hardState.commitIndex > appliedIndex {
             var committed: [LogEntry] = []
@@ -248,6 +260,7 @@ public final class CellReplica {
         hardState.ballot = ballot
         hardState.votedFor = votedFor
         hardStateChanged = true
+        hardStateNeedsSync = true
     }
 
     func setCommitIndex(_ index: LogIndex) {

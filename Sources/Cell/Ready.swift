@@ -1,7 +1,7 @@
-/// What a replica asks of its runtime after an input, in order: persist the
-/// hard state, snapshot and entries (and sync them if `mustSync`), then send
-/// the messages, then apply the committed entries, then call
-/// ``CellReplica/advance(_:)``.
+/// What a replica asks of its runtime after an input, in order: send the
+/// early messages (at once), persist the hard state, snapshot and entries (and
+/// sync them if `mustSync`), then send the messages, then apply the committed
+/// entries, then call ``CellReplica/advance(_:now:)``.
 public struct Ready: Sendable {
     public var hardState: HardState?
     /// A snapshot to persist and install. Persisted entries up to its index go;
@@ -11,15 +11,25 @@ public struct Ready: Sendable {
     public var snapshotReplacesLog = false
     /// Entries to persist; they replace any persisted entries from the first one's index on.
     public var entries: [LogEntry] = []
+    /// The ballot or vote in `hardState` changed: it must be durable before `messages`
+    /// leave. A change of the commit index alone may be written lazily (it is
+    /// recomputed after a crash).
+    public var hardStateMustSync = false
+    /// Messages to send once what this ready persists is durable (promises, acknowledgements).
     public var messages: [(to: NodeID, message: CellMessage)] = []
+    /// A leader's accepts and snapshots: they may leave at once, before the
+    /// persisting completes, since the leader counts its own entries toward a
+    /// quorum only after ``CellReplica/advance(_:now:)``.
+    public var earlyMessages: [(to: NodeID, message: CellMessage)] = []
     /// Newly committed entries, in order, to apply to the state machine.
     public var committed: [LogEntry] = []
 
     public init() {}
 
     /// Whether something must be durable before the messages leave.
-    public var mustSync: Bool { hardState != nil || snapshot != nil || !entries.isEmpty }
+    public var mustSync: Bool { hardStateMustSync || snapshot != nil || !entries.isEmpty }
     public var isEmpty: Bool {
-        hardState == nil && snapshot == nil && entries.isEmpty && messages.isEmpty && committed.isEmpty
+        hardState == nil && snapshot == nil && entries.isEmpty && messages.isEmpty && earlyMessages.isEmpty
+            && committed.isEmpty
     }
 }

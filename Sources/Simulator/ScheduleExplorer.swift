@@ -193,6 +193,7 @@ public struct ScheduleExplorer {
         while true {
             let ready = replica.takeReady()
             if ready.isEmpty { return }
+            for (to, message) in ready.earlyMessages { world.inFlight.append(Message(from: replica.me, to: to, message: message)) }
             world.durable[index].persist(ready)
             for (to, message) in ready.messages { world.inFlight.append(Message(from: replica.me, to: to, message: message)) }
             for entry in ready.committed {

@@ -7,6 +7,10 @@ extension Simulation {
         guard let hosted = node.hosted[cell] else { return }
         checkLease(cell)
         let ready = hosted.replica.takeReady()
+        for (to, message) in ready.earlyMessages {
+            report.cellMessages += 1
+            transmit(.deliver(from: node.id, to: to, cell: cell, message: message), from: node.id, to: to)
+        }
         if !ready.isEmpty {
             node.diskQueue.append((cell, ready))
             if node.syncing.isEmpty { startSync(node) }

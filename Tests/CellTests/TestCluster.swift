@@ -440,6 +440,7 @@ final class TestCluster {
         for _ in 0..<10_000 {
             let ready = replica.takeReady()
             if ready.isEmpty { return }
+            for (to, message) in ready.earlyMessages { send(message, from: id, to: to) }
             persist(ready, id)
             for (to, message) in ready.messages { send(message, from: id, to: to) }
             apply(ready, id)

@@ -17,7 +17,8 @@ final class Shard: @unchecked Sendable {
     let services: NodeServices
     var cells: [UInt64: HostedCell] = [:]
 
-    private var diskQueue: [(cell: HostedCell, ready: Ready, writes: [Write])] = []
+    /// Store writes waiting for the next sync; `blocking` ones hold their ready's effects until durable.
+    private var diskQueue: [(cell: HostedCell, ready: Ready, writes: [Write], blocking: Bool)] = []
     private var syncing = false
     private var outgoing: [NodeID: [CellEnvelope]] = [:]
     private var flushScheduled = false
@@ -132,12 +133,20 @@ final class Shard: @unchecked Sendable {
     /// durable first, or when an earlier ready of the same cell still waits.
     func drive(_ hosted: HostedCell) {
         let ready = hosted.replica.takeReady()
+        for (to, message) in ready.earlyMessages {
+            outgoing[to, default: []].append(CellEnvelope(cell: hosted.cell, message: message))
+        }
         if !ready.isEmpty {
             if ready.mustSync || hosted.readiesInFlight > 0 {
                 hosted.readiesInFlight += 1
-                diskQueue.append((hosted, ready, hosted.disk.writes(for: ready)))
+                diskQueue.append((hosted, ready, hosted.disk.writes(for: ready), true))
                 startSync()
             } else {
+                if ready.hardState != nil {
+                    // Only the commit index moved: it rides along with the next sync and
+                    // nothing waits for it (after a crash it is learned again).
+                    diskQueue.append((hosted, Ready(), hosted.disk.writes(for: ready), false))
+                }
                 complete(ready, hosted)
                 drive(hosted)
                 return
@@ -165,35 +174,36 @@ final class Shard: @unchecked Sendable {
         hosted.replica.compact(through: applied, state: hosted.stateMachine.encoded())
         guard let snapshot = hosted.replica.snapshot, snapshot.index == applied else { return }
         hosted.readiesInFlight += 1
-        diskQueue.append((hosted, Ready(), hosted.disk.writes(for: snapshot)))
+        diskQueue.append((hosted, Ready(), hosted.disk.writes(for: snapshot), true))
         startSync()
     }
 
     /// Group commit across the shard's cells: one chain of store writes covers
     /// every ready queued so far.
-    private func startSync() {
-        guard !syncing, !diskQueue.isEmpty else { return }
+    /// Starts the next sync when something waits for one (`force`: also for lazy writes alone).
+    func startSync(force: Bool = false) {
+        guard !syncing, force ? !diskQueue.isEmpty : diskQueue.contains(where: \.blocking) else { return }
         let batch = diskQueue
         diskQueue = []
         syncing = true
         let writes = Self.coalesced(batch.flatMap(\.writes))
-        let store = services.store
-        let logger = services.logger
-        let loop = self.loop
-        Task {
-            do {
-                var start = 0
-                while start < writes.count {
-                    let end = min(start + StorageLimits.batchWritesMaximum, writes.count)
-                    _ = try await store.write(Array(writes[start..<end]))
-                    start = end
-                }
-            } catch {
+        let blocking = batch.filter(\.blocking).map { ($0.cell, $0.ready) }
+        write(writes[...]) { [self] in completeSync(blocking) }
+    }
+
+    /// Writes `writes` as a chain of store batches, each durable before the
+    /// next, then runs `done` on this shard's loop. The store calls back on its
+    /// commit thread, so no hop through the concurrency runtime is needed.
+    private func write(_ writes: ArraySlice<Write>, then done: @escaping @Sendable () -> Void) {
+        guard !writes.isEmpty else { return loop.execute(done) }
+        let end = min(writes.startIndex + StorageLimits.batchWritesMaximum, writes.endIndex)
+        services.store.write(Array(writes[writes.startIndex..<end])) { [self] result in
+            if case .failure(let error) = result {
                 // Durability can no longer be promised: stop rather than acknowledge anything.
-                logger.critical("storage write failed; stopping the node", metadata: ["error": "\(error)"])
+                services.logger.critical("storage write failed; stopping the node", metadata: ["error": "\(error)"])
                 exit(74)
             }
-            loop.execute { self.completeSync(batch.map { ($0.cell, $0.ready) }) }
+            write(writes[end...], then: done)
         }
     }
 

@@ -105,7 +105,12 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
 
     /// Refuses new requests and waits (up to a few seconds) for queued writes to be durable.
     private func drainShards() async {
-        for shard in shards { try? await shard.loop.submit { shard.stopping = true }.get() }
+        for shard in shards {
+            try? await shard.loop.submit {
+                shard.stopping = true
+                shard.startSync(force: true)  // commit indexes that were waiting for a ride
+            }.get()
+        }
         for _ in 0..<100 {
             var idle = true
             for shard in shards where !((try? await shard.loop.submit { shard.isIdle }.get()) ?? true) { idle = false }

@@ -49,6 +49,28 @@ public final class Store: @unchecked Sendable {
         return prepared.outcome
     }
 
+    /// Applies every write or none, like ``write(_:)``, and calls `completion`
+    /// once the batch is durable, on the store's commit thread (keep it short:
+    /// hand the work to your own thread). For callers that are not async, such
+    /// as event loops, this saves a hop through the concurrency runtime.
+    public func write(_ batch: [Write], completion: @escaping @Sendable (Result<BatchOutcome, any Error>) -> Void) {
+        let prepared: StorageEngine.PreparedWrite
+        do {
+            prepared = try engineLock.withLock {
+                try committer.checkOpen()
+                let prepared = try engine.prepare(batch)
+                if engine.hasPendingWAL { committer.signalWork() }
+                return prepared
+            }
+        } catch {
+            return completion(.failure(error))
+        }
+        let outcome = prepared.outcome
+        committer.whenDurable(prepared.durableSequenceNeeded) { error in
+            completion(error.map { .failure($0) } ?? .success(outcome))
+        }
+    }
+
     private func single(_ write: Write) async throws -> WriteOutcome {
         switch try await self.write([write]) {
         case .applied(let versions): .applied(version: versions[0])
@@ -128,7 +150,9 @@ final class GroupCommitter: @unchecked Sendable {
     private var thread: Thread?
     private var durableSequence: UInt64
     private var failure: StorageError?
-    private var waiters: [(sequence: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+    /// Called once the sequence is durable (or with the failure), on the committer thread.
+    typealias Waiter = @Sendable ((any Error)?) -> Void
+    private var waiters: [(sequence: UInt64, notify: Waiter)] = []
 
     init(durableSequence: UInt64) {
         self.durableSequence = durableSequence
@@ -175,7 +199,9 @@ final class GroupCommitter: @unchecked Sendable {
     func waitUntilDurable(_ sequence: UInt64) async throws {
         if try isDurable(sequence) { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            enqueue(sequence, continuation)
+            whenDurable(sequence) { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+            }
         }
     }
 
@@ -186,16 +212,18 @@ final class GroupCommitter: @unchecked Sendable {
         return sequence <= durableSequence
     }
 
-    private func enqueue(_ sequence: UInt64, _ continuation: CheckedContinuation<Void, any Error>) {
+    /// Calls `notify` once `sequence` is durable: at once if it already is,
+    /// else on the committer thread right after the fsync that covers it.
+    func whenDurable(_ sequence: UInt64, _ notify: @escaping Waiter) {
         condition.lock()
         if let failure {
             condition.unlock()
-            continuation.resume(throwing: failure)
+            notify(failure)
         } else if sequence <= durableSequence {
             condition.unlock()
-            continuation.resume()
+            notify(nil)
         } else {
-            waiters.append((sequence, continuation))
+            waiters.append((sequence, notify))
             condition.unlock()
         }
     }
@@ -203,16 +231,16 @@ final class GroupCommitter: @unchecked Sendable {
     func markDurable(_ sequence: UInt64) {
         condition.lock()
         durableSequence = max(durableSequence, sequence)
-        var ready: [CheckedContinuation<Void, any Error>] = []
+        var ready: [Waiter] = []
         waiters.removeAll { waiter in
             if waiter.sequence <= sequence {
-                ready.append(waiter.continuation)
+                ready.append(waiter.notify)
                 return true
             }
             return false
         }
         condition.unlock()
-        for continuation in ready { continuation.resume() }
+        for notify in ready { notify(nil) }
     }
 
     private func fail(_ error: StorageError) {
@@ -221,7 +249,7 @@ final class GroupCommitter: @unchecked Sendable {
         let failed = waiters
         waiters = []
         condition.unlock()
-        for waiter in failed { waiter.continuation.resume(throwing: error) }
+        for waiter in failed { waiter.notify(error) }
     }
 
     func closeForGood(reason: String) throws {
