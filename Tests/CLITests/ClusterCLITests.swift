@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A `tessera dev` cluster in a temporary folder on free loopback ports, as a child process.

@@ -7,42 +7,6 @@ import Testing
     import Darwin
 #endif
 
-/// The package's built executables, found next to the test bundle (`.build/debug`).
-enum BuiltExecutable {
-    struct Missing: Error, CustomStringConvertible {
-        let name: String
-        let searched: [String]
-        var description: String {
-            "executable '\(name)' not found; build it first with `swift build` (looked in: \(searched.joined(separator: ", ")))"
-        }
-    }
-
-    /// Folders that may hold the executables, most specific first.
-    static var searchFolders: [URL] {
-        var folders: [URL] = []
-        // The test bundle (Linux: an executable; macOS: a .xctest bundle) sits in the build folder.
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            folders.append(bundle.bundleURL.deletingLastPathComponent())
-        }
-        if let main = Bundle.main.executableURL { folders.append(main.resolvingSymlinksInPath().deletingLastPathComponent()) }
-        let argument0 = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        folders.append(argument0.deletingLastPathComponent())
-        // The package root, from this file: Tests/CLITests/Subprocess.swift.
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        folders.append(root.appendingPathComponent(".build/debug"))
-        return folders
-    }
-
-    static func url(_ name: String) throws -> URL {
-        let folders = searchFolders
-        for folder in folders {
-            let candidate = folder.appendingPathComponent(name)
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw Missing(name: name, searched: folders.map(\.path))
-    }
-}
-
 /// What a finished subprocess left behind.
 struct Finished {
     let status: Int32
@@ -179,40 +143,3 @@ final class BackgroundProcess {
     static func isAlive(_ pid: pid_t) -> Bool { kill(pid, 0) == 0 }
 }
 
-/// Loopback ports for tests, found by binding port 0.
-enum LoopbackPorts {
-    /// A port that was free a moment ago, with the `count - 1` ports after it free too.
-    static func freeRange(count: Int) throws -> Int {
-        for _ in 0..<100 {
-            guard let base = bindAndRelease(0), base + count - 1 <= 65_535 else { continue }
-            if (1..<count).allSatisfy({ bindAndRelease(base + $0) != nil }) { return base }
-        }
-        throw PortsUnavailable()
-    }
-
-    /// A port nothing listens on (it was bound and released).
-    static func closed() throws -> Int {
-        guard let port = bindAndRelease(0) else { throw PortsUnavailable() }
-        return port
-    }
-
-    struct PortsUnavailable: Error {}
-
-    /// Binds 127.0.0.1:`port` (0: any), closes the socket, and returns the port bound.
-    private static func bindAndRelease(_ port: Int) -> Int? {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
-    }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Synchronization
 import Testing
 
@@ -7,40 +8,6 @@ import Testing
 #elseif canImport(Darwin)
     import Darwin
 #endif
-
-/// The built `tessera` executable, found next to the test bundle (`.build/debug`),
-/// the way Tests/CLITests/Subprocess.swift finds it.
-enum TesseraExecutable {
-    struct Missing: Error, CustomStringConvertible {
-        let searched: [String]
-        var description: String {
-            "executable 'tessera' not found; build it first with `swift build` (looked in: \(searched.joined(separator: ", ")))"
-        }
-    }
-
-    static var searchFolders: [URL] {
-        var folders: [URL] = []
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            folders.append(bundle.bundleURL.deletingLastPathComponent())
-        }
-        if let main = Bundle.main.executableURL { folders.append(main.resolvingSymlinksInPath().deletingLastPathComponent()) }
-        let argument0 = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        folders.append(argument0.deletingLastPathComponent())
-        // The package root, from this file: Tests/ClusterTests/LocalCluster.swift.
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        folders.append(root.appendingPathComponent(".build/debug"))
-        return folders
-    }
-
-    static func url() throws -> URL {
-        let folders = searchFolders
-        for folder in folders {
-            let candidate = folder.appendingPathComponent("tessera")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw Missing(searched: folders.map(\.path))
-    }
-}
 
 /// A failure of the cluster machinery itself (a node that will not start, a wait that timed out).
 struct ClusterError: Error, CustomStringConvertible {
@@ -82,12 +49,12 @@ final class LocalCluster: @unchecked Sendable {
     init(nodes count: Int, label: String, cellDepth: Int = 6) throws {
         self.label = label
         self.cellDepth = cellDepth
-        executable = try TesseraExecutable.url()
+        executable = try BuiltExecutable.url("tessera")
         let folder = FileManager.default.temporaryDirectory
             .appendingPathComponent("tessera-cluster-\(label)-\(getpid())-\(UUID().uuidString.prefix(8))")
         self.folder = folder
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let ports = try Self.freePorts(count)
+        let ports = try LoopbackPorts.free(count)
         nodes = (0..<count).map { index in
             Node(id: "node-\(index + 1)", port: ports[index],
                  dataDirectory: folder.appendingPathComponent("data-\(index + 1)").path,
@@ -246,7 +213,7 @@ final class LocalCluster: @unchecked Sendable {
     /// Waits until node `index` accepts TCP connections.
     func waitUntilListening(_ index: Int, timeout: Duration = .seconds(20)) async throws {
         let deadline = ContinuousClock.now + timeout
-        while !Self.accepts(port: nodes[index].port) {
+        while !LoopbackPorts.accepts(nodes[index].port) {
             guard isRunning(index) else {
                 throw ClusterError("\(nodes[index].id) exited while starting:\n\(logTail(index))")
             }
@@ -371,49 +338,6 @@ final class LocalCluster: @unchecked Sendable {
         try? text.write(toFile: folder.appendingPathComponent("pids").path, atomically: true, encoding: .utf8)
     }
 
-    /// Ports the system hands out for port 0, held open together so that they differ.
-    static func freePorts(_ count: Int) throws -> [Int] {
-        var descriptors: [Int32] = []
-        defer { descriptors.forEach { close($0) } }
-        var ports: [Int] = []
-        for _ in 0..<count {
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard descriptor >= 0 else { throw ClusterError("socket() failed: errno \(errno)") }
-            descriptors.append(descriptor)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = 0
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard bound == 0 else { throw ClusterError("bind to port 0 failed: errno \(errno)") }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let named = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-            }
-            guard named == 0 else { throw ClusterError("getsockname failed: errno \(errno)") }
-            ports.append(Int(UInt16(bigEndian: address.sin_port)))
-        }
-        return ports
-    }
-
-    static func accepts(port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-    }
 }
 
 extension LocalCluster {
