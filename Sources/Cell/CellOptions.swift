@@ -17,6 +17,8 @@ public struct CellOptions: Sendable {
     public var inflightAcceptsMaximum = 4
     /// Entries per accept message.
     public var entriesPerMessageMaximum = 256
+    /// Payload bytes per accept message (a single larger entry still goes alone).
+    public var bytesPerMessageMaximum = 4 << 20
     /// Test-only: a known bug to plant, to show the simulator catches it.
     public var plantedBug: PlantedBug?
 

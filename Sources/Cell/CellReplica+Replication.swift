@@ -15,7 +15,13 @@ extension CellReplica {
         } else {
             let previousIndex = state.nextIndex - 1
             guard let previousBallot = log.ballot(at: previousIndex) else { return }
-            let entries = log.entries(from: state.nextIndex, maximumCount: options.entriesPerMessageMaximum)
+            var entries = log.entries(from: state.nextIndex, maximumCount: options.entriesPerMessageMaximum)
+            // Bounded in bytes too (values may be large), always at least one entry.
+            var bytes = 0
+            if let cut = entries.indices.first(where: { index in
+                bytes += entries[index].payloadBytes
+                return index > 0 && bytes > options.bytesPerMessageMaximum
+            }) { entries.removeSubrange(cut...) }
             if !entries.isEmpty {
                 // The answers to the accepts in flight will pull the rest, batched.
                 if state.inflight >= options.inflightAcceptsMaximum { return }

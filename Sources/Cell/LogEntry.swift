@@ -13,6 +13,15 @@ public struct LogEntry: Hashable, Sendable {
     public var ballot: Ballot
     public var payload: Payload
 
+    /// Bytes the payload carries (for bounding messages).
+    public var payloadBytes: Int {
+        switch payload {
+        case .noop: 0
+        case .command(let bytes): bytes.count
+        case .configuration(let members): members.count * 4
+        }
+    }
+
     public init(index: LogIndex, ballot: Ballot, payload: Payload) {
         self.index = index
         self.ballot = ballot

@@ -12,6 +12,15 @@ public struct CellEnvelope: Sendable, Equatable {
     }
 
     static let minimumBytes = 9
+
+    /// About how many bytes this envelope encodes to (for cutting frames).
+    public var estimatedBytes: Int {
+        switch message {
+        case .accept(_, _, _, let entries, _, _): 64 + entries.reduce(0) { $0 + 32 + $1.payloadBytes }
+        case .installSnapshot(_, let snapshot, _): 64 + snapshot.state.count + snapshot.configuration.count * 4
+        default: 48
+        }
+    }
     /// Entries in one accept: far above what a leader sends (see CellOptions).
     static let entriesMaximum = 1 << 16
 

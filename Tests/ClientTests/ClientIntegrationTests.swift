@@ -8,7 +8,7 @@ import Wire
 /// deadlines, idempotent writes and multiplexing.
 @Suite(.timeLimit(.minutes(1)))
 struct ClientIntegrationTests {
-    static func fastOptions(deadline: Duration = .seconds(3), attempt: Duration = .seconds(1)) -> ClientOptions {
+    static func fastOptions(deadline: Duration = .seconds(10), attempt: Duration = .seconds(1)) -> ClientOptions {
         var options = ClientOptions()
         options.deadline = deadline
         options.attemptTimeout = attempt
@@ -177,7 +177,7 @@ struct ClientIntegrationTests {
     }
 
     @Test func aStoppedNodeIsSkippedAndReportedAsRefused() async throws {
-        let options = Self.fastOptions(deadline: .milliseconds(500))
+        let options = Self.fastOptions(deadline: .seconds(2), attempt: .milliseconds(500))
         try await Self.withCluster(options: options) { cluster, client in
             let replicas = client.placement(of: Self.key).replicas
             cluster.setScript { _, _, _ in .answer(.written(version: 4)) }

@@ -75,6 +75,7 @@ final class Shard: @unchecked Sendable {
     // MARK: Inputs
 
     func receive(_ envelopes: [CellEnvelope], from peer: NodeID) {
+        guard !stopping else { return }
         let time = now
         var touched: [HostedCell] = []
         for envelope in envelopes {
@@ -113,6 +114,7 @@ final class Shard: @unchecked Sendable {
     private func tick(_ hosted: HostedCell) {
         hosted.scheduledTick = nil
         hosted.scheduledTickAt = nil
+        guard !stopping else { return }
         hosted.replica.tick(now: now)
         drive(hosted)
         flushOutgoing()
@@ -170,7 +172,9 @@ final class Shard: @unchecked Sendable {
     /// snapshot and the log before it is dropped, on disk too.
     private func compactIfDue(_ hosted: HostedCell) {
         let applied = hosted.stateMachine.appliedIndex
-        guard applied >= hosted.replica.latestSnapshotIndex + services.compactionInterval else { return }
+        // One snapshot of a cell in flight at a time: its slot must be durable before the next reuses the other.
+        guard hosted.readiesInFlight == 0,
+            applied >= hosted.replica.latestSnapshotIndex + services.compactionInterval else { return }
         hosted.replica.compact(through: applied, state: hosted.stateMachine.encoded())
         guard let snapshot = hosted.replica.snapshot, snapshot.index == applied else { return }
         hosted.readiesInFlight += 1
@@ -179,50 +183,54 @@ final class Shard: @unchecked Sendable {
     }
 
     /// Group commit across the shard's cells: one chain of store writes covers
-    /// every ready queued so far.
-    /// Starts the next sync when something waits for one (`force`: also for lazy writes alone).
+    /// every ready queued so far. Starts when something waits for a sync
+    /// (`force`: also for lazy writes alone).
     func startSync(force: Bool = false) {
         guard !syncing, force ? !diskQueue.isEmpty : diskQueue.contains(where: \.blocking) else { return }
         let batch = diskQueue
         diskQueue = []
         syncing = true
-        let writes = Self.coalesced(batch.flatMap(\.writes))
         let blocking = batch.filter(\.blocking).map { ($0.cell, $0.ready) }
-        write(writes[...]) { [self] in completeSync(blocking) }
+        write(Self.batches(batch.flatMap(\.writes))[...]) { [self] in completeSync(blocking) }
     }
 
-    /// Writes `writes` as a chain of store batches, each durable before the
-    /// next, then runs `done` on this shard's loop. The store calls back on its
-    /// commit thread, so no hop through the concurrency runtime is needed.
-    private func write(_ writes: ArraySlice<Write>, then done: @escaping @Sendable () -> Void) {
-        guard !writes.isEmpty else { return loop.execute(done) }
-        let end = min(writes.startIndex + StorageLimits.batchWritesMaximum, writes.endIndex)
-        services.store.write(Array(writes[writes.startIndex..<end])) { [self] result in
-            if case .failure(let error) = result {
-                // Durability can no longer be promised: stop rather than acknowledge anything.
-                services.logger.critical("storage write failed; stopping the node", metadata: ["error": "\(error)"])
-                exit(74)
+    /// Writes the batches one after another, each durable before the next, then
+    /// runs `done` on this shard's loop. The store calls back on its commit
+    /// thread (possibly under its own lock): each step hops back to the loop.
+    private func write(_ batches: ArraySlice<[Write]>, then done: @escaping @Sendable () -> Void) {
+        guard let first = batches.first else { return loop.execute(done) }
+        services.store.write(first) { [self] result in
+            loop.execute { [self] in
+                if case .failure(let error) = result {
+                    // A store closed by a clean shutdown fails what was still queued: nothing was acknowledged.
+                    if stopping, case StorageError.closed = error { return }
+                    // Durability can no longer be promised: stop rather than acknowledge anything.
+                    services.logger.critical("storage write failed; stopping the node", metadata: ["error": "\(error)"])
+                    exit(74)
+                }
+                write(batches.dropFirst(), then: done)
             }
-            write(writes[end...], then: done)
         }
     }
 
-    /// One write per item: the last value, at the place of the first write to
-    /// it (a store batch refuses two writes to one item, and the hard state
-    /// stays ahead of the entries when the chain takes several batches).
-    static func coalesced(_ writes: [Write]) -> [Write] {
-        var position: [Key: Int] = [:]
-        var result: [Write] = []
-        result.reserveCapacity(writes.count)
+    /// Cuts the writes, in order, into store batches: at most 100 writes each,
+    /// and a new batch wherever an item repeats (a batch refuses two writes to
+    /// one item). Batches become durable one after another, so order is kept.
+    static func batches(_ writes: [Write]) -> [[Write]] {
+        var batches: [[Write]] = []
+        var current: [Write] = []
+        var keys = Set<Key>()
         for write in writes {
-            if let index = position[write.key] {
-                result[index] = write
-            } else {
-                position[write.key] = result.count
-                result.append(write)
+            if current.count == StorageLimits.batchWritesMaximum || keys.contains(write.key) {
+                batches.append(current)
+                current = []
+                keys = []
             }
+            current.append(write)
+            keys.insert(write.key)
         }
-        return result
+        if !current.isEmpty { batches.append(current) }
+        return batches
     }
 
     private func completeSync(_ batch: [(cell: HostedCell, ready: Ready)]) {
@@ -233,7 +241,7 @@ final class Shard: @unchecked Sendable {
         }
         for (hosted, _) in batch { drive(hosted) }
         flushOutgoing()
-        startSync()
+        startSync(force: stopping)
     }
 
     /// Sends what this pass produced: one frame per peer, many cells in it.

@@ -17,27 +17,32 @@ struct CellDiskState {
     init(cell: UInt64) { self.cell = cell }
 
     /// The writes that persist a ready, in the order they must become durable.
+    /// A chain of store batches may stop after any of them (a crash), so every
+    /// prefix must leave a log that recovery can trust: a snapshot before the
+    /// entries it covers are dropped, stale entries dropped before new ones are
+    /// written, and the hard state (whose commit index vouches for the entries)
+    /// last. Nothing is acknowledged before the whole chain is durable.
     mutating func writes(for ready: Ready) -> [Write] {
         var writes: [Write] = []
-        if let hardState = ready.hardState {
-            writes.append(.put(CellRecords.key(cell, CellRecords.hardStateKey), CellRecords.encode(hardState)))
-        }
         if let snapshot = ready.snapshot {
             writes += self.writes(for: snapshot)
             if ready.snapshotReplacesLog { writes += deleteEntries(through: lastEntry ?? 0) }
         }
         if let first = ready.entries.first, let last = ready.entries.last {
-            for entry in ready.entries {
-                writes.append(.put(CellRecords.key(cell, CellRecords.entryKey(entry.index)), CellRecords.encode(entry)))
-            }
             // Entries after the new last one were replaced by a conflicting suffix.
             if let persistedLast = lastEntry, persistedLast > last.index {
                 for index in (last.index + 1)...persistedLast {
                     writes.append(.delete(CellRecords.key(cell, CellRecords.entryKey(index))))
                 }
             }
+            for entry in ready.entries {
+                writes.append(.put(CellRecords.key(cell, CellRecords.entryKey(entry.index)), CellRecords.encode(entry)))
+            }
             if firstEntry == nil || first.index < firstEntry! { firstEntry = first.index }
             lastEntry = last.index
+        }
+        if let hardState = ready.hardState {
+            writes.append(.put(CellRecords.key(cell, CellRecords.hardStateKey), CellRecords.encode(hardState)))
         }
         return writes
     }

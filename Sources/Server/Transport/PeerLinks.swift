@@ -33,6 +33,8 @@ final class PeerLinks: Sendable {
     private let state = Mutex(State())
     /// Envelopes per frame: keeps frames far below the frame size limit.
     static let envelopesPerFrame = 512
+    /// Bytes per frame, far below the frame limit (a single bigger message still goes alone).
+    static let frameBytesTarget = 8 << 20
 
     init(layout: ClusterLayout, group: any EventLoopGroup, logger: Logger) {
         self.layout = layout
@@ -71,38 +73,50 @@ final class PeerLinks: Sendable {
 
     func send(_ envelopes: [CellEnvelope], to peer: NodeID) {
         guard let channel = state.withLock({ $0.channels[peer] }) else { return }  // consensus retransmits
-        var start = 0
-        while start < envelopes.count {
-            let end = min(start + Self.envelopesPerFrame, envelopes.count)
-            channel.write(Frame.cellMessages(Array(envelopes[start..<end])), promise: nil)
-            start = end
+        var frame: [CellEnvelope] = []
+        var bytes = 0
+        for envelope in envelopes {
+            let size = envelope.estimatedBytes
+            if !frame.isEmpty && (frame.count == Self.envelopesPerFrame || bytes + size > Self.frameBytesTarget) {
+                channel.write(Frame.cellMessages(frame), promise: nil)
+                frame = []
+                bytes = 0
+            }
+            frame.append(envelope)
+            bytes += size
         }
+        if !frame.isEmpty { channel.write(Frame.cellMessages(frame), promise: nil) }
         channel.flush()
     }
 
     /// Any frame from a peer proves it alive.
+    /// Suspicion and recovery reach the shards in the order they happened: both
+    /// are dispatched under the lock (dispatching only enqueues on the shards' loops).
     func heard(_ peer: NodeID) {
-        let dispatcher = state.withLock { state -> (any PeerDispatcher)? in
+        let back = state.withLock { state -> Bool in
             state.lastHeard[peer] = NIODeadline.now()
-            return state.suspected.remove(peer) != nil ? state.dispatcher : nil
+            guard state.suspected.remove(peer) != nil else { return false }
+            state.dispatcher?.peerReachable(peer)
+            return true
         }
-        if let dispatcher {
-            logger.info("peer is back", metadata: ["peer": "\(layout.member(peer).id)"])
-            dispatcher.peerReachable(peer)
-        }
+        if back { logger.info("peer is back", metadata: ["peer": "\(layout.member(peer).id)"]) }
     }
 
     func attach(_ channel: any Channel, peer: NodeID) {
-        let replaced = state.withLock { state -> (any Channel)? in
-            guard !state.stopped else { return channel }
+        let (stopped, replaced) = state.withLock { state -> (Bool, (any Channel)?) in
+            guard !state.stopped else { return (true, nil) }
             defer { state.channels[peer] = channel }
-            return state.channels[peer]
+            return (false, state.channels[peer])
         }
+        guard !stopped else { return channel.close(promise: nil) }
         if let replaced, replaced !== channel { replaced.close(promise: nil) }
         heard(peer)
         logger.info("peer connected", metadata: ["peer": "\(layout.member(peer).id)"])
-        // A new connection may be a restarted peer: leaders start its catch-up now.
-        state.withLock { $0.dispatcher }?.peerReachable(peer)
+        // A new connection may be a restarted peer: leaders start its catch-up now
+        // (unless it is suspected again meanwhile: then it waits for the next recovery).
+        state.withLock { state in
+            if !state.suspected.contains(peer) { state.dispatcher?.peerReachable(peer) }
+        }
     }
 
     func detach(_ channel: any Channel, peer: NodeID) {
@@ -119,24 +133,24 @@ final class PeerLinks: Sendable {
     private func heartbeatRound() {
         let now = NIODeadline.now()
         let timeout = TimeAmount.nanoseconds(layout.configuration.suspicionTimeout.nanosecondsValue)
-        let (channels, newlySuspected, toDial, dispatcher) = state.withLock { state in
+        let (channels, newlySuspected, toDial) = state.withLock { state in
             var newlySuspected: [NodeID] = []
             for peer in peers where !state.suspected.contains(peer) {
                 if let heard = state.lastHeard[peer], now - heard > timeout {
                     state.suspected.insert(peer)
                     newlySuspected.append(peer)
+                    state.dispatcher?.peerSuspected(peer)
                 }
             }
             let toDial = state.stopped ? [] : peers.filter { peer in
                 peer > layout.me && state.channels[peer] == nil && !state.dialing.contains(peer)
             }
             for peer in toDial { state.dialing.insert(peer) }
-            return (Array(state.channels.values), newlySuspected, toDial, state.dispatcher)
+            return (Array(state.channels.values), newlySuspected, toDial)
         }
         for channel in channels { channel.writeAndFlush(Frame.heartbeat, promise: nil) }
         for peer in newlySuspected {
             logger.warning("peer suspected down", metadata: ["peer": "\(layout.member(peer).id)"])
-            dispatcher?.peerSuspected(peer)
         }
         for peer in toDial { dial(peer) }
     }
