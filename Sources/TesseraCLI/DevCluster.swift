@@ -32,6 +32,33 @@ struct DevCluster {
         return members
     }
 
+    var settingsPath: String { folder + "/settings.json" }
+
+    private struct Settings: Codable { var cellDepth: Int }
+
+    /// The cell depth of this dev cluster: the one it was created with (saved
+    /// beside its members file), or the requested one (default 12) for a new
+    /// cluster. Keys map to cells by the depth, so it cannot change later.
+    func cellDepth(requested: Int?) throws -> Int {
+        if let data = FileManager.default.contents(atPath: settingsPath),
+            let saved = try? JSONDecoder().decode(Settings.self, from: data) {
+            if let requested, requested != saved.cellDepth {
+                throw commandFailure(
+                    "the cluster in \(folder) was created with --cell-depth \(saved.cellDepth); it cannot change (use another --data-dir for a new cluster)",
+                    status: ExitStatus.badInput)
+            }
+            return saved.cellDepth
+        }
+        let depth = requested ?? 12
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try JSONEncoder().encode(Settings(cellDepth: depth)).write(to: URL(fileURLWithPath: settingsPath), options: .atomic)
+        } catch {
+            throw commandFailure("cannot write \(settingsPath): \(error.localizedDescription)", status: ExitStatus.ioError)
+        }
+        return depth
+    }
+
     /// Where CLI commands go without `--endpoint`: the dev cluster in ./.tessera, else its default port.
     static func defaultEndpoints() -> [String] {
         let cluster = DevCluster(dataDirectory: defaultDataDirectory)

@@ -29,8 +29,8 @@ struct DevCommand: AsyncParsableCommand {
     @Option(name: .customLong("base-port"), help: "Port of the first node; the others follow it.")
     var basePort = DevCluster.defaultBasePort
 
-    @Option(name: .customLong("cell-depth"), help: "Cells are pointer prefixes of this many bits.")
-    var cellDepth = 12
+    @Option(name: .customLong("cell-depth"), help: "Cells are pointer prefixes of this many bits (a new cluster: 12; an existing one keeps its own).")
+    var cellDepth: Int?
 
     @Option(name: .customLong("log-level"), help: "Log level of the nodes (their logs are in <data-dir>/dev/NODE.log).")
     var logLevel = "info"
@@ -59,7 +59,8 @@ struct DevCommand: AsyncParsableCommand {
             }
         }
         let replicas = members.count >= 5 ? 5 : (members.count >= 3 ? 3 : 1)
-        let supervisor = try NodeSupervisor(cluster: cluster, members: members, cellDepth: cellDepth,
+        let depth = try cluster.cellDepth(requested: cellDepth)
+        let supervisor = try NodeSupervisor(cluster: cluster, members: members, cellDepth: depth,
                                             replicas: replicas, logLevel: logLevel)
         writeLine("Tessera dev cluster: \(members.count) nodes, \(replicas) replicas per cell, data in \(cluster.folder)")
         for member in members { writeLine("  \(member.id)  \(member.address)  log: \(cluster.logPath(member.id))") }

@@ -76,6 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
         let node: TesseraNode
         do {
             node = try TesseraNode(configuration: configuration, logger: logger)
+            try node.validateDataDirectory()
         } catch {
             throw commandFailure("\(error)", status: ExitStatus.badInput)
         }

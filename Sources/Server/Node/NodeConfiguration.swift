@@ -39,6 +39,7 @@ public enum NodeConfigurationError: Error, CustomStringConvertible {
     case badDepth(Int)
     case badReplicas(Int)
     case placement(PlacementError)
+    case dataDirectory(String, String)
 
     public var description: String {
         switch self {
@@ -52,6 +53,8 @@ public enum NodeConfigurationError: Error, CustomStringConvertible {
             "replica count \(count) is not supported: use 1, 3 or 5"
         case .placement(let error):
             "members file: \(error)"
+        case .dataDirectory(let path, let problem):
+            "data directory \(path) \(problem)"
         }
     }
 }

@@ -32,10 +32,17 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
         self.logger = logger
     }
 
+    /// Checks that the data directory was created with this node id, cell depth,
+    /// replica count and placement form (and records them on first start).
+    public func validateDataDirectory() throws {
+        try NodeIdentity.check(configuration)
+    }
+
     /// The port the node listens on, once it does (useful with port 0).
     public var port: Int? { boundPort.withLock { $0 } }
 
     public func run() async throws {
+        try validateDataDirectory()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.shards))
         let store = try Store(path: configuration.dataDirectory + "/store")
         logger.info("store opened", metadata: ["path": "\(store.path)", "recovery": "\(store.recoveryReport)"])
