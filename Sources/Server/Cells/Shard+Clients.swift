@@ -4,6 +4,8 @@ import Wire
 /// Serving clients: writes go through the log, strong reads through the
 /// leader's lease, eventual reads from whatever this replica has applied.
 extension Shard {
+    static let pageBytesMaximum = 4 << 20
+
     func write(_ command: CellCommand, cell id: UInt64, responder: Responder) {
         guard !stopping else { return responder.send(.error(.shuttingDown, "the node is stopping")) }
         guard let hosted = cell(id, forClient: true) else { return responder.send(notReplica(id)) }
@@ -52,8 +54,17 @@ extension Shard {
         case .query(let collection, let from, let to, let reverse, let limit, let after):
             let page = hosted.stateMachine.query(collection: collection, from: from, to: to, reverse: reverse,
                                                  limit: limit, after: after)
-            return .page(items: page.items.map { WireItem(sortKey: $0.sortKey, value: $0.value, version: $0.version) },
-                         more: page.more)
+            // A page also stops at about 4 MiB (at least one item): the client continues from its last key.
+            var items: [WireItem] = []
+            var bytes = 0
+            for item in page.items {
+                if !items.isEmpty && bytes + item.value.count + item.sortKey.count > Self.pageBytesMaximum {
+                    return .page(items: items, more: true)
+                }
+                bytes += item.value.count + item.sortKey.count
+                items.append(WireItem(sortKey: item.sortKey, value: item.value, version: item.version))
+            }
+            return .page(items: items, more: page.more)
         }
     }
 
