@@ -213,21 +213,26 @@ final class Shard: @unchecked Sendable {
         }
     }
 
-    /// Cuts the writes, in order, into store batches: at most 100 writes each,
-    /// and a new batch wherever an item repeats (a batch refuses two writes to
-    /// one item). Batches become durable one after another, so order is kept.
+    /// Cuts the writes, in order, into store batches of at most 100 items. A
+    /// batch is atomic, so a write to an item already in the current batch just
+    /// replaces the earlier one (the store refuses two writes to one item): the
+    /// disk passes through exactly the states the ordered writes would.
     static func batches(_ writes: [Write]) -> [[Write]] {
         var batches: [[Write]] = []
         var current: [Write] = []
-        var keys = Set<Key>()
+        var positions: [Key: Int] = [:]
         for write in writes {
-            if current.count == StorageLimits.batchWritesMaximum || keys.contains(write.key) {
+            if let position = positions[write.key] {
+                current[position] = write
+                continue
+            }
+            if current.count == StorageLimits.batchWritesMaximum {
                 batches.append(current)
                 current = []
-                keys = []
+                positions = [:]
             }
+            positions[write.key] = current.count
             current.append(write)
-            keys.insert(write.key)
         }
         if !current.isEmpty { batches.append(current) }
         return batches
