@@ -51,26 +51,10 @@ final class NodeSupervisor: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         var waiting = members.map(\.address)
         while !waiting.isEmpty && ContinuousClock.now < deadline {
-            waiting.removeAll { Self.accepts($0) }
+            waiting.removeAll { NodeProbe.check($0, timeoutMilliseconds: 200) != .refused }
             if !waiting.isEmpty { try? await Task.sleep(for: .milliseconds(100)) }
         }
         return waiting.isEmpty
-    }
-
-    static func accepts(_ address: String) -> Bool {
-        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else { return false }
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var socketAddress = sockaddr_in()
-        socketAddress.sin_family = sa_family_t(AF_INET)
-        socketAddress.sin_port = port.bigEndian
-        socketAddress.sin_addr.s_addr = inet_addr(String(address[..<colon]))
-        return withUnsafePointer(to: &socketAddress) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
     }
 
     /// Waits for SIGINT or SIGTERM, then stops every node with SIGTERM (SIGKILL

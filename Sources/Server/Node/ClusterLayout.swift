@@ -14,6 +14,8 @@ struct ClusterLayout: Sendable {
     let me: NodeID
     /// Nodes that must agree on placement to talk: XXH64 of members, depth and replicas.
     let fingerprint: UInt64
+    /// Consensus id by member id (start-up places every cell: no linear search per replica).
+    private let nodeIDs: [String: NodeID]
 
     init(_ configuration: NodeConfiguration) throws(NodeConfigurationError) {
         guard (0...20).contains(configuration.cellDepth) else { throw .badDepth(configuration.cellDepth) }
@@ -28,6 +30,7 @@ struct ClusterLayout: Sendable {
         }
         self.configuration = configuration
         me = NodeID(UInt32(index))
+        nodeIDs = Dictionary(uniqueKeysWithValues: memberList.members.enumerated().map { ($0.element.id, NodeID(UInt32($0.offset))) })
         placement = configuration.placementForm.placement(for: memberList)
         var description = "depth=\(configuration.cellDepth);replicas=\(configuration.replicas);form=\(configuration.placementForm.rawValue)"
         for member in memberList.members {
@@ -40,9 +43,7 @@ struct ClusterLayout: Sendable {
 
     func member(_ node: NodeID) -> Member { memberList.members[Int(node.rawValue)] }
 
-    func nodeID(of memberID: String) -> NodeID? {
-        memberList.members.firstIndex(where: { $0.id == memberID }).map { NodeID(UInt32($0)) }
-    }
+    func nodeID(of memberID: String) -> NodeID? { nodeIDs[memberID] }
 
     func cellID(_ prefix: UInt64) -> CellID? { CellID(depth: configuration.cellDepth, prefix: prefix) }
 
@@ -51,9 +52,7 @@ struct ClusterLayout: Sendable {
     /// The replicas of a cell, as consensus ids, in placement order.
     func replicas(of cell: UInt64) -> [NodeID] {
         guard let id = cellID(cell) else { return [] }
-        return placement.replicas(of: id, count: configuration.replicas).map { member in
-            NodeID(UInt32(memberList.members.firstIndex(of: member)!))
-        }
+        return placement.replicas(of: id, count: configuration.replicas).map { nodeIDs[$0.id]! }
     }
 
     var clusterInfo: ClusterInfo {
