@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
     ],
     targets: [
         // Keys, pointers and cells: pure values, no I/O.
@@ -69,11 +70,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // `tessera bench peers`: one load loop with drivers for Tessera, Redis (RESP) and etcd
+        // (gRPC over HTTP/2), and the results' tables and charts.
+        .target(
+            name: "LoadGeneration",
+            dependencies: [
+                "Client", "Keyspace", "Wire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            ]
+        ),
         // The `tessera` command-line tool.
         .executableTarget(
             name: "TesseraCLI",
             dependencies: [
-                "Keyspace", "Placement", "Storage", "Cell", "Simulator", "CSQLite", "Client", "Server", "Wire",
+                "Keyspace", "Placement", "Storage", "Cell", "Simulator", "CSQLite", "Client", "Server", "Wire", "LoadGeneration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -100,6 +112,14 @@ let package = Package(
         .testTarget(name: "ServerTests", dependencies: ["Server", "Cell", "Keyspace", "Storage"]),
         .testTarget(name: "CLITests", dependencies: ["Storage", "Keyspace", "TestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: ["Client", "Keyspace", "Wire", "Linearizability", "TestSupport"]),
+        .testTarget(
+            name: "LoadGenerationTests",
+            dependencies: [
+                "LoadGeneration", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            ]
+        ),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Cell", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),
     ]
 )

@@ -25,6 +25,10 @@ public struct Key: Hashable, Sendable {
     public let primaryKey: [UInt8]
     /// Empty when the key has no sort key.
     public let sortKey: [UInt8]
+    /// The address of this key's item collection: SHA-512 of the canonical
+    /// collection bytes, computed once here because the storage engine, the
+    /// client and the server each ask for it on every operation.
+    public let pointer: Pointer
 
     public init(
         account: String, resource: String, type: ResourceType,
@@ -39,6 +43,22 @@ public struct Key: Hashable, Sendable {
         self.type = type
         self.primaryKey = primaryKey
         self.sortKey = sortKey
+        pointer = Pointer(hashing: Self.canonicalCollectionBytes(account: account, resource: resource, type: type, primaryKey: primaryKey))
+    }
+
+    private init(sameCollectionAs key: Key, sortKey: [UInt8]) {
+        account = key.account
+        resource = key.resource
+        type = key.type
+        primaryKey = key.primaryKey
+        pointer = key.pointer
+        self.sortKey = sortKey
+    }
+
+    /// This key's collection with another sort key; the pointer is reused, not hashed again.
+    public func withSortKey(_ sortKey: [UInt8]) throws(KeyError) -> Key {
+        try Self.validateLength(of: sortKey, part: .sortKey, in: 0...Self.sortKeyLengthMaximum)
+        return Key(sameCollectionAs: self, sortKey: sortKey)
     }
 
     /// Convenience for textual primary and sort keys.
@@ -101,6 +121,12 @@ public struct Key: Hashable, Sendable {
     /// The bytes that are hashed into the pointer: the canonical (escaped) text of
     /// `account/resource/type/primaryKey`, UTF-8, without the sort key.
     public var canonicalCollectionBytes: [UInt8] {
+        Self.canonicalCollectionBytes(account: account, resource: resource, type: type, primaryKey: primaryKey)
+    }
+
+    private static func canonicalCollectionBytes(
+        account: String, resource: String, type: ResourceType, primaryKey: [UInt8]
+    ) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(account.utf8.count + resource.utf8.count + primaryKey.count + 8)
         output.append(contentsOf: account.utf8)
@@ -118,8 +144,17 @@ public struct Key: Hashable, Sendable {
     /// The escaped text of the sort key alone (empty when there is none).
     public var sortKeyText: String { PercentEscaping.escape(sortKey) }
 
-    /// The address of this key's item collection.
-    public var pointer: Pointer { Pointer(hashing: canonicalCollectionBytes) }
+    // Equal pointers mean an equal collection but for a SHA-512 collision, so
+    // the pointer is compared first and the parts only to rule that out.
+    public static func == (lhs: Key, rhs: Key) -> Bool {
+        lhs.pointer == rhs.pointer && lhs.sortKey == rhs.sortKey && lhs.primaryKey == rhs.primaryKey
+            && lhs.type == rhs.type && lhs.resource == rhs.resource && lhs.account == rhs.account
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(pointer)
+        sortKey.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
 
     // MARK: - Validation
 

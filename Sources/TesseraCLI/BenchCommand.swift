@@ -12,8 +12,9 @@ struct BenchCommand: AsyncParsableCommand {
               .build-release/release/tessera bench storage --quick
               .build-release/release/tessera bench cells
               .build-release/release/tessera bench cluster --quick  # with `tessera dev` up
+              benchmarks/run --quick   # bench peers: etcd, Redis and SQLite beside Tessera
             """,
-        subcommands: [KeyspaceBenchCommand.self, StorageBenchCommand.self, CellsBenchCommand.self, ClusterBenchCommand.self]
+        subcommands: [KeyspaceBenchCommand.self, StorageBenchCommand.self, CellsBenchCommand.self, ClusterBenchCommand.self, PeersBenchCommand.self]
     )
 }
 

@@ -22,8 +22,13 @@ struct DevCluster {
 
     /// Writes the members file of a new dev cluster: one zone per node, consecutive ports.
     func create(nodes: Int, basePort: Int) throws -> [Member] {
-        let members = (1...nodes).map { index in
-            Member(id: "node-\(index)", address: "127.0.0.1:\(basePort + index - 1)", zone: "zone-\(index)")
+        try create(ports: (0..<nodes).map { basePort + $0 })
+    }
+
+    /// Writes the members file of a new cluster with one node per port, one zone per node.
+    func create(ports: [Int]) throws -> [Member] {
+        let members = ports.enumerated().map { offset, port in
+            Member(id: "node-\(offset + 1)", address: "127.0.0.1:\(port)", zone: "zone-\(offset + 1)")
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let encoder = JSONEncoder()

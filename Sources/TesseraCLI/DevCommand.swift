@@ -62,7 +62,8 @@ struct DevCommand: AsyncParsableCommand {
         let depth = try cluster.cellDepth(requested: cellDepth)
         let supervisor = try NodeSupervisor(cluster: cluster, members: members, cellDepth: depth,
                                             replicas: replicas, logLevel: logLevel)
-        writeLine("Tessera dev cluster: \(members.count) nodes, \(replicas) replicas per cell, data in \(cluster.folder)")
+        writeLine("Tessera dev cluster: \(members.count) nodes, \(replicas) replicas per cell, "
+            + "\(supervisor.shards) event loop\(supervisor.shards == 1 ? "" : "s") per node, data in \(cluster.folder)")
         for member in members { writeLine("  \(member.id)  \(member.address)  log: \(cluster.logPath(member.id))") }
         writeLine("endpoint: \(members[0].address)")
         try supervisor.start()

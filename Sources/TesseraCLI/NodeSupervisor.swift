@@ -8,14 +8,25 @@ final class NodeSupervisor: @unchecked Sendable {
     let cellDepth: Int
     let replicas: Int
     let logLevel: String
+    /// Event loops per node: the nodes share this machine's cores.
+    let shards: Int
     private var processes: [(member: Member, process: Process)] = []
 
     init(cluster: DevCluster, members: [Member], cellDepth: Int, replicas: Int, logLevel: String) throws {
         self.cluster = cluster
+        shards = Self.shardsPerNode(nodes: members.count)
         self.members = members
         self.cellDepth = cellDepth
         self.replicas = replicas
         self.logLevel = logLevel
+    }
+
+    /// Nodes on one machine split its cores: a node with more event loops than
+    /// its share only adds thread hops and context switches (measured: about
+    /// 40% less CPU per replicated put with one loop per node than with one per
+    /// core, three nodes on two cores).
+    static func shardsPerNode(nodes: Int) -> Int {
+        max(1, ProcessInfo.processInfo.activeProcessorCount / max(nodes, 1))
     }
 
     /// This very executable: nodes run the same build as the command that started them.
@@ -37,7 +48,7 @@ final class NodeSupervisor: @unchecked Sendable {
             process.arguments = [
                 "serve", "--node-id", member.id, "--listen", member.address, "--members", cluster.membersPath,
                 "--data-dir", folder, "--cell-depth", "\(cellDepth)", "--replicas", "\(replicas)",
-                "--log-level", logLevel,
+                "--log-level", logLevel, "--shards", "\(shards)",
             ]
             process.standardOutput = log
             process.standardError = log
@@ -83,21 +94,30 @@ final class NodeSupervisor: @unchecked Sendable {
         for await _ in signals { break }
         watcher.cancel()
         writeLine("\nstopping \(processes.count) nodes…")
+        let status: Int32 = await stop() ? 0 : 1
+        writeLine("stopped.")
+        return status
+    }
+
+    /// Stops every node with SIGTERM, and SIGKILL after `grace`. False when one had to be killed.
+    func stop(grace: Duration = .seconds(15)) async -> Bool {
         for (_, process) in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        let deadline = ContinuousClock.now + .seconds(15)
+        let deadline = ContinuousClock.now + grace
         while processes.contains(where: { $0.process.isRunning }) && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
-        var status: Int32 = 0
-        for (member, process) in processes {
-            if process.isRunning {
-                printToStandardError("\(member.id) did not stop within 15 s; killing it")
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                status = 1
-            }
+        var stoppedCleanly = true
+        for (member, process) in processes where process.isRunning {
+            printToStandardError("\(member.id) did not stop within \(grace); killing it")
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            stoppedCleanly = false
         }
-        writeLine("stopped.")
-        return status
+        return stoppedCleanly
+    }
+
+    /// Nodes that exited on their own, with their status.
+    var exitedNodes: [(id: String, status: Int32)] {
+        processes.filter { !$0.process.isRunning }.map { ($0.member.id, $0.process.terminationStatus) }
     }
 }

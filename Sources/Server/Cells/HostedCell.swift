@@ -4,11 +4,11 @@ import Wire
 
 /// Where a node sends a client's answer: the connection it came on and its id.
 struct Responder: Sendable {
-    let channel: any Channel
+    let replies: ChannelOutbox
     let requestID: UInt64
 
     func send(_ body: ClientResponse.Body) {
-        channel.writeAndFlush(Frame.response(ClientResponse(id: requestID, body: body)), promise: nil)
+        replies.send(Frame.response(ClientResponse(id: requestID, body: body)))
     }
 }
 

@@ -13,7 +13,7 @@ extension Shard {
         case .accepted(let index, _):
             hosted.pendingWrites[index] = (command, responder)
             drive(hosted)
-            flushOutgoing()
+            finishPassSoon()
         case .notLeader(let hint):
             responder.send(.notLeader(leader: hint.map { services.layout.member($0).id }))
         case .busy:
@@ -34,7 +34,7 @@ extension Shard {
             hosted.pendingReads.append((read, responder))
             replica.renewLease(now: now)
             drive(hosted)
-            flushOutgoing()
+            finishPassSoon()
         } else {
             responder.send(.notLeader(leader: leaderMemberID(hosted)))
         }

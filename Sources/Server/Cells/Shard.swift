@@ -21,7 +21,7 @@ final class Shard: @unchecked Sendable {
     private var diskQueue: [(cell: HostedCell, ready: Ready, writes: [Write], blocking: Bool)] = []
     private var syncing = false
     private var outgoing: [NodeID: [CellEnvelope]] = [:]
-    private var flushScheduled = false
+    private var endOfPassScheduled = false
     var committedEntries: UInt64 = 0
     var stopping = false
 
@@ -84,7 +84,7 @@ final class Shard: @unchecked Sendable {
             if touched.last !== hosted { touched.append(hosted) }
         }
         for hosted in touched { drive(hosted) }
-        flushOutgoing()
+        finishPassSoon()
     }
 
     /// The node layer suspects `peer`: cells it leads look for a new leader, and
@@ -98,7 +98,7 @@ final class Shard: @unchecked Sendable {
                 drive(hosted)
             }
         }
-        flushOutgoing()
+        finishPassSoon()
     }
 
     /// `peer` is back or newly connected: cells led here catch it up.
@@ -108,7 +108,7 @@ final class Shard: @unchecked Sendable {
             hosted.replica.peerReachable(peer, now: time)
             drive(hosted)
         }
-        flushOutgoing()
+        finishPassSoon()
     }
 
     private func tick(_ hosted: HostedCell) {
@@ -117,7 +117,7 @@ final class Shard: @unchecked Sendable {
         guard !stopping else { return }
         hosted.replica.tick(now: now)
         drive(hosted)
-        flushOutgoing()
+        finishPassSoon()
     }
 
     func scheduleTick(_ hosted: HostedCell) {
@@ -142,7 +142,7 @@ final class Shard: @unchecked Sendable {
             if ready.mustSync || hosted.readiesInFlight > 0 {
                 hosted.readiesInFlight += 1
                 diskQueue.append((hosted, ready, hosted.disk.writes(for: ready), true))
-                startSync()
+                finishPassSoon()
             } else {
                 if ready.hardState != nil {
                     // Only the commit index moved: it rides along with the next sync and
@@ -179,7 +179,7 @@ final class Shard: @unchecked Sendable {
         guard let snapshot = hosted.replica.snapshot, snapshot.index == applied else { return }
         hosted.readiesInFlight += 1
         diskQueue.append((hosted, Ready(), hosted.disk.writes(for: snapshot), true))
-        startSync()
+        finishPassSoon()
     }
 
     /// Group commit across the shard's cells: one chain of store writes covers
@@ -247,6 +247,19 @@ final class Shard: @unchecked Sendable {
         for (hosted, _) in batch { drive(hosted) }
         flushOutgoing()
         startSync(force: stopping)
+    }
+
+    /// Sends and syncs once per pass of the loop rather than once per input:
+    /// the requests and messages that arrived together share one chain of
+    /// store writes and one frame per peer.
+    func finishPassSoon() {
+        guard !endOfPassScheduled else { return }
+        endOfPassScheduled = true
+        loop.execute { [self] in
+            endOfPassScheduled = false
+            flushOutgoing()
+            startSync()
+        }
     }
 
     /// Sends what this pass produced: one frame per peer, many cells in it.

@@ -153,8 +153,8 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
 
     // MARK: RequestRouter
 
-    func handle(_ request: ClientRequest, on channel: any Channel) {
-        let responder = Responder(channel: channel, requestID: request.id)
+    func handle(_ request: ClientRequest, replies: ChannelOutbox) {
+        let responder = Responder(replies: replies, requestID: request.id)
         switch request.body {
         case .clusterInfo:
             responder.send(.clusterInfo(layout.clusterInfo))

@@ -14,7 +14,15 @@ struct CellDiskState {
     var snapshotSlot: UInt8 = 1
     var snapshotIndex: LogIndex = 0
 
-    init(cell: UInt64) { self.cell = cell }
+    /// The cell's collection in the store, hashed once: every record key shares its pointer.
+    let collection: Key
+
+    init(cell: UInt64) {
+        self.cell = cell
+        collection = CellRecords.collection(cell)
+    }
+
+    private func key(_ sortKey: [UInt8]) -> Key { try! collection.withSortKey(sortKey) }
 
     /// The writes that persist a ready, in the order they must become durable.
     /// A chain of store batches may stop after any of them (a crash), so every
@@ -32,17 +40,17 @@ struct CellDiskState {
             // Entries after the new last one were replaced by a conflicting suffix.
             if let persistedLast = lastEntry, persistedLast > last.index {
                 for index in (last.index + 1)...persistedLast {
-                    writes.append(.delete(CellRecords.key(cell, CellRecords.entryKey(index))))
+                    writes.append(.delete(key(CellRecords.entryKey(index))))
                 }
             }
             for entry in ready.entries {
-                writes.append(.put(CellRecords.key(cell, CellRecords.entryKey(entry.index)), CellRecords.encode(entry)))
+                writes.append(.put(key(CellRecords.entryKey(entry.index)), CellRecords.encode(entry)))
             }
             if firstEntry == nil || first.index < firstEntry! { firstEntry = first.index }
             lastEntry = last.index
         }
         if let hardState = ready.hardState {
-            writes.append(.put(CellRecords.key(cell, CellRecords.hardStateKey), CellRecords.encode(hardState)))
+            writes.append(.put(key(CellRecords.hardStateKey), CellRecords.encode(hardState)))
         }
         return writes
     }
@@ -55,7 +63,7 @@ struct CellDiskState {
         var offset = 0
         repeat {
             let end = min(offset + CellRecords.snapshotChunkBytes, snapshot.state.count)
-            writes.append(.put(CellRecords.key(cell, CellRecords.chunkKey(slot: slot, chunk: chunk)),
+            writes.append(.put(key(CellRecords.chunkKey(slot: slot, chunk: chunk)),
                                Array(snapshot.state[offset..<end])))
             chunk += 1
             offset = end
@@ -63,7 +71,7 @@ struct CellDiskState {
         let header = CellRecords.SnapshotHeader(
             index: snapshot.index, ballot: snapshot.ballot, configuration: snapshot.configuration,
             slot: slot, chunks: chunk, byteCount: UInt64(snapshot.state.count))
-        writes.append(.put(CellRecords.key(cell, CellRecords.snapshotHeaderKey), header.encoded()))
+        writes.append(.put(key(CellRecords.snapshotHeaderKey), header.encoded()))
         snapshotSlot = slot
         snapshotIndex = snapshot.index
         writes += deleteEntries(through: snapshot.index)
@@ -73,7 +81,7 @@ struct CellDiskState {
     private mutating func deleteEntries(through index: LogIndex) -> [Write] {
         guard let first = firstEntry, let last = lastEntry, first <= index else { return [] }
         let end = min(index, last)
-        let writes = (first...end).map { Write.delete(CellRecords.key(cell, CellRecords.entryKey($0))) }
+        let writes = (first...end).map { Write.delete(key(CellRecords.entryKey($0))) }
         if end >= last {
             firstEntry = nil
             lastEntry = nil

@@ -22,11 +22,6 @@ enum CellRecords {
         try! Key(account: "tessera", resource: "cells", type: .rnd, primaryKey: Array(String(cell, radix: 16).utf8))
     }
 
-    static func key(_ cell: UInt64, _ sortKey: [UInt8]) -> Key {
-        try! Key(account: "tessera", resource: "cells", type: .rnd,
-                 primaryKey: Array(String(cell, radix: 16).utf8), sortKey: sortKey)
-    }
-
     static func entryKey(_ index: LogIndex) -> [UInt8] {
         var bytes: [UInt8] = [entryPrefix]
         withUnsafeBytes(of: index.bigEndian) { bytes.append(contentsOf: $0) }

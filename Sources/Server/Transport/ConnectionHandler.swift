@@ -5,7 +5,7 @@ import Wire
 
 /// What a client connection's requests are handed to.
 protocol RequestRouter: AnyObject, Sendable {
-    func handle(_ request: ClientRequest, on channel: any Channel)
+    func handle(_ request: ClientRequest, replies: ChannelOutbox)
 }
 
 enum Connection {
@@ -25,6 +25,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     enum Role { case unknown, peer(NodeID), client }
 
     private var role: Role
+    /// A client connection's replies, batched per pass of its event loop.
+    private var replies: ChannelOutbox?
     private let links: PeerLinks
     private weak var router: (any RequestRouter)?
     private let logger: Logger
@@ -41,6 +43,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         switch (role, frame) {
         case (.unknown, .hello(.client)):
             role = .client
+            replies = ChannelOutbox(channel: context.channel)
         case (.unknown, .hello(.peer(let memberID, let fingerprint))):
             guard let peer = links.layout.nodeID(of: memberID), peer != links.layout.me else {
                 return refuse(context, "hello from \(memberID.debugDescription), which is not another member of this cluster")
@@ -56,7 +59,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         case (.peer(let peer), .heartbeat):
             links.heard(peer)
         case (.client, .request(let request)):
-            router?.handle(request, on: context.channel)
+            if let replies { router?.handle(request, replies: replies) }
         case (.unknown, _):
             refuse(context, "the first frame must be a hello")
         default:

@@ -18,7 +18,7 @@ protocol PeerDispatcher: AnyObject, Sendable {
 /// side whether the other is alive, for all their cells at once.
 final class PeerLinks: Sendable {
     private struct State {
-        var channels: [NodeID: any Channel] = [:]
+        var channels: [NodeID: ChannelOutbox] = [:]
         var dialing: Set<NodeID> = []
         var lastHeard: [NodeID: NIODeadline] = [:]
         var suspected: Set<NodeID> = []
@@ -66,27 +66,28 @@ final class PeerLinks: Sendable {
             state.heartbeatTask?.cancel()
             state.heartbeatTask = nil
             defer { state.channels = [:] }
-            return Array(state.channels.values)
+            return state.channels.values.map(\.channel)
         }
         for channel in channels { channel.close(promise: nil) }
     }
 
     func send(_ envelopes: [CellEnvelope], to peer: NodeID) {
-        guard let channel = state.withLock({ $0.channels[peer] }) else { return }  // consensus retransmits
+        guard let outbox = state.withLock({ $0.channels[peer] }) else { return }  // consensus retransmits
+        var frames: [Frame] = []
         var frame: [CellEnvelope] = []
         var bytes = 0
         for envelope in envelopes {
             let size = envelope.estimatedBytes
             if !frame.isEmpty && (frame.count == Self.envelopesPerFrame || bytes + size > Self.frameBytesTarget) {
-                channel.write(Frame.cellMessages(frame), promise: nil)
+                frames.append(Frame.cellMessages(frame))
                 frame = []
                 bytes = 0
             }
             frame.append(envelope)
             bytes += size
         }
-        if !frame.isEmpty { channel.write(Frame.cellMessages(frame), promise: nil) }
-        channel.flush()
+        if !frame.isEmpty { frames.append(Frame.cellMessages(frame)) }
+        outbox.send(frames)
     }
 
     /// Any frame from a peer proves it alive.
@@ -105,8 +106,8 @@ final class PeerLinks: Sendable {
     func attach(_ channel: any Channel, peer: NodeID) {
         let (stopped, replaced) = state.withLock { state -> (Bool, (any Channel)?) in
             guard !state.stopped else { return (true, nil) }
-            defer { state.channels[peer] = channel }
-            return (false, state.channels[peer])
+            defer { state.channels[peer] = ChannelOutbox(channel: channel) }
+            return (false, state.channels[peer]?.channel)
         }
         guard !stopped else { return channel.close(promise: nil) }
         if let replaced, replaced !== channel { replaced.close(promise: nil) }
@@ -121,7 +122,7 @@ final class PeerLinks: Sendable {
 
     func detach(_ channel: any Channel, peer: NodeID) {
         let removed = state.withLock { state -> Bool in
-            guard let current = state.channels[peer], current === channel else { return false }
+            guard let current = state.channels[peer]?.channel, current === channel else { return false }
             state.channels[peer] = nil
             return true
         }
@@ -146,7 +147,7 @@ final class PeerLinks: Sendable {
                 peer > layout.me && state.channels[peer] == nil && !state.dialing.contains(peer)
             }
             for peer in toDial { state.dialing.insert(peer) }
-            return (Array(state.channels.values), newlySuspected, toDial)
+            return (state.channels.values.map(\.channel), newlySuspected, toDial)
         }
         for channel in channels { channel.writeAndFlush(Frame.heartbeat, promise: nil) }
         for peer in newlySuspected {

@@ -153,8 +153,8 @@ public final class StorageEngine {
             pointers.append(write.key.pointer)
         }
         if writes.count > 1 {
-            var seen = Set<[UInt8]>()
-            for (write, pointer) in zip(writes, pointers) where !seen.insert(pointer.bytes + [0] + write.key.sortKey).inserted {
+            var seen = Set<Key>(minimumCapacity: writes.count)
+            for write in writes where !seen.insert(write.key).inserted {
                 throw StorageError.invalidBatch("two writes to the same item \(write.key.text)")
             }
         }
