@@ -52,12 +52,17 @@ public struct Pointer: Hashable, Comparable, Sendable {
 
     /// The 64 bytes, most significant first.
     public var bytes: [UInt8] {
-        var raw = [UInt8]()
-        raw.reserveCapacity(Self.byteCount)
-        for word in words {
-            for shift in stride(from: 56, through: 0, by: -8) { raw.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
-        }
-        return raw
+        withUnsafeBytes(of: bigEndianWords) { Array($0) }
+    }
+
+    /// Appends the 64 bytes, most significant first, without an array of their own
+    /// (the WAL writes a pointer per record effect).
+    public func appendBytes(to output: inout [UInt8]) {
+        withUnsafeBytes(of: bigEndianWords) { output.append(contentsOf: $0) }
+    }
+
+    private var bigEndianWords: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) {
+        (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian, w4.bigEndian, w5.bigEndian, w6.bigEndian, w7.bigEndian)
     }
 
     /// The first 64 bits; cells are prefixes of at most this many bits.
@@ -67,7 +72,14 @@ public struct Pointer: Hashable, Comparable, Sendable {
     public var hex: String { Hex.encode(bytes) }
 
     public static func < (lhs: Pointer, rhs: Pointer) -> Bool {
-        lhs.words.lexicographicallyPrecedes(rhs.words)
+        if lhs.w0 != rhs.w0 { return lhs.w0 < rhs.w0 }
+        if lhs.w1 != rhs.w1 { return lhs.w1 < rhs.w1 }
+        if lhs.w2 != rhs.w2 { return lhs.w2 < rhs.w2 }
+        if lhs.w3 != rhs.w3 { return lhs.w3 < rhs.w3 }
+        if lhs.w4 != rhs.w4 { return lhs.w4 < rhs.w4 }
+        if lhs.w5 != rhs.w5 { return lhs.w5 < rhs.w5 }
+        if lhs.w6 != rhs.w6 { return lhs.w6 < rhs.w6 }
+        return lhs.w7 < rhs.w7
     }
 }
 

@@ -46,33 +46,45 @@ enum WALRecordFormat {
     /// Bigger than any legal batch (100 writes of 400 KiB plus keys), so a longer length is corruption.
     static let payloadBytesMaximum = 64 * 1024 * 1024
 
+    /// Frames `batch` at the end of `output`: the payload goes there directly and
+    /// the header is patched in front of it once the payload's length and checksum are known.
     static func encode(_ batch: WALBatch, into output: inout [UInt8]) {
-        var payload = ByteWriter(capacity: 64)
-        payload.append(batch.firstSequence)
-        payload.append(UInt16(batch.effects.count))
+        var payloadBytes = 10
+        for effect in batch.effects {
+            switch effect {
+            case .put(_, let sortKey, let value): payloadBytes += 1 + Pointer.byteCount + 2 + sortKey.count + 4 + value.count
+            case .delete(_, let sortKey): payloadBytes += 1 + Pointer.byteCount + 2 + sortKey.count
+            }
+        }
+        let headerStart = output.count
+        output.reserveCapacity(headerStart + headerBytes + payloadBytes)
+        output.append(contentsOf: repeatElement(0, count: headerBytes))
+        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { output.append(contentsOf: $0) } }
+        append(batch.firstSequence)
+        append(UInt16(batch.effects.count))
         for effect in batch.effects {
             switch effect {
             case .put(let pointer, let sortKey, let value):
-                payload.append(UInt8(1))
-                payload.append(bytes: pointer.bytes)
-                payload.append(UInt16(sortKey.count))
-                payload.append(bytes: sortKey)
-                payload.append(UInt32(value.count))
-                payload.append(bytes: value)
+                output.append(1)
+                pointer.appendBytes(to: &output)
+                append(UInt16(sortKey.count))
+                output.append(contentsOf: sortKey)
+                append(UInt32(value.count))
+                output.append(contentsOf: value)
             case .delete(let pointer, let sortKey):
-                payload.append(UInt8(2))
-                payload.append(bytes: pointer.bytes)
-                payload.append(UInt16(sortKey.count))
-                payload.append(bytes: sortKey)
+                output.append(2)
+                pointer.appendBytes(to: &output)
+                append(UInt16(sortKey.count))
+                output.append(contentsOf: sortKey)
             }
         }
+        let length = UInt32(output.count - headerStart - headerBytes)
         var header = ByteWriter(capacity: headerBytes)
         header.append(magic)
-        header.append(UInt32(payload.bytes.count))
-        header.append(checksum(length: UInt32(payload.bytes.count), payload: payload.bytes[...]))
+        header.append(length)
+        header.append(checksum(length: length, payload: output[(headerStart + headerBytes)...]))
         header.append(CRC32C.checksum(header.bytes))
-        output.append(contentsOf: header.bytes)
-        output.append(contentsOf: payload.bytes)
+        output.replaceSubrange(headerStart..<(headerStart + headerBytes), with: header.bytes)
     }
 
     static func checksum(length: UInt32, payload: ArraySlice<UInt8>) -> UInt32 {
