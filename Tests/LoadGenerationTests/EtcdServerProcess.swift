@@ -1,8 +1,8 @@
 import Foundation
 import TestSupport
 
-/// A single-member etcd of the test's own, on free loopback ports, with its
-/// data in a temporary folder. `stop()` sends SIGTERM and removes the folder;
+/// An etcd member of the test's own, on free loopback ports, with its data
+/// in a temporary folder. `stop()` sends SIGTERM and removes the folder;
 /// call it from a `defer` so a failing test leaves nothing behind.
 final class EtcdServerProcess {
     struct NotInstalled: Error, CustomStringConvertible {
@@ -28,10 +28,35 @@ final class EtcdServerProcess {
     /// etcd's output so far, for failure messages.
     var output: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
-    init() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.executable) else { throw NotInstalled(path: Self.executable) }
+    /// A single-member cluster.
+    convenience init() throws {
         let ports = try LoopbackPorts.free(2)
-        (clientPort, peerPort) = (ports[0], ports[1])
+        try self.init(name: "t", clientPort: ports[0], peerPort: ports[1], initialCluster: "t=http://127.0.0.1:\(ports[1])")
+    }
+
+    /// The members of a new cluster of `size`, started together.
+    static func cluster(size: Int) throws -> [EtcdServerProcess] {
+        let ports = try LoopbackPorts.free(2 * size)
+        let names = (1...size).map { "m\($0)" }
+        let initialCluster = names.indices.map { "\(names[$0])=http://127.0.0.1:\(ports[size + $0])" }.joined(separator: ",")
+        var members: [EtcdServerProcess] = []
+        do {
+            for index in 0..<size {
+                members.append(
+                    try EtcdServerProcess(
+                        name: names[index], clientPort: ports[index], peerPort: ports[size + index],
+                        initialCluster: initialCluster))
+            }
+        } catch {
+            members.forEach { $0.stop() }
+            throw error
+        }
+        return members
+    }
+
+    init(name: String, clientPort: Int, peerPort: Int, initialCluster: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.executable) else { throw NotInstalled(path: Self.executable) }
+        (self.clientPort, self.peerPort) = (clientPort, peerPort)
         folder = FileManager.default.temporaryDirectory
             .appendingPathComponent("tessera-etcd-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -42,10 +67,10 @@ final class EtcdServerProcess {
             let peer = "http://127.0.0.1:\(peerPort)"
             process.executableURL = URL(fileURLWithPath: Self.executable)
             process.arguments = [
-                "--name", "t", "--data-dir", folder.appendingPathComponent("data").path,
+                "--name", name, "--data-dir", folder.appendingPathComponent("data").path,
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", "t=\(peer)",
+                "--initial-cluster", initialCluster,
             ]
             process.standardOutput = log
             process.standardError = log

@@ -50,6 +50,12 @@ struct EtcdServerTests {
             try await group.waitForAll()
         }
 
+        // etcd (gRPC-Go) sends a PING with many responses: hundreds of calls in a row must not
+        // trip NIO's limit on control frames, which would end the connection.
+        for index in 0..<400 {
+            #expect(try await connection.get(key: "c\(index % 64)", serializable: true), "call \(index)")
+        }
+
         // etcd's own errors arrive as gRPC statuses: an empty key is INVALID_ARGUMENT.
         do {
             try await connection.put(key: "", value: [1])
@@ -74,10 +80,48 @@ struct EtcdServerTests {
         // The server going away fails calls with a typed error, promptly.
         server.stop()
         let started = ContinuousClock.now
-        await #expect(throws: EtcdCallError.self) { _ = try await connection.get(key: "c1", serializable: true) }
+        await #expect {
+            _ = try await connection.get(key: "c1", serializable: true)
+        } throws: { error in
+            guard case EtcdCallError.connectionClosed = error else { return false }
+            return true
+        }
         #expect(ContinuousClock.now - started < .seconds(5))
         #expect(!connection.isActive)
         await connection.close()
         await #expect(throws: EtcdCallError.self) { try await system.prepare() }
+    }
+
+    @Test("three members: writes go to the leader, sessions read from every member")
+    func threeMembers() async throws {
+        let members = try EtcdServerProcess.cluster(size: 3)
+        defer { members.forEach { $0.stop() } }
+        let endpoints = members.map(\.endpoint)
+        let leader: String
+        do {
+            leader = try await EtcdSystem.waitForLeader(endpoints: endpoints, timeout: .seconds(15))
+        } catch {
+            Issue.record("the cluster elected no leader within 15 s: \(error)\n\(members.map(\.output).joined(separator: "\n"))")
+            return
+        }
+        let system = EtcdSystem(endpoints: endpoints, connectionsPerEndpoint: 1)
+        #expect(try await system.findLeader() == leader)
+        #expect(try await system.prepare() == leader)
+        // Sessions 0, 1, 2 read from members 0, 1, 2; a linearizable read on any of them sees the put.
+        let sessions = try await (0..<3).asyncMap { try await system.makeSession(index: $0, of: 3) }
+        try await sessions[1].put(key: 7, value: [1, 2, 3])
+        for session in sessions {
+            #expect(try await session.get(key: 7, consistency: .linearizable))
+        }
+        for session in sessions { await session.close() }
+        await system.endRun()
+    }
+}
+
+extension Sequence {
+    fileprivate func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
     }
 }

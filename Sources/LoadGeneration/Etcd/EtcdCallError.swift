@@ -6,7 +6,7 @@ public enum EtcdCallError: Error, CustomStringConvertible, Sendable, Hashable {
     case connectTimedOut(endpoint: String, after: Duration)
     case connectFailed(endpoint: String, reason: String)
     /// The connection was closed, or lost, before the call's answer came.
-    case connectionClosed(endpoint: String, method: String)
+    case connectionClosed(endpoint: String, method: String, reason: String)
     /// The call's stream was reset, or ended before a complete response.
     case streamClosed(endpoint: String, method: String, reason: String)
     case callTimedOut(endpoint: String, method: String, after: Duration)
@@ -29,8 +29,8 @@ public enum EtcdCallError: Error, CustomStringConvertible, Sendable, Hashable {
             "etcd \(endpoint): no connection within \(after)"
         case .connectFailed(let endpoint, let reason):
             "etcd \(endpoint): cannot connect: \(reason)"
-        case .connectionClosed(let endpoint, let method):
-            "etcd \(endpoint) \(method): the connection closed before the answer came"
+        case .connectionClosed(let endpoint, let method, let reason):
+            "etcd \(endpoint) \(method): the connection closed before the answer came: \(reason)"
         case .streamClosed(let endpoint, let method, let reason):
             "etcd \(endpoint) \(method): stream closed before a complete response: \(reason)"
         case .callTimedOut(let endpoint, let method, let after):

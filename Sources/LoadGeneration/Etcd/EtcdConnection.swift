@@ -3,10 +3,10 @@ import NIOHTTP2
 import NIOPosix
 
 /// One HTTP/2 connection (h2c, prior knowledge) to one etcd member. Each
-/// unary call opens its own stream on it, so any number of calls may be in
+/// unary call gets a stream of its own, so any number of calls may be in
 /// flight at once. When the connection is lost, every pending call fails
-/// with ``EtcdCallError/connectionClosed(endpoint:method:)``; the connection
-/// does not reconnect.
+/// with ``EtcdCallError/connectionClosed(endpoint:method:reason:)``; the
+/// connection does not reconnect.
 public final class EtcdConnection: Sendable {
     /// The gRPC paths of the methods the driver calls.
     enum Method {
@@ -22,19 +22,20 @@ public final class EtcdConnection: Sendable {
     public let callTimeout: Duration
     public let maxMessageSize: Int
     private let channel: any Channel
-    private let multiplexer: NIOHTTP2Handler.StreamMultiplexer
+    private let handler: NIOLoopBound<GRPCConnectionHandler>
+    private let queue: GRPCCallQueue
+    private let ending: EtcdConnectionEnding
     // Built once per connection: a call's headers are a copy of these, no allocation.
     private let putHeaders: HTTP2Frame.FramePayload
     private let rangeHeaders: HTTP2Frame.FramePayload
     private let statusHeaders: HTTP2Frame.FramePayload
 
-    private init(
-        endpoint: String, channel: any Channel, multiplexer: NIOHTTP2Handler.StreamMultiplexer, callTimeout: Duration,
-        maxMessageSize: Int
-    ) {
+    private init(endpoint: String, connected: ConnectedChannel, callTimeout: Duration, maxMessageSize: Int) {
         self.endpoint = endpoint
-        self.channel = channel
-        self.multiplexer = multiplexer
+        channel = connected.channel
+        handler = connected.handler
+        queue = connected.queue
+        ending = connected.ending
         self.callTimeout = callTimeout
         self.maxMessageSize = maxMessageSize
         putHeaders = Self.requestHeaders(path: Method.put, authority: endpoint)
@@ -49,31 +50,13 @@ public final class EtcdConnection: Sendable {
         maxMessageSize: Int = defaultMaxMessageSize
     ) async throws -> EtcdConnection {
         let address = try EtcdEndpoint(parsing: endpoint)
-        var connection = NIOHTTP2Handler.ConnectionConfiguration()
-        // A larger window than HTTP/2's 64 KiB saves WINDOW_UPDATE round trips under load.
-        connection.initialSettings = [
-            HTTP2Setting(parameter: .enablePush, value: 0),
-            HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: 16 * 1024),
-        ]
-        connection.targetWindowSize = 8 << 20
-        var stream = NIOHTTP2Handler.StreamConfiguration()
-        stream.targetWindowSize = 1 << 20
-        let (connectionConfiguration, streamConfiguration) = (connection, stream)
         let bootstrap = ClientBootstrap(group: eventLoopGroup)
             .connectTimeout(TimeAmount(connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
         let connected: ConnectedChannel
         do {
             connected = try await bootstrap.connect(host: address.host, port: address.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-                        mode: .client, connectionConfiguration: connectionConfiguration,
-                        streamConfiguration: streamConfiguration,
-                        // Push is off, so the server opens no streams; refuse any all the same.
-                        inboundStreamInitializer: { $0.close() })
-                    return ConnectedChannel(channel: channel, multiplexer: multiplexer)
-                }
+                channel.eventLoop.makeCompletedFuture { try configure(channel) }
             }
         } catch ChannelError.connectTimeout {
             throw EtcdCallError.connectTimedOut(endpoint: endpoint, after: connectTimeout)
@@ -81,13 +64,42 @@ public final class EtcdConnection: Sendable {
             throw EtcdCallError.connectFailed(endpoint: endpoint, reason: "\(error)")
         }
         return EtcdConnection(
-            endpoint: endpoint, channel: connected.channel, multiplexer: connected.multiplexer,
-            callTimeout: callTimeout, maxMessageSize: maxMessageSize)
+            endpoint: endpoint, connected: connected, callTimeout: callTimeout, maxMessageSize: maxMessageSize)
     }
 
     private struct ConnectedChannel: Sendable {
         let channel: any Channel
-        let multiplexer: NIOHTTP2Handler.StreamMultiplexer
+        let handler: NIOLoopBound<GRPCConnectionHandler>
+        let queue: GRPCCallQueue
+        let ending: EtcdConnectionEnding
+    }
+
+    /// NIO's HTTP/2 handler without a stream multiplexer (frames go to the
+    /// gRPC handler as they are), then the gRPC handler.
+    private static func configure(_ channel: any Channel) throws -> ConnectedChannel {
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.initialSettings = [
+            HTTP2Setting(parameter: .enablePush, value: 0),
+            // Streams never run out of credit, so they need no WINDOW_UPDATE of their own.
+            HTTP2Setting(parameter: .initialWindowSize, value: GRPCConnectionHandler.maxWindow),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: 16 * 1024),
+        ]
+        // gRPC-Go servers (etcd's) send a BDP-estimation PING with many responses:
+        // NIO's default limit, 200 PINGs per 30 s, would end the connection within
+        // a second of load. The peer is a server under test, not an attacker.
+        connection.controlFrameRateLimit.maximumCount = 10_000
+        connection.controlFrameRateLimit.windowLength = .milliseconds(100)
+        // The request headers are valid by construction and only :status and grpc-* are read
+        // back: checking every header block costs several percent of the client's CPU.
+        connection.headerBlockValidation = .disabled
+        let queue = GRPCCallQueue()
+        let ending = EtcdConnectionEnding()
+        let handler = GRPCConnectionHandler(queue: queue, ending: ending)
+        let operations = channel.pipeline.syncOperations
+        try operations.addHandler(NIOHTTP2Handler(mode: .client, connectionConfiguration: connection))
+        try operations.addHandler(handler)
+        return ConnectedChannel(
+            channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), queue: queue, ending: ending)
     }
 
     /// Whether the connection is still up; a closed one stays closed.
@@ -123,6 +135,7 @@ public final class EtcdConnection: Sendable {
     }
 
     public func close() async {
+        ending.record("closed by the client")
         try? await channel.close().get()
     }
 
@@ -130,30 +143,14 @@ public final class EtcdConnection: Sendable {
     private func unaryCall(
         _ method: String, headers: HTTP2Frame.FramePayload, capacity: Int, _ writeRequest: (inout ByteBuffer) -> Void
     ) async throws -> ByteBuffer {
-        let channel = self.channel
-        let endpoint = self.endpoint
-        guard channel.isActive else { throw EtcdCallError.connectionClosed(endpoint: endpoint, method: method) }
+        guard channel.isActive else {
+            throw EtcdCallError.connectionClosed(endpoint: endpoint, method: method, reason: ending.description)
+        }
         var request = channel.allocator.buffer(capacity: capacity + GRPCMessageFraming.prefixLength)
         GRPCMessageFraming.writeMessage(to: &request, writeRequest)
-        let framedRequest = request
         let call = GRPCCallDescription(
             endpoint: endpoint, method: method, timeout: callTimeout, maxMessageSize: maxMessageSize)
-        let response = channel.eventLoop.makePromise(of: ByteBuffer.self)
-        let opened = channel.eventLoop.makePromise(of: (any Channel).self)
-        // Until its handler is added, nothing else would complete the call if the stream fails to open.
-        opened.futureResult.whenFailure { error in
-            response.fail(
-                channel.isActive
-                    ? EtcdCallError.streamClosed(endpoint: endpoint, method: method, reason: "stream not opened: \(error)")
-                    : EtcdCallError.connectionClosed(endpoint: endpoint, method: method))
-        }
-        multiplexer.createStreamChannel(promise: opened) { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(
-                    GRPCUnaryCallHandler(call: call, requestHeaders: headers, request: framedRequest, response: response))
-            }
-        }
-        return try await response.futureResult.get()
+        return try await queue.call(call, headers: headers, request: request, handler: handler, eventLoop: channel.eventLoop)
     }
 
     private static func requestHeaders(path: String, authority: String) -> HTTP2Frame.FramePayload {

@@ -37,13 +37,14 @@ struct EtcdConnectionSet: Sendable {
         }
         var connections: [[EtcdConnection]] = []
         var failure: (any Error)?
-        for memberAttempts in attempts {
+        for (member, memberAttempts) in attempts.enumerated() {
             var memberConnections: [EtcdConnection] = []
             for attempt in memberAttempts {
                 switch attempt {
                 case .success(let connection)?: memberConnections.append(connection)
                 case .failure(let error)?: failure = failure ?? error
-                case nil: failure = failure ?? EtcdCallError.connectFailed(endpoint: "?", reason: "connection attempt lost")
+                case nil:  // every child task reports, so this cannot happen; fail rather than trap
+                    failure = failure ?? EtcdCallError.connectFailed(endpoint: endpoints[member], reason: "no outcome")
                 }
             }
             connections.append(memberConnections)
@@ -57,7 +58,12 @@ struct EtcdConnectionSet: Sendable {
         let statuses = await withTaskGroup(of: (Int, Result<EtcdMemberStatus, any Error>).self) { group in
             for (member, memberConnections) in connections.enumerated() {
                 group.addTask {
-                    do { return (member, .success(try await memberConnections[0].status())) } catch {
+                    // Awaited into a local first: Swift 6.3.1 -O miscompiles `(member, .success(try await …))`
+                    // in a task group child, corrupting `member`.
+                    do {
+                        let status = try await memberConnections[0].status()
+                        return (member, .success(status))
+                    } catch {
                         return (member, .failure(error))
                     }
                 }

@@ -26,62 +26,59 @@ struct EtcdRangeSummary: Sendable, Hashable {
 enum EtcdResponseDecoding {
     /// PutResponse{header = 1, prev_kv = 2}: the header, which names the answering member.
     static func decodePutResponse(_ message: ByteBuffer) throws(ProtobufDecodingError) -> EtcdResponseHeader {
-        try withProtobufReader(message, message: "PutResponse") { (reader) throws(ProtobufDecodingError) in
-            var header = EtcdResponseHeader()
-            while let field = try reader.nextField() {
-                if field.number == 1 {
-                    var headerReader = try reader.readMessage(field, as: "ResponseHeader")
-                    header = try decodeHeader(&headerReader)
-                } else {
-                    try reader.skip(field)
-                }
+        var reader = ProtobufReader(message, message: "PutResponse")
+        var header = EtcdResponseHeader()
+        while let field = try reader.nextField() {
+            if field.number == 1 {
+                var headerReader = try reader.readMessage(field, as: "ResponseHeader")
+                header = try decodeHeader(&headerReader)
+            } else {
+                try reader.skip(field)
             }
-            return header
         }
+        return header
     }
 
     /// RangeResponse{header = 1, kvs = 2 repeated, more = 3, count = 4}.
     static func decodeRangeResponse(_ message: ByteBuffer) throws(ProtobufDecodingError) -> EtcdRangeSummary {
-        try withProtobufReader(message, message: "RangeResponse") { (reader) throws(ProtobufDecodingError) in
-            var summary = EtcdRangeSummary()
-            while let field = try reader.nextField() {
-                switch field.number {
-                case 1:
-                    var headerReader = try reader.readMessage(field, as: "ResponseHeader")
-                    summary.header = try decodeHeader(&headerReader)
-                case 2:
-                    // The KeyValue itself is not needed: that it came back is the answer.
-                    _ = try reader.readMessage(field, as: "KeyValue")
-                    summary.keyValueCount += 1
-                case 4:
-                    summary.count = Int64(bitPattern: try reader.readVarint(field))
-                default:
-                    try reader.skip(field)
-                }
+        var reader = ProtobufReader(message, message: "RangeResponse")
+        var summary = EtcdRangeSummary()
+        while let field = try reader.nextField() {
+            switch field.number {
+            case 1:
+                var headerReader = try reader.readMessage(field, as: "ResponseHeader")
+                summary.header = try decodeHeader(&headerReader)
+            case 2:
+                // The KeyValue itself is not needed: that it came back is the answer.
+                _ = try reader.readMessage(field, as: "KeyValue")
+                summary.keyValueCount += 1
+            case 4:
+                summary.count = Int64(bitPattern: try reader.readVarint(field))
+            default:
+                try reader.skip(field)
             }
-            return summary
         }
+        return summary
     }
 
     /// StatusResponse{header = 1, version = 2, dbSize = 3, leader = 4, raftIndex = 5, raftTerm = 6, ...}.
     static func decodeStatusResponse(_ message: ByteBuffer) throws(ProtobufDecodingError) -> EtcdMemberStatus {
-        try withProtobufReader(message, message: "StatusResponse") { (reader) throws(ProtobufDecodingError) in
-            var status = EtcdMemberStatus()
-            while let field = try reader.nextField() {
-                switch field.number {
-                case 1:
-                    var headerReader = try reader.readMessage(field, as: "ResponseHeader")
-                    status.memberID = try decodeHeader(&headerReader).memberID
-                case 2: status.version = try reader.readString(field)
-                case 3: status.databaseBytes = Int64(bitPattern: try reader.readVarint(field))
-                case 4: status.leaderID = try reader.readVarint(field)
-                case 5: status.raftIndex = try reader.readVarint(field)
-                case 6: status.raftTerm = try reader.readVarint(field)
-                default: try reader.skip(field)
-                }
+        var reader = ProtobufReader(message, message: "StatusResponse")
+        var status = EtcdMemberStatus()
+        while let field = try reader.nextField() {
+            switch field.number {
+            case 1:
+                var headerReader = try reader.readMessage(field, as: "ResponseHeader")
+                status.memberID = try decodeHeader(&headerReader).memberID
+            case 2: status.version = try reader.readString(field)
+            case 3: status.databaseBytes = Int64(bitPattern: try reader.readVarint(field))
+            case 4: status.leaderID = try reader.readVarint(field)
+            case 5: status.raftIndex = try reader.readVarint(field)
+            case 6: status.raftTerm = try reader.readVarint(field)
+            default: try reader.skip(field)
             }
-            return status
         }
+        return status
     }
 
     /// ResponseHeader{cluster_id = 1, member_id = 2, revision = 3, raft_term = 4}.

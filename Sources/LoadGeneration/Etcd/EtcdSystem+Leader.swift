@@ -21,7 +21,13 @@ extension EtcdSystem {
                         return (index, .failure(error))
                     }
                     let status: Result<EtcdMemberStatus, any Error>
-                    do { status = .success(try await connection.status()) } catch { status = .failure(error) }
+                    do {
+                        // Awaited into a local first: see EtcdConnectionSet.open on a Swift 6.3.1 miscompile.
+                        let answer = try await connection.status()
+                        status = .success(answer)
+                    } catch {
+                        status = .failure(error)
+                    }
                     await connection.close()
                     return (index, status)
                 }

@@ -9,37 +9,45 @@ struct ProtobufField: Sendable, Hashable {
 }
 
 /// Walks the fields of one protobuf message in bytes that came from outside.
-/// Every read is bounds-checked against the buffer and fails with a
+/// Every read is bounds-checked against the message's end and fails with a
 /// ``ProtobufDecodingError``; a declared length is never trusted beyond the
-/// bytes present. Borrowed memory: a reader must not outlive the closure
-/// that lent it its bytes (see ``withProtobufReader(_:message:_:)``).
+/// bytes present. Readers of nested messages share the outer buffer: no copy.
 struct ProtobufReader {
     /// Groups are deprecated; nothing real nests them this deep.
     static let maxGroupNesting = 32
 
-    private let bytes: UnsafeRawBufferPointer
-    private var index = 0
-    /// Where `bytes` begins inside the outermost message, for error offsets.
-    private let baseOffset: Int
+    private let buffer: ByteBuffer
+    /// The next byte to read and the end of this message, as indices into `buffer`.
+    private var index: Int
+    private let end: Int
+    /// Where the outermost message begins in `buffer`, for error offsets.
+    private let origin: Int
     /// The message type read, for error descriptions.
     let message: StaticString
 
-    init(_ bytes: UnsafeRawBufferPointer, message: StaticString, baseOffset: Int = 0) {
-        self.bytes = bytes
-        self.message = message
-        self.baseOffset = baseOffset
+    /// A reader of the message that is `buffer`'s readable bytes.
+    init(_ buffer: ByteBuffer, message: StaticString) {
+        self.init(buffer, from: buffer.readerIndex, to: buffer.writerIndex, origin: buffer.readerIndex, message: message)
     }
 
-    var isAtEnd: Bool { index >= bytes.count }
+    private init(_ buffer: ByteBuffer, from index: Int, to end: Int, origin: Int, message: StaticString) {
+        self.buffer = buffer
+        self.index = index
+        self.end = end
+        self.origin = origin
+        self.message = message
+    }
+
+    var isAtEnd: Bool { index >= end }
 
     /// The offset of the next byte, from the start of the outermost message.
-    var offset: Int { baseOffset + index }
+    var offset: Int { index - origin }
 
     private var messageName: String { String(describing: message) }
 
     /// The next field's tag, or nil at the end of the message.
     mutating func nextField() throws(ProtobufDecodingError) -> ProtobufField? {
-        guard index < bytes.count else { return nil }
+        guard index < end else { return nil }
         let tagOffset = offset
         let tag = try readVarint(field: nil)
         let number = tag >> 3
@@ -70,13 +78,14 @@ struct ProtobufReader {
     mutating func readMessage(_ field: ProtobufField, as message: StaticString) throws(ProtobufDecodingError) -> ProtobufReader {
         try expect(field, .lengthDelimited)
         let contents = try readLengthDelimited(field: field.number)
-        return ProtobufReader(contents, message: message, baseOffset: offset - contents.count)
+        return ProtobufReader(buffer, from: contents.lowerBound, to: contents.upperBound, origin: origin, message: message)
     }
 
     /// A length-delimited field's bytes, decoded as UTF-8 (invalid sequences replaced).
     mutating func readString(_ field: ProtobufField) throws(ProtobufDecodingError) -> String {
         try expect(field, .lengthDelimited)
-        return String(decoding: try readLengthDelimited(field: field.number), as: UTF8.self)
+        let contents = try readLengthDelimited(field: field.number)
+        return buffer.getString(at: contents.lowerBound, length: contents.count) ?? ""
     }
 
     /// Passes over a field's value, whatever its wire type.
@@ -98,13 +107,12 @@ struct ProtobufReader {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         while true {
-            guard index < bytes.count else {
-                throw .truncatedVarint(message: messageName, field: field, offset: baseOffset + start)
+            guard index < end, let byte = buffer.getInteger(at: index, as: UInt8.self) else {
+                throw .truncatedVarint(message: messageName, field: field, offset: start - origin)
             }
             guard index - start < 10 else {
-                throw .overlongVarint(message: messageName, field: field, offset: baseOffset + start)
+                throw .overlongVarint(message: messageName, field: field, offset: start - origin)
             }
-            let byte = bytes[index]
             index += 1
             // The tenth byte's bits above 2^64 drop out, as in every protobuf runtime.
             value |= UInt64(byte & 0x7F) << shift
@@ -113,21 +121,22 @@ struct ProtobufReader {
         }
     }
 
-    private mutating func readLengthDelimited(field: Int) throws(ProtobufDecodingError) -> UnsafeRawBufferPointer {
+    /// The indices of a length-delimited value's bytes, which it passes over.
+    private mutating func readLengthDelimited(field: Int) throws(ProtobufDecodingError) -> Range<Int> {
         let lengthOffset = offset
         let declared = try readVarint(field: field)
-        let available = bytes.count - index
+        let available = end - index
         guard declared <= UInt64(available) else {
             throw .lengthBeyondBuffer(
                 message: messageName, field: field, declared: declared, available: available, offset: lengthOffset)
         }
-        let contents = UnsafeRawBufferPointer(rebasing: bytes[index..<(index + Int(declared))])
-        index += Int(declared)
+        let contents = index..<(index + Int(declared))
+        index = contents.upperBound
         return contents
     }
 
     private mutating func advance(_ width: Int, field: Int) throws(ProtobufDecodingError) {
-        let available = bytes.count - index
+        let available = end - index
         guard width <= available else {
             throw .truncatedFixed(message: messageName, field: field, width: width, available: available, offset: offset)
         }
@@ -157,16 +166,4 @@ struct ProtobufReader {
         }
         throw .unterminatedGroup(message: messageName, field: start.number, offset: start.offset)
     }
-}
-
-/// Lends `body` a reader over `buffer`'s readable bytes, keeping the error typed.
-func withProtobufReader<Value>(
-    _ buffer: ByteBuffer, message: StaticString,
-    _ body: (inout ProtobufReader) throws(ProtobufDecodingError) -> Value
-) throws(ProtobufDecodingError) -> Value {
-    let result = buffer.withUnsafeReadableBytes { bytes in
-        var reader = ProtobufReader(bytes, message: message)
-        return Result { () throws(ProtobufDecodingError) -> Value in try body(&reader) }
-    }
-    return try result.get()
 }
