@@ -17,16 +17,12 @@ final class EtcdServerProcess {
 
     let clientPort: Int
     let peerPort: Int
-    let folder: URL
-    private let process = Process()
-    private let log: FileHandle
-    private var stopped = false
+    private let server: TestServerProcess
 
     var endpoint: String { "127.0.0.1:\(clientPort)" }
-    private var logURL: URL { folder.appendingPathComponent("etcd.log") }
-
+    var folder: URL { server.folder }
     /// etcd's output so far, for failure messages.
-    var output: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+    var output: String { server.output }
 
     /// A single-member cluster.
     convenience init() throws {
@@ -57,46 +53,19 @@ final class EtcdServerProcess {
     init(name: String, clientPort: Int, peerPort: Int, initialCluster: String) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else { throw NotInstalled(path: Self.executable) }
         (self.clientPort, self.peerPort) = (clientPort, peerPort)
-        folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("tessera-etcd-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        do {
-            _ = FileManager.default.createFile(atPath: folder.appendingPathComponent("etcd.log").path, contents: nil)
-            log = try FileHandle(forWritingTo: folder.appendingPathComponent("etcd.log"))
-            let client = "http://127.0.0.1:\(clientPort)"
-            let peer = "http://127.0.0.1:\(peerPort)"
-            process.executableURL = URL(fileURLWithPath: Self.executable)
-            process.arguments = [
+        let client = "http://127.0.0.1:\(clientPort)"
+        let peer = "http://127.0.0.1:\(peerPort)"
+        server = try TestServerProcess(executable: Self.executable, name: "etcd") { folder in
+            [
                 "--name", name, "--data-dir", folder.appendingPathComponent("data").path,
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", initialCluster,
             ]
-            process.standardOutput = log
-            process.standardError = log
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-        } catch {
-            try? FileManager.default.removeItem(at: folder)
-            throw error
         }
     }
 
     /// SIGTERM, SIGKILL if etcd takes over 5 s to exit, then the folder goes.
     /// Safe to call more than once.
-    func stop() {
-        guard !stopped else { return }
-        stopped = true
-        if process.isRunning {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning && Date() < deadline { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
-        try? log.close()
-        try? FileManager.default.removeItem(at: folder)
-    }
-
-    deinit { stop() }
+    func stop() { server.stop() }
 }

@@ -1,0 +1,73 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A server a test starts for itself (redis-server, etcd, …): its data and log
+/// in a new temporary folder, stopped with SIGTERM (SIGKILL after 5 s) and the
+/// folder removed by `stop()`. Call `stop()` from a `defer` so that a failing
+/// test leaves nothing behind; `deinit` stops it too.
+public final class TestServerProcess {
+    public let folder: URL
+    public let logURL: URL
+    private let process = Process()
+    private let log: FileHandle
+    private var stopped = false
+
+    /// Starts `executable` with the arguments `arguments(folder)` gives for the new folder.
+    public init(executable: String, name: String, arguments: (URL) -> [String]) throws {
+        folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tessera-\(name)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
+        logURL = folder.appendingPathComponent("\(name).log")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        do {
+            _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+            log = try FileHandle(forWritingTo: logURL)
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments(folder)
+            process.standardOutput = log
+            process.standardError = log
+            process.standardInput = FileHandle.nullDevice
+            try Self.withSignalsUnblocked { try process.run() }
+        } catch {
+            try? FileManager.default.removeItem(at: folder)
+            throw error
+        }
+    }
+
+    /// The server's output so far, for failure messages.
+    public var output: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    public var isRunning: Bool { process.isRunning }
+
+    /// SIGTERM, SIGKILL if the server takes over 5 s to exit, then the folder goes.
+    /// Safe to call more than once.
+    public func stop() {
+        guard !stopped else { return }
+        stopped = true
+        if process.isRunning {
+            process.terminate()
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+        try? log.close()
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    deinit { stop() }
+
+    /// A child starts with the signal mask of the thread that spawns it, and threads of Swift's
+    /// task pool block most signals: spawned from one, a server would never see SIGTERM.
+    /// The mask is lifted on this thread for the (synchronous) spawn only.
+    private static func withSignalsUnblocked(_ body: () throws -> Void) rethrows {
+        var all = sigset_t()
+        var previous = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_UNBLOCK, &all, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        try body()
+    }
+}
