@@ -50,6 +50,18 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: data))
     }
 
+    @Test func aFolderWithOtherFilesIsRefusedAndKept() throws {
+        let executable = try BuiltExecutable.url("tessera")
+        let folder = try TemporaryFolder("peers-keep")
+        defer { folder.remove() }
+        let precious = folder.path + "/precious.txt"
+        FileManager.default.createFile(atPath: precious, contents: Data("keep me".utf8))
+        let run = try runExecutable(executable, ["bench", "peers", "--data-dir", folder.path, "--output", folder.path + "/out"])
+        #expect(run.status == 64)
+        #expect(run.errorOutput.contains("did not make"))
+        #expect(FileManager.default.fileExists(atPath: precious))
+    }
+
     @Test func badFlagsAreRefusedBeforeAnythingStarts() throws {
         let executable = try BuiltExecutable.url("tessera")
         let run = try runExecutable(executable, ["bench", "peers", "--clients", "0,x"])

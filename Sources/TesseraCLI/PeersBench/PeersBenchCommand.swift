@@ -97,12 +97,11 @@ struct PeersBenchCommand: AsyncParsableCommand {
         let started = Date()
         let startedNanoseconds = monotonicNanoseconds()
         let root = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
-        try? FileManager.default.removeItem(atPath: root)
+        try prepareDataDirectory(root)
         do {
-            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         } catch {
-            throw commandFailure("cannot create \(root) or \(output): \(error.localizedDescription)", status: ExitStatus.ioError)
+            throw commandFailure("cannot create \(output): \(error.localizedDescription)", status: ExitStatus.ioError)
         }
 
         let runner = PeersBenchRunner(
@@ -131,6 +130,29 @@ struct PeersBenchCommand: AsyncParsableCommand {
         if !keepData { try? FileManager.default.removeItem(atPath: root) }
         writeStandardOutput(PeerBenchReport.terminalSummary(results))
         writeStandardOutput("\nwrote \(paths.joined(separator: ", "))\n")
+    }
+
+    /// Marks a data folder as this command's, so that it empties and removes only its own.
+    static let dataMarker = ".tessera-bench-peers"
+
+    /// An empty or missing folder becomes the run's; one left by an earlier run is
+    /// emptied; any other folder with files in it is refused, never deleted.
+    private func prepareDataDirectory(_ root: String) throws {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        if !files.isEmpty {
+            guard files.contains(Self.dataMarker) else {
+                throw commandFailure(
+                    "--data-dir \(root) holds files that bench peers did not make; it deletes its data folder afterwards, so give it an empty or new one",
+                    status: ExitStatus.badInput)
+            }
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            try Data("tessera bench peers\n".utf8).write(to: URL(fileURLWithPath: root + "/" + Self.dataMarker))
+        } catch {
+            throw commandFailure("cannot create \(root): \(error.localizedDescription)", status: ExitStatus.ioError)
+        }
     }
 
     struct Executables {
