@@ -2,6 +2,7 @@
 import Keyspace
 import Synchronization
 import Testing
+import TestSupport
 import Wire
 
 /// The client against in-process fake nodes: routing, redirects, retries,
@@ -397,12 +398,14 @@ struct ClientIntegrationTests {
     @Test func seedsThatDoNotAnswerFailClearly() async throws {
         await #expect(throws: TesseraClientError.self) { _ = try await TesseraClient(endpoints: ["nowhere"]) }
         await #expect(throws: TesseraClientError.self) { _ = try await TesseraClient(endpoints: []) }
-        let cluster = try await FakeCluster.start(count: 1)
-        let address = cluster.endpoints[0]
-        await cluster.shutdown()
+        // A port held bound but not listening: like a stopped node's, but no
+        // parallel test's server can take it meanwhile.
+        let refusing = try RefusingPort()
+        defer { refusing.release() }
+        let address = "127.0.0.1:\(refusing.port)"
         do {
             _ = try await TesseraClient(endpoints: [address], options: Self.fastOptions(deadline: .milliseconds(200)))
-            Issue.record("connected to a stopped node")
+            Issue.record("connected to a port nothing listens on")
         } catch let error as TesseraClientError {
             guard case .timeout(let message, false) = error else { throw error }
             #expect(message.contains(address) && message.contains("connection refused"))

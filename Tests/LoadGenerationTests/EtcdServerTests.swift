@@ -12,9 +12,9 @@ struct EtcdServerTests {
         defer { server.stop() }
         let leader: String
         do {
-            leader = try await EtcdSystem.waitForLeader(endpoints: [server.endpoint], timeout: .seconds(10))
+            leader = try await EtcdSystem.waitForLeader(endpoints: [server.endpoint], timeout: .seconds(60))
         } catch {
-            Issue.record("etcd did not elect itself within 10 s: \(error)\n\(server.output)")
+            Issue.record("etcd did not elect itself within 60 s: \(error)\n\(server.output)")
             return
         }
         #expect(leader == server.endpoint)
@@ -99,9 +99,9 @@ struct EtcdServerTests {
         let endpoints = members.map(\.endpoint)
         let leader: String
         do {
-            leader = try await EtcdSystem.waitForLeader(endpoints: endpoints, timeout: .seconds(15))
+            leader = try await EtcdSystem.waitForLeader(endpoints: endpoints, timeout: .seconds(60))
         } catch {
-            Issue.record("the cluster elected no leader within 15 s: \(error)\n\(members.map(\.output).joined(separator: "\n"))")
+            Issue.record("the cluster elected no leader within 60 s: \(error)\n\(members.map(\.output).joined(separator: "\n"))")
             return
         }
         let system = EtcdSystem(endpoints: endpoints, connectionsPerEndpoint: 1)

@@ -13,7 +13,7 @@ struct RedisServerTests {
         defer { server.stop() }
         let system = RedisSystem(host: "127.0.0.1", port: server.port)
         do {
-            try await system.waitUntilReady(timeout: .seconds(10))
+            try await system.waitUntilReady(timeout: .seconds(60))
         } catch {
             Issue.record("redis-server did not answer PING: \(error)\n\(server.output)")
             return
@@ -43,7 +43,7 @@ struct RedisServerTests {
         let server = try RedisServerProcess()
         defer { server.stop() }
         let system = RedisSystem(host: "127.0.0.1", port: server.port)
-        try await system.waitUntilReady(timeout: .seconds(10))
+        try await system.waitUntilReady(timeout: .seconds(60))
         let connection = try await system.connect()
 
         do {
