@@ -14,7 +14,7 @@ import Testing
         let data = folder.path + "/data"
         let results = folder.path + "/results"
         let run = try runExecutable(executable, [
-            "bench", "peers", "--repeats", "1", "--duration", "0.3", "--warm-up", "0", "--clients", "1,4",
+            "bench", "peers", "--repeats", "1", "--duration", "1", "--warm-up", "0", "--clients", "1,4",
             "--keys", "200", "--data-dir", data, "--output", results,
         ])
         #expect(run.status == 0, "bench peers failed:\n\(run.errorOutput.suffix(3000))")

@@ -67,12 +67,12 @@ struct EtcdServerTests {
         }
 
         let result = try await LoadRun(
-            operation: .put, clients: 4, keys: 1000, value: value, warmUpSeconds: 0, seconds: 0.3
+            operation: .put, clients: 4, keys: 1000, value: value, warmUpSeconds: 0, seconds: 2
         ).run(on: system)
         #expect(result.operations > 0)
         #expect(result.errors == 0, "first error: \(result.firstError ?? "none")")
         let reads = try await LoadRun(
-            operation: .get(.linearizable), clients: 4, keys: 1000, value: value, warmUpSeconds: 0, seconds: 0.3
+            operation: .get(.linearizable), clients: 4, keys: 1000, value: value, warmUpSeconds: 0, seconds: 2
         ).run(on: system)
         #expect(reads.operations > 0)
         #expect(reads.errors == 0, "first error: \(reads.firstError ?? "none")")
