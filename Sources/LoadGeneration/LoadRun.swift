@@ -49,7 +49,7 @@ public struct LoadRunResult: Codable, Sendable {
     }
 
     /// Nearest-rank percentile of sorted nanosecond latencies, in milliseconds.
-    static func percentile(_ sorted: [UInt64], _ fraction: Double) -> Double? {
+    public static func percentile(_ sorted: [UInt64], _ fraction: Double) -> Double? {
         guard !sorted.isEmpty else { return nil }
         let rank = Int((Double(sorted.count) * fraction).rounded(.up))
         return Double(sorted[min(max(rank, 1), sorted.count) - 1]) / 1e6
@@ -169,7 +169,7 @@ public struct LoadRun: Sendable {
     }
 }
 
-/// CLOCK_MONOTONIC in nanoseconds.
+/// CLOCK_MONOTONIC in nanoseconds (about 20 ns a call, cheap enough per operation).
 @inline(__always)
 public func monotonicNanoseconds() -> UInt64 {
     var now = timespec()

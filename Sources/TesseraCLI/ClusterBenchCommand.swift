@@ -2,6 +2,7 @@ import ArgumentParser
 import Client
 import Foundation
 import Keyspace
+import LoadGeneration
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Foundation
+import LoadGeneration
 
 #if canImport(Glibc)
     import Glibc
@@ -100,9 +101,7 @@ enum PhysicalBound {
 
     /// Nearest-rank percentile of sorted nanosecond latencies, in milliseconds.
     static func percentileMilliseconds(_ sorted: [UInt64], _ fraction: Double) -> Double {
-        guard !sorted.isEmpty else { return 0 }
-        let rank = Int((Double(sorted.count) * fraction).rounded(.up))
-        return Double(sorted[min(max(rank, 1), sorted.count) - 1]) / 1e6
+        LoadRunResult.percentile(sorted, fraction) ?? 0
     }
 }
 

@@ -1,7 +1,8 @@
-import Cell
 import ArgumentParser
+import Cell
 import Foundation
 import Keyspace
+import LoadGeneration
 import Storage
 
 #if canImport(Glibc)

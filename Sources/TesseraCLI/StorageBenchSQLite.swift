@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import LoadGeneration
 
 // The SQLite side of `tessera bench storage`: the same keys and values in one
 // table (k TEXT PRIMARY KEY, v BLOB) of a WAL-mode database with

@@ -1,5 +1,6 @@
 import Cell
 import Foundation
+import LoadGeneration
 
 #if canImport(Glibc)
     import Glibc
@@ -14,14 +15,6 @@ import Foundation
 struct BenchFailure: Error, CustomStringConvertible, Sendable {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds (about 20 ns a call, cheap enough per operation).
-@inline(__always)
-func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
 }
 
 func nanoseconds(seconds: Double) -> UInt64 { UInt64(max(seconds, 0) * 1e9) }

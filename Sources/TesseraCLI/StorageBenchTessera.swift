@@ -1,4 +1,5 @@
 import Keyspace
+import LoadGeneration
 import Storage
 
 // The Tessera side of `tessera bench storage`: the Store's public API, with
