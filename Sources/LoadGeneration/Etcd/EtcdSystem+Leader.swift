@@ -59,12 +59,15 @@ extension EtcdSystem {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while true {
+            // Read before the attempt: a task that was not scheduled past the
+            // deadline (a busy machine) still gets one more try.
+            let lastTry = clock.now >= deadline
             let probeTimeout = min(.seconds(2), max(.milliseconds(100), deadline - clock.now))
             let statuses = await memberStatuses(endpoints: endpoints, eventLoopGroup: eventLoopGroup, timeout: probeTimeout)
             do {
                 return endpoints[try EtcdLeaderChoice.leaderIndex(requiringEvery: statuses, endpoints: endpoints)]
             } catch {
-                guard clock.now < deadline else { throw error }
+                guard !lastTry else { throw error }
             }
             try await Task.sleep(for: .milliseconds(100))
         }
