@@ -8,7 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tessera", targets: ["TesseraCLI"]),
-        .executable(name: "tessera-crash-writer", targets: ["CrashWriter"]),
+        .executable(name: "tessera-bench", targets: ["TesseraBench"]),
         .library(name: "Keyspace", targets: ["Keyspace"]),
         .library(name: "Placement", targets: ["Placement"]),
         .library(name: "Storage", targets: ["Storage"]),
@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "Linearizability"),
         // The rnd engine: WAL with group commit, 4 KiB page file, extendible-hash index, checkpoints.
         .target(name: "Storage", dependencies: ["Keyspace"]),
-        // The system SQLite, for `tessera bench storage` only: no other target may depend on it.
+        // The system SQLite, for `tessera-bench` only: the `tessera` binary must not link it.
         .systemLibrary(
             name: "CSQLite",
             path: "Sources/CSQLite",
@@ -70,35 +70,72 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // `tessera bench peers`: one load loop with drivers for Tessera, Redis (RESP) and etcd
-        // (gRPC over HTTP/2), and the results' tables and charts.
+        // The benchmarks' load loop: clients with one request in flight, warm-up, repeats; the Tessera driver.
         .target(
             name: "LoadGeneration",
             dependencies: [
                 "Client", "Keyspace", "Wire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // etcd's native protocol for the load loop: unary gRPC over HTTP/2 with the few protobuf messages it needs.
+        .target(
+            name: "EtcdDriver",
+            dependencies: [
+                "LoadGeneration",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ]
         ),
-        // The `tessera` command-line tool.
+        // Redis's RESP2 for the load loop.
+        .target(
+            name: "RedisDriver",
+            dependencies: [
+                "LoadGeneration",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // The peers benchmark's results: statistics, goals, Markdown, SVG and JSON.
+        .target(name: "BenchReports", dependencies: ["LoadGeneration"]),
+        // What `tessera` and `tessera-bench` share: exit statuses, output, endpoints, the dev cluster and its supervisor.
+        .target(
+            name: "CommandSupport",
+            dependencies: [
+                "Client", "Placement",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The `tessera` command: the database (serve, dev) and its CLI. No benchmark harness, no SQLite.
         .executableTarget(
             name: "TesseraCLI",
             dependencies: [
-                "Keyspace", "Placement", "Storage", "Cell", "Simulator", "CSQLite", "Client", "Server", "Wire", "LoadGeneration",
+                "Keyspace", "Placement", "Storage", "Cell", "Simulator", "Client", "Server", "Wire", "CommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The `tessera-bench` command: keyspace, storage, cells, cluster and peers benchmarks.
+        .executableTarget(
+            name: "TesseraBench",
+            dependencies: [
+                "Keyspace", "Placement", "Storage", "Cell", "Simulator", "Client", "Wire", "CommandSupport", "CSQLite",
+                "LoadGeneration", "EtcdDriver", "RedisDriver", "BenchReports",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // Writes to a store until SIGKILLed, printing each acknowledged write (CLITests' crash test).
+        // A test helper, not a product: writes to a store until SIGKILLed, printing each acknowledged
+        // write (CLITests' crash test). SwiftPM builds it beside the test bundle.
         .executableTarget(name: "CrashWriter", dependencies: ["Storage", "Keyspace"], path: "Sources/CrashWriter"),
         // Helpers shared by the test targets only (seeded randomness, temporary folders).
         .target(name: "TestSupport", dependencies: ["Cell"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "TestSupport"], resources: [.copy("Vectors")]),
-        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Cell"]),
-        .testTarget(name: "CellTests", dependencies: ["Cell"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Cell", "TestSupport"]),
+        .testTarget(name: "CellTests", dependencies: ["Cell", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "TestSupport"], resources: [.copy("Vectors")]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability", "TestSupport"]),
@@ -115,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "LoadGenerationTests",
             dependencies: [
-                "LoadGeneration", "TestSupport",
+                "LoadGeneration", "EtcdDriver", "RedisDriver", "BenchReports", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ]

@@ -1,2 +1,2 @@
-// The SQLite C API for `tessera bench storage` (the only user of this module).
+// The SQLite C API for `tessera-bench storage` (the only user of this module).
 #include <sqlite3.h>

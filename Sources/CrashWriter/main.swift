@@ -1,8 +1,8 @@
-// tessera-crash-writer: writes to a local store until it is killed, printing one
+// CrashWriter: writes to a local store until it is killed, printing one
 // line per acknowledged write, so that a test can SIGKILL it at a random moment
 // and check that every acknowledged write survived (CLITests/CrashRestartTests).
 //
-//   tessera-crash-writer <data-dir> <writers> [seconds]
+//   CrashWriter <data-dir> <writers> [seconds]
 //
 // Each of <writers> tasks w loops: put `acme/crash/rnd/w<w>/<n>` (n zero-padded to
 // 10 digits, so sort-key order is numeric order; condition mustNotExist), then one
@@ -68,7 +68,7 @@ func acknowledge(_ key: Key, _ version: UInt64, _ value: [UInt8]) {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3, let writerCount = Int(arguments[2]), writerCount > 0 else {
-    fail("usage: tessera-crash-writer <data-dir> <writers> [seconds]", status: 64)
+    fail("usage: CrashWriter <data-dir> <writers> [seconds]", status: 64)
 }
 let seconds = arguments.count > 3 ? Double(arguments[3]) ?? 30 : 30
 let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))

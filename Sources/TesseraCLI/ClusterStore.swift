@@ -1,5 +1,6 @@
 import ArgumentParser
 import Client
+import CommandSupport
 import Foundation
 import Keyspace
 import Storage
@@ -19,7 +20,7 @@ struct ClusterItemStore: ItemStore {
         do {
             return Self.outcome(try await client.put(key, value: value, condition: Self.condition(condition)))
         } catch {
-            throw ClusterStore.failure(error, write: true)
+            throw ClusterConnection.failure(error, write: true)
         }
     }
 
@@ -27,7 +28,7 @@ struct ClusterItemStore: ItemStore {
         do {
             return Self.outcome(try await client.delete(key, condition: Self.condition(condition)))
         } catch {
-            throw ClusterStore.failure(error, write: true)
+            throw ClusterConnection.failure(error, write: true)
         }
     }
 
@@ -35,7 +36,7 @@ struct ClusterItemStore: ItemStore {
         do {
             return try await client.get(key, consistency: consistency).map(Self.item)
         } catch {
-            throw ClusterStore.failure(error, write: false)
+            throw ClusterConnection.failure(error, write: false)
         }
     }
 
@@ -48,7 +49,7 @@ struct ClusterItemStore: ItemStore {
                 items: result.items.map(Self.item),
                 continuation: result.continuation.map { ContinuationToken(resumingAfter: $0) })
         } catch {
-            throw ClusterStore.failure(error, write: false)
+            throw ClusterConnection.failure(error, write: false)
         }
     }
 
@@ -81,7 +82,7 @@ enum ClusterStore {
         endpoints: [String], isDefault: Bool, consistency: ConsistencyLevel,
         _ body: (any ItemStore) async throws -> Result
     ) async throws -> Result {
-        let client = try await connect(endpoints: endpoints, isDefault: isDefault)
+        let client = try await ClusterConnection.connect(endpoints: endpoints, isDefault: isDefault)
         let store = ClusterItemStore(client: client, consistency: consistency == .strong ? .strong : .eventual)
         do {
             let result = try await body(store)
@@ -90,66 +91,6 @@ enum ClusterStore {
         } catch {
             await client.close()
             throw error
-        }
-    }
-
-    /// A client for `endpoints`. When every endpoint refuses connections it fails at
-    /// once (rather than after the client's deadline) and says how to start a cluster.
-    static func connect(
-        endpoints: [String], isDefault: Bool, options: ClientOptions = ClientOptions()
-    ) async throws -> TesseraClient {
-        let verdicts = endpoints.map { ($0, NodeProbe.check($0)) }
-        if !verdicts.isEmpty && verdicts.allSatisfy({ $0.1 != .mayAnswer }) {
-            let refused = verdicts.filter { $0.1 == .refused }.map(\.0)
-            var problems: [String] = []
-            if !refused.isEmpty { problems.append(noNodeMessage(refused, isDefault: isDefault)) }
-            for case let (endpoint, .unresolvable(reason)) in verdicts {
-                problems.append("cannot resolve the host of \(endpoint): \(reason)")
-            }
-            throw commandFailure(problems.joined(separator: "; "), status: ExitStatus.unavailable)
-        }
-        do {
-            return try await TesseraClient(endpoints: endpoints, options: options)
-        } catch {
-            throw failure(error, write: false)
-        }
-    }
-
-    static func noNodeMessage(_ endpoints: [String], isDefault: Bool) -> String {
-        let places: String =
-            switch endpoints.count {
-            case 1: endpoints[0]
-            case 2: "\(endpoints[0]) or \(endpoints[1])"
-            default: endpoints.dropLast().joined(separator: ", ") + " or " + endpoints[endpoints.count - 1]
-            }
-        return isDefault
-            ? "no Tessera node at \(places): start one with `tessera dev`"
-            : "no Tessera node at \(places) (connection refused): check --endpoint, or start a local cluster with `tessera dev`"
-    }
-
-    /// The exit to throw for an error from the client; other errors (an `ExitCode`
-    /// already reported, a `ValidationError`) pass through unchanged. For a write, the
-    /// message says whether it may have been applied.
-    static func failure(_ error: any Error, write: Bool) -> any Error {
-        guard let error = error as? TesseraClientError else { return error }
-        func withOutcome(_ text: String, mayHaveApplied: Bool) -> String {
-            guard write, !text.contains("outcome is unknown"), !text.contains("was not applied") else { return text }
-            return text + (mayHaveApplied
-                ? "; the write's outcome is unknown (it may have been applied: read the key to find out)"
-                : "; the write was not applied")
-        }
-        switch error {
-        case .badRequest(let message):
-            return commandFailure(message, status: ExitStatus.badInput)
-        case .timeout, .unavailable:
-            return commandFailure(withOutcome(error.description, mayHaveApplied: error.writeMayHaveApplied),
-                                  status: ExitStatus.unavailable)
-        case .outcomeUnknown:
-            return commandFailure(withOutcome(error.description, mayHaveApplied: true), status: ExitStatus.unavailable)
-        case .internalError:
-            return commandFailure(withOutcome(error.description, mayHaveApplied: true), status: ExitStatus.ioError)
-        case .protocolError:
-            return commandFailure(error.description, status: ExitStatus.protocolError)
         }
     }
 }

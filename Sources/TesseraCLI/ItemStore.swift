@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Foundation
 import Keyspace
 import Storage
@@ -34,33 +35,6 @@ extension ContinuationToken {
             text.unicodeScalars.append(Unicode.Scalar(digits[Int(byte & 0x0F)]))
         }
         try! self.init(text: text)
-    }
-}
-
-/// `--endpoint`: the cluster nodes to ask, repeatable or comma-separated.
-struct EndpointOptions: ParsableArguments {
-    @Option(
-        name: .customLong("endpoint"),
-        help: ArgumentHelp(
-            "HOST:PORT of a cluster node; repeat it or give a comma-separated list (default: the `tessera dev` cluster in ./.tessera, else 127.0.0.1:\(DevCluster.defaultBasePort)).",
-            valueName: "host:port"))
-    var given: [String] = []
-
-    /// Every endpoint given, split at commas, blanks dropped.
-    var list: [String] {
-        given.flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
-    }
-
-    /// The endpoints to use: those given, else the dev cluster's.
-    var resolved: (endpoints: [String], isDefault: Bool) {
-        let list = list
-        return list.isEmpty ? (DevCluster.defaultEndpoints(), true) : (list, false)
-    }
-
-    func validate() throws {
-        if !given.isEmpty && list.isEmpty { throw ValidationError("--endpoint needs HOST:PORT") }
     }
 }
 

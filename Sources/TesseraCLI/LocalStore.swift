@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Foundation
 import Keyspace
 import Storage
@@ -158,22 +159,6 @@ struct ItemJSON: Encodable {
             try container.encode(Data(value).base64EncodedString(), forKey: .valueBase64)
         }
     }
-}
-
-/// One line of compact JSON with sorted keys.
-func encodeJSON(_ value: some Encodable) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try! encoder.encode(value), as: UTF8.self)
-}
-
-/// Writes to standard output unbuffered (these commands never mix it with `print`).
-func writeStandardOutput(_ text: String) {
-    FileHandle.standardOutput.write(Data(text.utf8))
-}
-
-func writeStandardOutput(_ bytes: [UInt8]) {
-    FileHandle.standardOutput.write(Data(bytes))
 }
 
 /// A value on one line: UTF-8 text kept, `\` `\t` `\n` `\r` escaped, other control

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Client
+import CommandSupport
 import Foundation
 import Keyspace
 import Synchronization
@@ -37,7 +38,7 @@ struct StatusCommand: AsyncParsableCommand {
         options.deadline = .seconds(5)
         options.attemptTimeout = Self.memberTimeout
         options.connectTimeout = .seconds(1)
-        let client = try await ClusterStore.connect(endpoints: endpoints, isDefault: isDefault, options: options)
+        let client = try await ClusterConnection.connect(endpoints: endpoints, isDefault: isDefault, options: options)
         let report: StatusReport
         do {
             let info = try await client.clusterInfo()
@@ -54,7 +55,7 @@ struct StatusCommand: AsyncParsableCommand {
             report = StatusReport(info: info, answers: answers)
         } catch {
             await client.close()
-            throw ClusterStore.failure(error, write: false)
+            throw ClusterConnection.failure(error, write: false)
         }
         await client.close()
         writeStandardOutput(json ? encodeJSON(report) + "\n" : report.text())
@@ -219,7 +220,7 @@ struct StatusReport: Encodable {
                 rows.append([member.id, member.address, member.zone, "DOWN", "-", "-", "-", "-", "-"])
             }
         }
-        out += Self.table(rows, rightAligned: [5, 6, 7])
+        out += TextTable.render(rows, rightAligned: [5, 6, 7])
         for member in members where !member.up {
             out += "  \(member.id) is down: \(member.error ?? "no answer")\n"
         }
@@ -232,7 +233,7 @@ struct StatusReport: Encodable {
             for replica in lagging.prefix(Self.laggingShown) {
                 laggingRows.append([replica.cell, replica.member, "\(replica.entriesBehind)", replica.reportedBy])
             }
-            out += Self.table(laggingRows, rightAligned: [2], indent: "  ")
+            out += TextTable.render(laggingRows, rightAligned: [2], indent: "  ")
             if lagging.count > Self.laggingShown { out += "  … and \(lagging.count - Self.laggingShown) more\n" }
         }
         out += "\n"
@@ -256,22 +257,4 @@ struct StatusReport: Encodable {
         }
     }
 
-    /// Columns padded to their widest cell, two spaces apart.
-    static func table(_ rows: [[String]], rightAligned: Set<Int> = [], indent: String = "") -> String {
-        guard let columns = rows.map(\.count).max() else { return "" }
-        var widths = [Int](repeating: 0, count: columns)
-        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
-        var out = ""
-        for row in rows {
-            var line = indent
-            for (index, cell) in row.enumerated() {
-                let padding = String(repeating: " ", count: widths[index] - cell.count)
-                line += rightAligned.contains(index) ? padding + cell : cell + padding
-                if index < row.count - 1 { line += "  " }
-            }
-            while line.hasSuffix(" ") { line.removeLast() }
-            out += line + "\n"
-        }
-        return out
-    }
 }

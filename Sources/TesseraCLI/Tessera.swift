@@ -23,12 +23,13 @@ struct Tessera: AsyncParsableCommand {
               tessera put acme/users/rnd/alice/v1 hello --data-dir .tessera/local
               tessera locate acme/users/rnd/alice/v1
               tessera simulate --seed 42                 # a seeded simulation
-              tessera bench cluster --quick
+
+            Benchmarks live in the `tessera-bench` executable beside this one.
             """,
         subcommands: [
             DevCommand.self, ServeCommand.self, StatusCommand.self,
             PutCommand.self, GetCommand.self, DeleteCommand.self, QueryCommand.self, CasCommand.self,
-            LocateCommand.self, SimulateCommand.self, ExploreCommand.self, BenchCommand.self,
+            LocateCommand.self, SimulateCommand.self, ExploreCommand.self,
         ]
     )
 }

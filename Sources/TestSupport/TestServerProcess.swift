@@ -29,7 +29,7 @@ public final class TestServerProcess {
             process.standardOutput = log
             process.standardError = log
             process.standardInput = FileHandle.nullDevice
-            try Self.withSignalsUnblocked { try process.run() }
+            try ChildProcess.spawn(process)
         } catch {
             try? FileManager.default.removeItem(at: folder)
             throw error
@@ -58,16 +58,4 @@ public final class TestServerProcess {
     }
 
     deinit { stop() }
-
-    /// A child starts with the signal mask of the thread that spawns it, and threads of Swift's
-    /// task pool block most signals: spawned from one, a server would never see SIGTERM.
-    /// The mask is lifted on this thread for the (synchronous) spawn only.
-    private static func withSignalsUnblocked(_ body: () throws -> Void) rethrows {
-        var all = sigset_t()
-        var previous = sigset_t()
-        sigfillset(&all)
-        pthread_sigmask(SIG_UNBLOCK, &all, &previous)
-        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
-        try body()
-    }
 }

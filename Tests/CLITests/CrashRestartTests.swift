@@ -10,7 +10,7 @@ import Testing
     import Darwin
 #endif
 
-/// A real crash test: `tessera-crash-writer` writes with many concurrent tasks and is
+/// A real crash test: `CrashWriter` writes with many concurrent tasks and is
 /// SIGKILLed at a random moment, over and over on the same data directory. After
 /// each kill the store is opened here and every acknowledged write must be there.
 ///
@@ -24,7 +24,7 @@ import Testing
     static let killDelayMilliseconds = 50...400
 
     @Test(.timeLimit(.minutes(2))) func acknowledgedWritesSurviveSIGKILL() async throws {
-        let writerExecutable = try BuiltExecutable.url("tessera-crash-writer")
+        let writerExecutable = try BuiltExecutable.url("CrashWriter")
         let folder = try TemporaryFolder("crash")
         defer { folder.remove() }
         let dataDirectory = folder.path + "/data"
@@ -238,7 +238,7 @@ struct AcknowledgedHistory {
     }
 }
 
-/// A value as `tessera-crash-writer` writes it, parsed and checked independently of the writer
+/// A value as `CrashWriter` writes it, parsed and checked independently of the writer
 /// (format in Sources/CrashWriter/main.swift):
 /// `crash-v1 <kind> w=<w> n=<n> run=<pid> prev=<version> pad=<len>:<letters> sum=<fnv1a64 hex>`.
 struct CrashValue: Equatable {

@@ -2,26 +2,22 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `tessera bench peers` end to end, tiny: it must start every server (a
+/// `tessera-bench peers` end to end, tiny: it must start every server (a
 /// one-node and a three-node Tessera, Redis, three etcd members), drive them,
 /// stop them, and write a report that holds every run. Speed is not checked
 /// here (debug build, shared machine); the benchmark itself reports it.
 @Suite(.serialized) struct PeersBenchCLITests {
-    @Test(.timeLimit(.minutes(4))) func tinyRunWritesEveryRunAndCleansUp() async throws {
-        let executable = try BuiltExecutable.url("tessera")
+    @Test(.timeLimit(.minutes(5)), .requires(.redisServer, .etcd)) func tinyRunWritesEveryRunAndCleansUp() async throws {
+        let executable = try BuiltExecutable.url("tessera-bench")
         let folder = try TemporaryFolder("peers")
         defer { folder.remove() }
         let data = folder.path + "/data"
         let results = folder.path + "/results"
-        // A minute of waiting on a thread of its own: on the test pool's threads it
-        // would starve the other tests' tasks (two threads on two cores).
-        let run = try await onOwnThread {
-            try runExecutable(executable, [
-                "bench", "peers", "--repeats", "1", "--duration", "1", "--warm-up", "0", "--clients", "1,4",
-                "--keys", "200", "--data-dir", data, "--output", results,
-            ])
-        }
-        #expect(run.status == 0, "bench peers failed:\n\(run.errorOutput.suffix(3000))")
+        let run = try await runExecutable(executable, [
+            "peers", "--repeats", "1", "--duration", "1", "--warm-up", "0", "--clients", "1,4",
+            "--keys", "200", "--data-dir", data, "--output", results,
+        ], timeout: .seconds(240))
+        #expect(run.status == 0, "tessera-bench peers failed:\n\(run.errorOutput.suffix(3000))")
         guard run.status == 0 else { return }
 
         let names = try FileManager.default.contentsOfDirectory(atPath: results).sorted()
@@ -54,32 +50,25 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: data))
     }
 
-    @Test func aFolderWithOtherFilesIsRefusedAndKept() throws {
-        let executable = try BuiltExecutable.url("tessera")
+    @Test func aFolderWithOtherFilesIsRefusedAndKept() async throws {
+        let executable = try BuiltExecutable.url("tessera-bench")
         let folder = try TemporaryFolder("peers-keep")
         defer { folder.remove() }
         let precious = folder.path + "/precious.txt"
         _ = FileManager.default.createFile(atPath: precious, contents: Data("keep me".utf8))
-        let run = try runExecutable(executable, ["bench", "peers", "--data-dir", folder.path, "--output", folder.path + "/out"])
+        let run = try await runExecutable(executable, ["peers", "--data-dir", folder.path, "--output", folder.path + "/out"])
         #expect(run.status == 64)
         #expect(run.errorOutput.contains("did not make"))
         #expect(FileManager.default.fileExists(atPath: precious))
     }
 
-    @Test func badFlagsAreRefusedBeforeAnythingStarts() throws {
-        let executable = try BuiltExecutable.url("tessera")
-        let run = try runExecutable(executable, ["bench", "peers", "--clients", "0,x"])
+    @Test func badFlagsAreRefusedBeforeAnythingStarts() async throws {
+        let executable = try BuiltExecutable.url("tessera-bench")
+        let run = try await runExecutable(executable, ["peers", "--clients", "0,x"])
         #expect(run.status == 64)
         #expect(run.errorOutput.contains("--clients"))
-        let sections = try runExecutable(executable, ["bench", "peers", "--sections", "clustered"])
+        let sections = try await runExecutable(executable, ["peers", "--sections", "clustered"])
         #expect(sections.status == 64)
         #expect(sections.errorOutput.contains("--sections"))
-    }
-}
-
-/// Runs blocking work on a new thread and waits for it without holding one of Swift's pool threads.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -31,10 +32,14 @@ struct TemporaryFolder {
     func remove() { try? FileManager.default.removeItem(at: url) }
 }
 
-/// Runs an executable to completion. Output goes through files, so a chatty child never blocks on a full pipe.
+/// Runs an executable to completion without holding a thread: the test's task waits
+/// on the process's termination, so the other tests' tasks keep the cooperative pool.
+/// Output goes through files, so a chatty child never blocks on a full pipe. A child
+/// still running after `timeout` is killed and reported.
 func runExecutable(
-    _ executable: URL, _ arguments: [String], standardInput: Data? = nil, in directory: URL? = nil
-) throws -> Finished {
+    _ executable: URL, _ arguments: [String], standardInput: Data? = nil, in directory: URL? = nil,
+    timeout: Duration = .seconds(180)
+) async throws -> Finished {
     let scratch = try TemporaryFolder("run")
     defer { scratch.remove() }
     let outputURL = scratch.url.appendingPathComponent("stdout")
@@ -51,17 +56,34 @@ func runExecutable(
     process.standardError = errorHandle
     let input = Pipe()
     process.standardInput = standardInput == nil ? FileHandle.nullDevice : input
-    try process.run()
+    let exited = ProcessExit()
+    process.terminationHandler = { _ in exited.signal() }
+    try ChildProcess.spawn(process)
     if let standardInput {
         try input.fileHandleForWriting.write(contentsOf: standardInput)
         try input.fileHandleForWriting.close()
     }
-    process.waitUntilExit()
+    let finishedInTime = await exited.wait(timeout: timeout)
+    if !finishedInTime {
+        kill(process.processIdentifier, SIGKILL)
+        await exited.wait()
+    }
     try outputHandle.close()
     try errorHandle.close()
-    return Finished(
+    let finished = Finished(
         status: process.terminationStatus,
         standardOutput: try Data(contentsOf: outputURL), standardError: try Data(contentsOf: errorURL))
+    if !finishedInTime {
+        throw TimedOut(command: ([executable.lastPathComponent] + arguments).joined(separator: " "), timeout: timeout, finished: finished)
+    }
+    return finished
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    let command: String
+    let timeout: Duration
+    let finished: Finished
+    var description: String { "`\(command)` still ran after \(timeout) and was killed:\n\(finished.output)\n\(finished.errorOutput)" }
 }
 
 /// A long-running child process (such as `tessera dev`) whose standard output and error
@@ -81,26 +103,36 @@ final class BackgroundProcess {
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let exited = exited
+        process.terminationHandler = { _ in exited.signal() }
+        try ChildProcess.spawn(process)
     }
+
+    private let exited = ProcessExit()
 
     var output: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
     /// Waits until the output contains `text`; false if the process exits or time runs out first.
-    func waitForOutput(_ text: String, timeout: Duration) -> Bool {
+    /// The log is read every 100 ms without holding a thread.
+    func waitForOutput(_ text: String, timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if output.contains(text) { return true }
             if !process.isRunning { return output.contains(text) }
-            Thread.sleep(forTimeInterval: 0.1)
+            try? await Task.sleep(for: .milliseconds(100))
         }
-        return false
+        return output.contains(text)
     }
 
     /// The exit status once the process has exited, or nil if it is still running after `timeout`.
-    func waitForExit(timeout: Duration) -> Int32? {
+    func waitForExit(timeout: Duration) async -> Int32? {
+        await exited.wait(timeout: timeout) ? process.terminationStatus : nil
+    }
+
+    /// Blocking form of ``waitForExit(timeout:)``, for `stop()` in a `defer`.
+    private func waitForExitBlocking(timeout: Duration) -> Int32? {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        while process.isRunning && ContinuousClock.now < deadline { usleep(20_000) }
         return process.isRunning ? nil : process.terminationStatus
     }
 
@@ -116,7 +148,7 @@ final class BackgroundProcess {
         if process.isRunning {
             let children = Self.childProcesses(of: process.processIdentifier)
             signal(SIGINT)
-            if waitForExit(timeout: grace) == nil {
+            if waitForExitBlocking(timeout: grace) == nil {
                 for child in Self.childProcesses(of: process.processIdentifier) + children { kill(child, SIGKILL) }
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()

@@ -1,7 +1,9 @@
 import Cell
+import TestSupport
 import Testing
 
 /// Conditions decided at apply time, exactly-once retries, and the command encoding.
+@Suite(.cpuBound)
 struct CommandTests {
     @Test func twoConflictingCompareAndSwapsBothCommitButExactlyOneAppliesIdenticallyOnEveryReplica() throws {
         let cluster = TestCluster(size: 3, seed: 51)

@@ -1,8 +1,10 @@
 import Cell
+import TestSupport
 import Testing
 
 /// Replicas crash and come back from what they persisted; compacted logs reach
 /// lagging followers as snapshots.
+@Suite(.cpuBound)
 struct CrashAndSnapshotTests {
     @Test func aCrashedFollowerCatchesUpAfterRestartThenACrashedLeaderComesBackAsAFollowerAndNothingCommittedIsLost() throws {
         let cluster = TestCluster(size: 3, seed: 31)

@@ -1,7 +1,9 @@
 import Cell
+import TestSupport
 import Testing
 
 /// A new cell elects a leader, and commands reach every replica in order.
+@Suite(.cpuBound)
 struct ElectionAndReplicationTests {
     @Test func aLeaderIsElectedCommitsItsNoopThenACommandReachesEveryReplica() throws {
         let cluster = TestCluster(size: 3, seed: 11)

@@ -1,7 +1,9 @@
 import Cell
+import TestSupport
 import Testing
 
 /// The leader lease, ballots as fencing tokens, and promises withheld during a lease.
+@Suite(.cpuBound)
 struct LeaseAndFencingTests {
     @Test func theLeaderServesLeaseReadsAfterItsNoopUntilTheLeaseRunsOutAndARenewalRestoresIt() throws {
         let options = CellOptions()

@@ -1,7 +1,9 @@
 import Cell
+import TestSupport
 import Testing
 
 /// Membership changes through the cell's own log, one replica at a time.
+@Suite(.cpuBound)
 struct MembershipTests {
     @Test func aFourthReplicaJoinsCatchesUpAndCountsInTheQuorumThenAnOriginalReplicaIsRemoved() throws {
         let cluster = TestCluster(size: 3, seed: 41)

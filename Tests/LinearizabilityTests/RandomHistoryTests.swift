@@ -4,6 +4,7 @@ import Testing
 
 /// Histories recorded from a real sequential store with random concurrency must
 /// pass; the same histories with one read changed to a value never written must not.
+@Suite(.cpuBound)
 struct RandomHistoryTests {
     @Test(arguments: 1...40)
     func recordedHistoriesAreLinearizableAndAForgedReadIsCaught(seed: UInt64) throws {

@@ -5,6 +5,7 @@ import Testing
 /// The checker's pruning (memoization, subsumption, and the rules for unknown
 /// outcomes) must not change its verdict: on small random histories it must
 /// agree with a plain search of every order, which follows the definition.
+@Suite(.cpuBound)
 struct ReferenceCheckerTests {
     @Test(arguments: 1...8)
     func agreesWithTryingEveryOrder(batch: UInt64) {

@@ -1,7 +1,9 @@
 import Linearizability
+import TestSupport
 import Testing
 
 /// A search that would take too long answers `.timedOut` instead of hanging.
+@Suite(.cpuBound)
 struct SearchLimitTests {
     /// Sixteen concurrent writes, then a read of a value none wrote: proving it
     /// impossible means trying every order of the writes.

@@ -1,9 +1,10 @@
+
+@testable import EtcdDriver
+@testable import LoadGeneration
 import NIOCore
 import NIOEmbedded
 import NIOHTTP2
 import Testing
-
-@testable import LoadGeneration
 
 /// The gRPC side of one HTTP/2 connection, on a test channel that stands in
 /// for NIO's HTTP/2 handler: streams handed out, answers routed to their

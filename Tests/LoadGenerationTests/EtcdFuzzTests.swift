@@ -1,13 +1,14 @@
-import NIOCore
-import Testing
-import TestSupport
 
+@testable import EtcdDriver
 @testable import LoadGeneration
+import NIOCore
+import TestSupport
+import Testing
 
 /// Seeded mutations of valid etcd responses and gRPC bodies, and random
 /// bytes: the decoders must end every case with a value or their typed
 /// error (offset inside the input), never a crash or a read past the end.
-@Suite("etcd response decoders under hostile input")
+@Suite("etcd response decoders under hostile input", .cpuBound)
 struct EtcdFuzzTests {
     // MARK: - Protobuf
 

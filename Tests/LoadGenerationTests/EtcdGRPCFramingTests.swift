@@ -1,7 +1,8 @@
+
+@testable import EtcdDriver
+@testable import LoadGeneration
 import NIOCore
 import Testing
-
-@testable import LoadGeneration
 
 /// gRPC's length-prefixed messages, and grpc-message's percent-encoding.
 @Suite("gRPC message framing")

@@ -1,7 +1,8 @@
+
+@testable import EtcdDriver
+@testable import LoadGeneration
 import NIOCore
 import Testing
-
-@testable import LoadGeneration
 
 /// The hand-written protobuf: requests byte for byte as etcd's Go client
 /// encodes them, responses decoded from hand-made bytes, unknown fields skipped.

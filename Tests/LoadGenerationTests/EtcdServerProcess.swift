@@ -1,3 +1,4 @@
+import EtcdDriver
 import Foundation
 import TestSupport
 
@@ -5,15 +6,6 @@ import TestSupport
 /// in a temporary folder. `stop()` sends SIGTERM and removes the folder;
 /// call it from a `defer` so a failing test leaves nothing behind.
 final class EtcdServerProcess {
-    struct NotInstalled: Error, CustomStringConvertible {
-        let path: String
-        var description: String {
-            "etcd is not installed (no \(path)): install it with `apt-get install etcd-server` "
-                + "(CI installs it) to run the etcd driver's integration tests"
-        }
-    }
-
-    static let executable = "/usr/bin/etcd"
 
     let clientPort: Int
     let peerPort: Int
@@ -51,11 +43,11 @@ final class EtcdServerProcess {
     }
 
     init(name: String, clientPort: Int, peerPort: Int, initialCluster: String) throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.executable) else { throw NotInstalled(path: Self.executable) }
+        let executable = try PeerProgram.etcd.require()
         (self.clientPort, self.peerPort) = (clientPort, peerPort)
         let client = "http://127.0.0.1:\(clientPort)"
         let peer = "http://127.0.0.1:\(peerPort)"
-        server = try TestServerProcess(executable: Self.executable, name: "etcd") { folder in
+        server = try TestServerProcess(executable: executable, name: "etcd") { folder in
             [
                 "--name", name, "--data-dir", folder.appendingPathComponent("data").path,
                 "--listen-client-urls", client, "--advertise-client-urls", client,

@@ -1,10 +1,12 @@
+import EtcdDriver
 import Foundation
 import LoadGeneration
+import TestSupport
 import Testing
 
 /// The driver against a real single-member etcd (installed here and in CI;
 /// the test fails, naming the package to install, where it is missing).
-@Suite("etcd driver against etcd")
+@Suite("etcd driver against etcd", .requires(.etcd))
 struct EtcdServerTests {
     @Test("status, put, get, get-missing, serializable get, concurrent calls, a 4-client load run, connection loss")
     func againstEtcd() async throws {

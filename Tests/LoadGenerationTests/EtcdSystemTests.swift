@@ -1,7 +1,8 @@
-import Testing
-import TestSupport
 
+@testable import EtcdDriver
 @testable import LoadGeneration
+import TestSupport
+import Testing
 
 /// The parts of the etcd driver that need no etcd: endpoints, choosing the
 /// leader from Status answers, and failing to connect.

@@ -1,8 +1,9 @@
+
+@testable import EtcdDriver
+@testable import LoadGeneration
 import NIOCore
 import NIOHTTP2
 import Testing
-
-@testable import LoadGeneration
 
 /// One unary call's response, fed frame by frame: how it ends for every
 /// shape of response a server may give.

@@ -1,9 +1,10 @@
-import NIOCore
-import NIOEmbedded
-import Synchronization
-import Testing
 
 @testable import LoadGeneration
+import NIOCore
+import NIOEmbedded
+@testable import RedisDriver
+import Synchronization
+import Testing
 
 /// The pairing of replies with requests, in a channel with no network.
 @Suite("Redis command handler")

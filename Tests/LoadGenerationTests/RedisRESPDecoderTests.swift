@@ -1,8 +1,9 @@
-import NIOCore
-import NIOEmbedded
-import Testing
 
 @testable import LoadGeneration
+import NIOCore
+import NIOEmbedded
+@testable import RedisDriver
+import Testing
 
 @Suite("RESP reply decoder")
 struct RedisRESPDecoderTests {

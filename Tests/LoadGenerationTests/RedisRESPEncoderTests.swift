@@ -1,5 +1,6 @@
 import LoadGeneration
 import NIOCore
+import RedisDriver
 import Testing
 
 @Suite("RESP command encoder")

@@ -1,11 +1,12 @@
 import LoadGeneration
-import Testing
+import RedisDriver
 import TestSupport
+import Testing
 
 /// Seeded mutations of valid replies, and random bytes: the decoder must end every
 /// case with replies, a request for more bytes, or its typed error, and the same
 /// way however the bytes are split.
-@Suite("RESP reply decoder under hostile input")
+@Suite("RESP reply decoder under hostile input", .cpuBound)
 struct RedisRESPFuzzTests {
     @Test("valid replies, their prefixes, mutations and random bytes", arguments: [1, 2, 3, 4] as [UInt64])
     func fuzz(seed: UInt64) {

@@ -1,5 +1,6 @@
 import LoadGeneration
 import NIOCore
+import RedisDriver
 import TestSupport
 
 /// What decoding a whole stream came to: the replies before the end or the first error.

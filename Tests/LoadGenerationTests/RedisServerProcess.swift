@@ -1,20 +1,11 @@
 import Foundation
+import RedisDriver
 import TestSupport
 
 /// A `redis-server` of the test's own, on a free loopback port, writing its
 /// append-only file into a temporary folder. `stop()` sends SIGTERM and removes
 /// the folder; call it from a `defer` so a failing test leaves nothing behind.
 final class RedisServerProcess {
-    struct NotInstalled: Error, CustomStringConvertible {
-        let searched: [String]
-        var description: String {
-            "redis-server is not installed (looked for \(searched.joined(separator: ", "))): "
-                + "install it with `apt-get install redis-server` (CI installs it) to run the Redis driver's integration tests"
-        }
-    }
-
-    static let candidates = ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/opt/homebrew/bin/redis-server"]
-
     let port: Int
     private let server: TestServerProcess
 
@@ -24,9 +15,7 @@ final class RedisServerProcess {
 
     /// Starts `redis-server` with every write fsynced before it is acknowledged, as the benchmark runs it.
     init() throws {
-        guard let executable = Self.candidates.first(where: FileManager.default.isExecutableFile(atPath:)) else {
-            throw NotInstalled(searched: Self.candidates)
-        }
+        let executable = try PeerProgram.redisServer.require()
         let port = try LoopbackPorts.closed()
         self.port = port
         server = try TestServerProcess(executable: executable, name: "redis-server") { folder in

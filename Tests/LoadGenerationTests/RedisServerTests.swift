@@ -1,11 +1,12 @@
 import Foundation
 import LoadGeneration
-import Testing
+import RedisDriver
 import TestSupport
+import Testing
 
 /// The driver against a real `redis-server` (installed here and in CI; the
 /// test fails, naming the package to install, where it is missing).
-@Suite("Redis driver against redis-server")
+@Suite("Redis driver against redis-server", .requires(.redisServer))
 struct RedisServerTests {
     @Test("put, get, get-missing, durability settings, errors and a 4-client load run")
     func againstRedisServer() async throws {

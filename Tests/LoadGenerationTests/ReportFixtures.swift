@@ -1,4 +1,6 @@
+import BenchReports
 import LoadGeneration
+import RedisDriver
 
 /// Hand-made results for the report tests.
 enum ReportFixtures {
@@ -64,7 +66,7 @@ enum ReportFixtures {
     ) -> PeerBenchResults {
         PeerBenchResults(
             startedAt: "2025-06-01T10:00:00Z", mode: "quick",
-            command: "tessera bench peers --quick --repeats \(repeats)",
+            command: "tessera-bench peers --quick --repeats \(repeats)",
             machine: .init(
                 cpu: "Test CPU @ 3.0GHz", cores: 2, memoryGiB: 7.75, kernel: "Linux 6.1.0",
                 dataDisk: "ext4 on /dev/vda1", versions: ["tessera": "0.1.0", "etcd": "3.5.17", "redis": "7.0.15"]),

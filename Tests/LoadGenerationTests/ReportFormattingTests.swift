@@ -1,7 +1,8 @@
-import LoadGeneration
-import Testing
 
+@testable import BenchReports
+import LoadGeneration
 @testable import LoadGeneration
+import Testing
 
 /// Numbers and text as the report writes them.
 struct ReportFormattingTests {

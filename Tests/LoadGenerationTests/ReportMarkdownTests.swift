@@ -1,4 +1,6 @@
+import BenchReports
 import LoadGeneration
+import RedisDriver
 import Testing
 
 /// The Markdown report holds every part, with the figures in its tables.
@@ -31,7 +33,7 @@ struct ReportMarkdownTests {
         }
         #expect(md.contains("| CPU | Test CPU @ 3.0GHz |"))
         #expect(md.contains("| Version: etcd | 3.5.17 |"))
-        #expect(md.contains("tessera bench peers --quick --repeats 3"))
+        #expect(md.contains("tessera-bench peers --quick --repeats 3"))
         #expect(md.contains("| Redis | redis | Single node, durable | RESP over TCP | appendonly yes, appendfsync always |"))
         #expect(md.contains("- Redis runs with appendfsync always."))
         #expect(md.contains("![Throughput against clients, and p50 and p99 latency, per system](2025-06-01.svg)"))

@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 
 /// The properties README "Placement" promises, each over 131,072 cells.
+@Suite(.cpuBound)
 struct PlacementPropertyTests {
     static let cells = CellID.all(depth: 17)
 

@@ -1,8 +1,10 @@
 import Cell
 import Simulator
+import TestSupport
 import Testing
 
 /// Every delivery order, loss and crash point of a small scenario, checked.
+@Suite(.cpuBound)
 struct ExhaustiveScheduleTests {
     @Test(arguments: [(commands: 1, depth: 8), (commands: 2, depth: 7)])
     func everyScheduleOfOneCellIsSafe(scenario: (commands: Int, depth: Int)) {

@@ -1,8 +1,10 @@
 import Cell
 import Simulator
+import TestSupport
 import Testing
 
 /// The simulator has teeth: each planted bug is caught within a bounded number of seeds.
+@Suite(.cpuBound)
 struct PlantedBugTests {
     @Test(arguments: PlantedBug.allCases)
     func everyPlantedBugIsCaught(bug: PlantedBug) {

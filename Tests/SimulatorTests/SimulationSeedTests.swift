@@ -1,9 +1,11 @@
 import Cell
 import Simulator
+import TestSupport
 import Testing
 
 /// Many seeds with every fault on: each must keep every invariant, recover
 /// liveness after the faults heal, and leave a linearizable history.
+@Suite(.cpuBound)
 struct SimulationSeedTests {
     static func options(seed: UInt64) -> SimulationOptions {
         var options = SimulationOptions()

@@ -1,9 +1,11 @@
 import Keyspace
 import Storage
+import TestSupport
 import Testing
 
 /// Flipped bits in the WAL or the page file are reported as corruption naming
 /// the file and place, and never come back as data.
+@Suite(.cpuBound)
 struct CorruptionTests {
     static let keys = (0..<40).map { "acme/corrupt/rnd/key\($0)" }
 

@@ -8,6 +8,7 @@ import Testing
 /// unsynced writes are lost, kept, torn or kept in part. After recovery, every
 /// acknowledged write is there and nothing unacknowledged is half there: the
 /// state equals the model after the acknowledged writes, or after one more.
+@Suite(.cpuBound)
 struct CrashConsistencyTests {
     static let primaryKeys = ["k0", "k1", "k2", "k3", "big"]
 

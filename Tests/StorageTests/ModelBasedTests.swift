@@ -6,6 +6,7 @@ import Testing
 /// Random operations against the engine and the reference model must agree,
 /// including queries and conditions, across checkpoints, restarts and crashes
 /// after acknowledgement.
+@Suite(.cpuBound)
 struct ModelBasedTests {
     static let primaryKeys = ["alpha", "beta", "gamma", "delta%2F/x"]
     static let sortKeys: [[UInt8]] = [[], Array("a".utf8), Array("b".utf8), Array("b\u{0}".utf8), [0xFF], Array("m/n".utf8)]

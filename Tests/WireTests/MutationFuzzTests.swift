@@ -1,10 +1,11 @@
+import TestSupport
 import Testing
 import Wire
 
 /// A frame that fails to decode harms nothing: damaged or random bodies either
 /// throw a ``WireError`` or decode to a frame whose encoding is exactly those
 /// bytes (the encoding is canonical, so nothing decodes "almost").
-@Suite struct MutationFuzzTests {
+@Suite(.cpuBound) struct MutationFuzzTests {
     @Test func damagedFramesAndRandomBodiesEitherThrowOrDecodeToAFrameThatReencodesToTheSameBytes() {
         var random = RandomFrames(seed: 0xF1_1B5)
         var refused = 0
