@@ -146,7 +146,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Cell", "Keyspace", "Storage"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Cell", "Keyspace", "Storage", "Placement", "Wire"]),
         .testTarget(name: "CLITests", dependencies: ["Storage", "Keyspace", "TestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: ["Client", "Keyspace", "Wire", "Linearizability", "TestSupport"]),
         .testTarget(

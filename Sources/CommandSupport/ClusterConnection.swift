@@ -4,9 +4,10 @@ import Foundation
 /// Connecting to a cluster from a command, and turning what goes wrong into exit statuses.
 public enum ClusterConnection {
     /// A client for `endpoints`. When every endpoint refuses connections it fails at
-    /// once (rather than after the client's deadline) and says how to start a cluster.
+    /// once (rather than after the client's deadline) and says how to start a cluster;
+    /// for a write (`isWrite`), it also says that nothing was sent or applied.
     public static func connect(
-        endpoints: [String], isDefault: Bool, options: ClientOptions = ClientOptions()
+        endpoints: [String], isDefault: Bool, options: ClientOptions = ClientOptions(), isWrite: Bool = false
     ) async throws -> TesseraClient {
         let verdicts = endpoints.map { ($0, NodeProbe.check($0)) }
         if !verdicts.isEmpty && verdicts.allSatisfy({ $0.1 != .mayAnswer }) {
@@ -16,12 +17,13 @@ public enum ClusterConnection {
             for case let (endpoint, .unresolvable(reason)) in verdicts {
                 problems.append("cannot resolve the host of \(endpoint): \(reason)")
             }
+            if isWrite { problems.append("the write was not sent, so it was not applied") }
             throw commandFailure(problems.joined(separator: "; "), status: ExitStatus.unavailable)
         }
         do {
             return try await TesseraClient(endpoints: endpoints, options: options)
         } catch {
-            throw failure(error, write: false)
+            throw failure(error, write: isWrite)
         }
     }
 

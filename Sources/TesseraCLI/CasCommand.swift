@@ -52,7 +52,7 @@ struct CasCommand: AsyncParsableCommand {
         let parsed = try LocalStore.parseKey(key)
         let bytes = try readValueArgument(new)
         let condition: WriteCondition = expected.map { .valueEquals(Array($0.utf8)) } ?? .mustNotExist
-        let outcome = try await store.with(creating: true) { store in
+        let outcome = try await store.with(creating: true, isWrite: true) { store in
             try await store.put(parsed, value: bytes, condition: condition)
         }
         switch outcome {

@@ -79,10 +79,10 @@ struct ClusterItemStore: ItemStore {
 enum ClusterStore {
     /// Connects to the cluster at `endpoints`, runs `body` with it and closes the client whatever happens.
     static func with<Result>(
-        endpoints: [String], isDefault: Bool, consistency: ConsistencyLevel,
+        endpoints: [String], isDefault: Bool, consistency: ConsistencyLevel, isWrite: Bool,
         _ body: (any ItemStore) async throws -> Result
     ) async throws -> Result {
-        let client = try await ClusterConnection.connect(endpoints: endpoints, isDefault: isDefault)
+        let client = try await ClusterConnection.connect(endpoints: endpoints, isDefault: isDefault, isWrite: isWrite)
         let store = ClusterItemStore(client: client, consistency: consistency == .strong ? .strong : .eventual)
         do {
             let result = try await body(store)

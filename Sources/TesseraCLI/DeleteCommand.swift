@@ -30,7 +30,7 @@ struct DeleteCommand: AsyncParsableCommand {
 
     func run() async throws {
         let parsed = try LocalStore.parseKey(key)
-        let outcome = try await store.with(creating: false) { store in
+        let outcome = try await store.with(creating: false, isWrite: true) { store in
             try await store.delete(parsed, condition: conditions.condition)
         }
         try reportWrite(outcome, json: json)

@@ -59,7 +59,8 @@ struct StoreOptions: ParsableArguments {
     /// `creating`: a missing local data directory is created rather than an error.
     /// `consistency`: for reads from a cluster; with `--data-dir` it is a usage error.
     func with<Result>(
-        creating: Bool, consistency: ConsistencyLevel? = nil, _ body: (any ItemStore) async throws -> Result
+        creating: Bool, consistency: ConsistencyLevel? = nil, isWrite: Bool = false,
+        _ body: (any ItemStore) async throws -> Result
     ) async throws -> Result {
         if let path = dataDirectory {
             if consistency != nil {
@@ -73,7 +74,7 @@ struct StoreOptions: ParsableArguments {
         }
         let (endpoints, isDefault) = endpoint.resolved
         return try await ClusterStore.with(
-            endpoints: endpoints, isDefault: isDefault, consistency: consistency ?? .strong, body)
+            endpoints: endpoints, isDefault: isDefault, consistency: consistency ?? .strong, isWrite: isWrite, body)
     }
 }
 

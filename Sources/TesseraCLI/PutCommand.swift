@@ -40,7 +40,7 @@ struct PutCommand: AsyncParsableCommand {
     func run() async throws {
         let parsed = try LocalStore.parseKey(key)
         let bytes = try readValue()
-        let outcome = try await store.with(creating: true) { store in
+        let outcome = try await store.with(creating: true, isWrite: true) { store in
             try await store.put(parsed, value: bytes, condition: conditions.condition)
         }
         try reportWrite(outcome, json: json)

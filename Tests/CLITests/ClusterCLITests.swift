@@ -177,10 +177,19 @@ final class DevClusterProcess {
         try FileManager.default.createDirectory(atPath: dev, withIntermediateDirectories: true)
         try Data("[{\"id\": \"node-1\", \"address\": \"127.0.0.1:\(port)\", \"zone\": \"zone-1\", \"weight\": 1}]".utf8)
             .write(to: URL(fileURLWithPath: dev + "/members.json"))
-        for arguments in [["put", "acme/users/rnd/gina", "hi"], ["get", "acme/users/rnd/gina"], ["status"]] {
+        let refused = "error: no Tessera node at 127.0.0.1:\(port): start one with `tessera dev`"
+        let notSent = "; the write was not sent, so it was not applied"
+        let cases: [([String], String)] = [
+            (["put", "acme/users/rnd/gina", "hi"], refused + notSent),
+            (["delete", "acme/users/rnd/gina"], refused + notSent),
+            (["cas", "acme/users/rnd/gina", "x", "--expect-absent"], refused + notSent),
+            (["get", "acme/users/rnd/gina"], refused),
+            (["status"], refused),
+        ]
+        for (arguments, message) in cases {
             let finished = try await tessera.bare(arguments, in: tessera.folder.url)
             #expect(finished.status == 69, "\(arguments): \(finished.errorOutput)")
-            #expect(finished.errorOutput == "error: no Tessera node at 127.0.0.1:\(port): start one with `tessera dev`\n")
+            #expect(finished.errorOutput == message + "\n")
         }
         #expect(!FileManager.default.fileExists(atPath: tessera.folder.path + "/.tessera/local"))
     }

@@ -8,12 +8,15 @@ enum ParsedRequest {
     case read(CellRead, consistency: ReadConsistency, cell: UInt64)
 }
 
-/// Largest value a put may carry: the store keeps a log entry (key, value and
-/// framing) in one item of at most 400 KiB.
+/// What one write request may carry. The store keeps a log entry (keys, values and
+/// framing) in one item of at most 400 KiB, so a value may take 384 KiB and the
+/// request 392 KiB: a value at the limit always fits with the longest key, whose
+/// collection is stored in its canonical text (every byte of a 2,048-byte primary
+/// key may be escaped as %XX) and its sort key raw: at most 7,493 bytes.
 public enum ClusterLimits {
     public static let valueBytesMaximum = 384 << 10
-    /// Keys, values and expected values of one write request together.
-    public static let requestBytesMaximum = 384 << 10
+    /// Keys (as stored), values and expected values of one write request together.
+    public static let requestBytesMaximum = valueBytesMaximum + (8 << 10)
 }
 
 extension ClusterLayout {
@@ -48,7 +51,7 @@ extension ClusterLayout {
                 case .valueEquals(let value): condition = .valueEquals(value)
                 }
                 if case .valueEquals(let expected) = condition { bytes += expected.count }
-                bytes += write.key.utf8.count + (write.value?.count ?? 0)
+                bytes += key.canonicalCollectionBytes.count + key.sortKey.count + (write.value?.count ?? 0)
                 items.append(ItemWrite(key: ItemKey(collection: key.canonicalCollectionBytes, sortKey: key.sortKey),
                                        value: write.value, condition: condition))
             }

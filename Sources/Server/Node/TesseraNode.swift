@@ -60,7 +60,7 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
                 .childChannelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandlers(Connection.handlers(
-                            ConnectionHandler(role: .unknown, links: links, router: self, logger: logger)))
+                            ConnectionHandler(role: .unknown, links: links, router: self, logger: logger), accepted: true))
                     }
                 }
                 .bind(host: host, port: port).get()

@@ -10,9 +10,14 @@ protocol RequestRouter: AnyObject, Sendable {
 
 enum Connection {
     /// The pipeline of every connection, peer or client: frames in, frames out.
-    static func handlers(_ handler: ConnectionHandler) -> [any ChannelHandler] {
-        [ByteToMessageHandler(FrameDecoder()), MessageToByteHandler(FrameEncoder()), handler]
+    /// A connection this node accepted (`accepted`) must open with a small hello.
+    static func handlers(_ handler: ConnectionHandler, accepted: Bool = false) -> [any ChannelHandler] {
+        let decoder = FrameDecoder(firstFrameBodyBytesMaximum: accepted ? FrameDecoder.helloBodyBytesMaximum : nil)
+        return [ByteToMessageHandler(decoder), MessageToByteHandler(FrameEncoder()), handler]
     }
+
+    /// How long an accepted connection may take to send its hello.
+    static let helloDeadline: TimeAmount = .seconds(5)
 }
 
 /// One connection: its first frame says who is at the other end, and from
@@ -30,6 +35,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private let links: PeerLinks
     private weak var router: (any RequestRouter)?
     private let logger: Logger
+    private var helloDeadline: Scheduled<Void>?
 
     init(role: Role, links: PeerLinks, router: (any RequestRouter)?, logger: Logger) {
         self.role = role
@@ -38,8 +44,23 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         self.logger = logger
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        if case .unknown = role {
+            // A connection that never says who it is holds a socket and a buffer: it goes.
+            helloDeadline = context.eventLoop.scheduleTask(in: Connection.helloDeadline) { [weak self] in
+                guard let self, case .unknown = self.role else { return }
+                self.refuse(context, "no hello within \(Connection.helloDeadline)")
+            }
+        }
+        context.fireChannelActive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        if case .hello = frame {
+            helloDeadline?.cancel()
+            helloDeadline = nil
+        }
         switch (role, frame) {
         case (.unknown, .hello(.client)):
             role = .client
@@ -72,6 +93,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        helloDeadline?.cancel()
+        helloDeadline = nil
         if case .peer(let peer) = role { links.detach(context.channel, peer: peer) }
         context.fireChannelInactive()
     }

@@ -60,21 +60,12 @@ extension StorageEngine {
         }
 
         // 4. The free list of the new checkpoint: what no one allocated, what this
-        // checkpoint released, and the old free list's own pages. Its pages come
-        // from the allocator too, so they are sized for the worst case first.
+        // checkpoint released, and the old free list's own pages.
         if superblock.freeListFirstPage != 0 {
             released.append(contentsOf: (0..<superblock.freeListPageCount).map { superblock.freeListFirstPage + $0 })
         }
-        let upperBound = allocator.free.count + released.count
-        let freeListPageCount = PageChain.pagesNeeded(for: 4 + upperBound * 4)
-        let freeListFirstPage = allocator.allocateRun(freeListPageCount)
-        let newFree = allocator.free + released
-        var freeList = ByteWriter(capacity: 4 + newFree.count * 4)
-        freeList.append(UInt32(newFree.count))
-        for number in newFree { freeList.append(number) }
-        written.append(contentsOf: PageChain.pages(
-            for: freeList.bytes, numbers: (0..<UInt32(freeListPageCount)).map { freeListFirstPage + $0 },
-            kind: .freeList, generation: generation))
+        let freeList = FreeListLayout(allocator: &allocator, released: released, generation: generation)
+        written.append(contentsOf: freeList.pages)
 
         // 5. Pages, then the superblock, each made durable before the next step.
         try pages.write(written)
@@ -82,14 +73,14 @@ extension StorageEngine {
         let next = Superblock(
             generation: generation, checkpointSequence: nextSequence - 1, pageCount: pages.pageCount,
             globalDepth: UInt8(index.globalDepth), directoryFirstPage: directoryFirstPage,
-            freeListFirstPage: freeListFirstPage, freeListPageCount: UInt32(freeListPageCount),
+            freeListFirstPage: freeList.firstPage, freeListPageCount: UInt32(freeList.pageCount),
             collectionCount: collectionCount)
         try pages.write(next.page())
         try pages.sync()
 
         // 6. The new checkpoint is the durable one: adopt it and drop the old WAL.
         superblock = next
-        freePages = newFree
+        freePages = freeList.free
         index.markClean()
         index.orphanedPages = []
         for (pointer, dirty) in memtable where !dirty.collection.isEmpty {

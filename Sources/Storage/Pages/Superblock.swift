@@ -129,11 +129,13 @@ enum PageChain {
         return bytes
     }
 
-    /// Splits `bytes` over the given page numbers (as many as ``pagesNeeded(for:)``).
+    /// Splits `bytes` over the given page numbers: at least ``pagesNeeded(for:)`` of
+    /// them; pages past the end of `bytes` are written empty (see ``FreeListLayout``).
     static func pages(for bytes: [UInt8], numbers: [UInt32], kind: PageKind, generation: UInt64) -> [Page] {
+        precondition(numbers.count >= pagesNeeded(for: bytes.count), "\(bytes.count) bytes do not fit on \(numbers.count) pages")
         var pages: [Page] = []
         for (index, number) in numbers.enumerated() {
-            let start = index * Page.payloadCapacity
+            let start = min(index * Page.payloadCapacity, bytes.count)
             let chunk = Array(bytes[start..<min(start + Page.payloadCapacity, bytes.count)])
             let next = index + 1 < numbers.count ? numbers[index + 1] : 0
             pages.append(Page(number: number, kind: kind, next: next, generation: generation, payload: chunk))

@@ -6,13 +6,30 @@ import NIOCore
 public struct FrameDecoder: ByteToMessageDecoder {
     public typealias InboundOut = Frame
 
-    public init() {}
+    /// The largest first frame a listening node reads: a hello is a few dozen bytes,
+    /// and a stranger must not make the node buffer megabytes before saying who it is.
+    public static let helloBodyBytesMaximum = 4 << 10
+
+    /// The limit on the first frame's body, or nil once it has passed (or for none).
+    private var firstFrameBodyBytesMaximum: Int?
+
+    /// `firstFrameBodyBytesMaximum`: on a listening node's connections,
+    /// ``helloBodyBytesMaximum``, so that nothing large is read before the hello.
+    public init(firstFrameBodyBytesMaximum: Int? = nil) {
+        self.firstFrameBodyBytesMaximum = firstFrameBodyBytesMaximum
+    }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let prefix = buffer.getInteger(at: buffer.readerIndex, endianness: .little, as: UInt32.self) else {
             return .needMoreData
         }
         let length = try Frame.bodyLength(prefix: prefix)
+        if let limit = firstFrameBodyBytesMaximum {
+            guard length <= limit else {
+                throw WireError("the first frame is \(length) bytes; before its hello a connection may send at most \(limit)")
+            }
+            if buffer.readableBytes >= Frame.headerBytes + length { firstFrameBodyBytesMaximum = nil }
+        }
         guard buffer.readableBytes >= Frame.headerBytes + length else { return .needMoreData }
         buffer.moveReaderIndex(forwardBy: Frame.headerBytes)
         let body = buffer.readBytes(length: length)!
