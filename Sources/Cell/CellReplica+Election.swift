@@ -35,6 +35,15 @@ extension CellReplica {
             // A probe from a member tells the leader that member lost track of it
             // (a restart): an accept makes it a follower again and starts its catch-up.
             if role == .leader && configuration.contains(from) { sendAccept(to: from, now: now) }
+            // Our own leader probing a later ballot has left ours for good (it
+            // restarted before our node layer suspected it, or stepped down), so
+            // it holds no lease. If it lost entries we accepted, it cannot win and
+            // would wait forever: stop following it, and campaign once the promise
+            // we made it runs out (the promise itself is kept).
+            if role == .follower && leader == from && ballot > hardState.ballot && !logIsCurrent {
+                leader = nil
+                scheduleCampaign(now: now, notBefore: promiseHeldUntil)
+            }
             return
         }
         if holdsLease && leader != from && ballot > hardState.ballot { return }

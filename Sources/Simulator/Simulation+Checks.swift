@@ -48,8 +48,14 @@ extension Simulation {
     /// The client history must be linearizable (per key, register with CAS).
     func checkHistory() {
         let checker = LinearizabilityChecker(model: RegisterModel<String, String>(), limits: CheckLimits(maxStatesPerKey: 2_000_000))
-        let result = checker.check(history)
-        report.historyOperations = history.count
+        // A run cut short by a violation leaves operations in flight: they may have taken effect.
+        var operations = history
+        for client in clients {
+            guard let current = client.current, let input = current.input else { continue }
+            operations.append(Operation(client: client.id, input: input, invokedAt: Int(current.invokedAt), outcome: .unknown))
+        }
+        let result = checker.check(operations)
+        report.historyOperations = operations.count
         switch result {
         case .linearizable:
             report.linearizable = true

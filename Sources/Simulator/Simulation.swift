@@ -94,8 +94,12 @@ public final class Simulation {
             handle(event)
         }
         now = end
-        if report.violation == nil { checkLiveness() }
-        if report.violation == nil { checkHistory() }
+        if report.violation == nil {
+            checkLiveness()
+            report.live = report.violation == nil
+        }
+        // Safety is judged whatever else failed: a stuck cell must not hide a bad history.
+        checkHistory()
         report.simulatedSeconds = Double(now) / 1e9
         return report
     }

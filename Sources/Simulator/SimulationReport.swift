@@ -19,6 +19,8 @@ public struct SimulationReport: Sendable, Hashable, CustomStringConvertible {
     public var partitions = 0
     /// `nil` if the checker ran out of its budget.
     public var linearizable: Bool? = nil
+    /// Every cell had one leader after the faults healed; `nil` if a safety violation stopped the run first.
+    public var live: Bool? = nil
     /// The first invariant that broke, with when.
     public var violation: String?
 
@@ -33,9 +35,9 @@ public struct SimulationReport: Sendable, Hashable, CustomStringConvertible {
             "  \(commits) entries committed; client operations: \(operationsOK) ok, \(operationsUnknown) unknown, \(operationsFailed) failed;"
                 + " \(leaseReads) lease reads, \(eventualReads) eventual reads",
             "  faults: \(crashes) crashes, \(partitions) partitions",
+            "  liveness: " + (live.map { $0 ? "every cell led" : "FAILED" } ?? "not checked"),
             "  history of \(historyOperations) operations: "
-                + (historyOperations == 0 && violation != nil ? "not checked"
-                    : linearizable.map { $0 ? "linearizable" : "NOT linearizable" } ?? "checker budget exhausted"),
+                + (linearizable.map { $0 ? "linearizable" : "NOT linearizable" } ?? "checker budget exhausted"),
         ]
         if let violation { lines.append("  violation \(violation)") }
         return lines.joined(separator: "\n")

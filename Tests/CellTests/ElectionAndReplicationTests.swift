@@ -93,6 +93,28 @@ struct ElectionAndReplicationTests {
             accepts.count <= 100 * followers / 4,
             "\(accepts.count) accept messages (\(carryingEntries.count) carrying entries, the largest with \(carryingEntries.map(\.entries.count).max() ?? 0)) for 100 proposals to \(followers) followers")
     }
+
+    /// Seeds 500377 and 501526 of the simulator: a leader crashes and restarts before
+    /// its peers' node layers suspect it, and the crash tore its last entry, which the
+    /// followers had accepted. Its probes for a later ballot are rightly refused (its
+    /// log is behind), and the followers, still following it, never campaigned: the
+    /// cell stayed leaderless. They now stop following a leader that probes a later
+    /// ballot, and campaign once the promise they made it runs out.
+    @Test func followersOfALeaderThatRestartedUnnoticedWithoutItsLastEntryElectAnother() {
+        let cluster = TestCluster(size: 3, seed: 41)
+        cluster.elect(.n1)
+        #expect(cluster.runUntilQuiet())
+        #expect(cluster.propose(CellCommand.put("k", "v", client: 1, sequence: 1).payload, at: .n1).index != nil)
+        _ = cluster.deliverAll { $0.from == .n1 }  // the accepts reach both followers
+        cluster.drop { $0.to == .n1 }  // their answers are lost with the crash
+        cluster.crash(.n1, detected: false)
+        cluster.tearLastPersistedEntry(.n1)
+        cluster.restart(.n1)
+        cluster.run(for: .seconds(5))
+        #expect(cluster.leader != nil, "no leader 5 s after the old one came back without its last entry")
+        #expect(cluster.leader.map { $0.me != .n1 } ?? false, "the leader lacking an accepted entry was elected")
+        #expect(cluster.violations.isEmpty, "\(cluster.violations)")
+    }
 }
 
 extension TestCluster {

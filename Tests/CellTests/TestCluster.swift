@@ -231,6 +231,13 @@ final class TestCluster {
         if detected { reportUnreachable(id) }
     }
 
+    /// A write torn by the crash of `id`: its last persisted entry never reached the
+    /// disk (a leader sends accepts before its own write is durable).
+    func tearLastPersistedEntry(_ id: NodeID) {
+        precondition(replicas[id] == nil, "\(id) is running")
+        persisted[id]!.entries.removeLast()
+    }
+
     /// Rebuilds `id` from what it persisted; its state machine starts from the
     /// persisted snapshot and re-applies what the replica hands back as committed.
     func restart(_ id: NodeID) {
