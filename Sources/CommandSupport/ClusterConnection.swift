@@ -9,7 +9,7 @@ public enum ClusterConnection {
     public static func connect(
         endpoints: [String], isDefault: Bool, options: ClientOptions = ClientOptions(), isWrite: Bool = false
     ) async throws -> TesseraClient {
-        let verdicts = endpoints.map { ($0, NodeProbe.check($0)) }
+        let verdicts = Array(zip(endpoints, NodeProbe.checkAll(endpoints)))
         if !verdicts.isEmpty && verdicts.allSatisfy({ $0.1 != .mayAnswer }) {
             let refused = verdicts.filter { $0.1 == .refused }.map(\.0)
             var problems: [String] = []

@@ -2,7 +2,7 @@ import Foundation
 
 /// A TCP connect with a short timeout, to tell "nothing listens there" from everything else.
 public enum NodeProbe {
-    public enum Verdict: Equatable {
+    public enum Verdict: Equatable, Sendable {
         /// Something accepted the connection, or it timed out: let the client find out.
         case mayAnswer
         /// Every address of the endpoint actively refused: nothing listens there.
@@ -27,6 +27,31 @@ public enum NodeProbe {
             node = current.pointee.ai_next
         }
         return .refused
+    }
+
+    /// Probes every endpoint at once, each on a thread of its own: the answer takes as
+    /// long as the slowest probe (at most one timeout), not the sum of them.
+    public static func checkAll(_ endpoints: [String], timeoutMilliseconds: Int32 = 1_000) -> [Verdict] {
+        guard endpoints.count > 1 else { return endpoints.map { check($0, timeoutMilliseconds: timeoutMilliseconds) } }
+        let verdicts = VerdictSlots(count: endpoints.count)
+        let group = DispatchGroup()
+        for (index, endpoint) in endpoints.enumerated() {
+            group.enter()
+            Thread {
+                verdicts.set(index, check(endpoint, timeoutMilliseconds: timeoutMilliseconds))
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        return verdicts.all
+    }
+
+    private final class VerdictSlots: @unchecked Sendable {
+        private let lock = NSLock()
+        private var verdicts: [Verdict]
+        init(count: Int) { verdicts = Array(repeating: .mayAnswer, count: count) }
+        func set(_ index: Int, _ verdict: Verdict) { lock.withLock { verdicts[index] = verdict } }
+        var all: [Verdict] { lock.withLock { verdicts } }
     }
 
     private static func refused(_ address: addrinfo, timeoutMilliseconds: Int32) -> Bool {

@@ -15,6 +15,8 @@ import Testing
 public struct CPUBound: SuiteTrait, TestTrait, TestScoping {
     public var isRecursive: Bool { true }
 
+    @TaskLocal static var isInScope = false
+
     public func scopeProvider(for test: Test, testCase: Test.Case?) -> CPUBound? {
         test.isSuite || testCase == nil ? nil : self
     }
@@ -22,11 +24,15 @@ public struct CPUBound: SuiteTrait, TestTrait, TestScoping {
     public func provideScope(
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
+        // Nested (a `.cpuBound` test in a `.cpuBound` suite): the outer scope's slot and thread serve.
+        if Self.isInScope { return try await function() }
         try await CPUBoundSlots.shared.withSlot {
             let executor = DedicatedThreadExecutor(name: "cpu-bound")
             defer { executor.shutDown() }
             let start = ContinuousClock.now
-            try await withTaskExecutorPreference(executor) { try await function() }
+            try await Self.$isInScope.withValue(true) {
+                try await withTaskExecutorPreference(executor) { try await function() }
+            }
             if ProcessInfo.processInfo.environment["TESSERA_CPU_BOUND_REPORT"] != nil {
                 print("cpu-bound: \(test.name) ran \(ContinuousClock.now - start)")
             }
@@ -94,6 +100,7 @@ final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var isShutDown = false
+    private var threadEnded = false
 
     init(name: String) {
         let thread = Thread { [self] in run() }
@@ -105,6 +112,14 @@ final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         condition.lock()
+        guard !threadEnded else {
+            // A task the test left behind (a timer, say) that prefers this executor:
+            // its thread is gone, so a pool thread runs the job.
+            condition.unlock()
+            let executor = asUnownedTaskExecutor()
+            DispatchQueue.global().async { job.runSynchronously(on: executor) }
+            return
+        }
         jobs.append(job)
         condition.signal()
         condition.unlock()
@@ -123,6 +138,7 @@ final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
             condition.lock()
             while jobs.isEmpty && !isShutDown { condition.wait() }
             if jobs.isEmpty {
+                threadEnded = true
                 condition.unlock()
                 return
             }

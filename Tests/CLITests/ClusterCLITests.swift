@@ -24,7 +24,7 @@ final class DevClusterProcess {
             ["dev", "--nodes", "3", "--base-port", "\(basePort)", "--data-dir", dataDirectory, "--cell-depth", "6"],
             logURL: logURL)
         guard await process.waitForOutput("ready.", timeout: .seconds(60)) else {
-            process.stop()
+            await process.stop()
             throw NotReady(output: process.output, logs: DevClusterProcess.nodeLogs(dataDirectory))
         }
         return DevClusterProcess(executable: executable, dataDirectory: dataDirectory, basePort: basePort, process: process)
@@ -51,6 +51,8 @@ final class DevClusterProcess {
     }
 
     func stop() { process.stop() }
+
+    func stopAndWait() async { await process.stop() }
 }
 
 @Suite(.serialized) struct ClusterCLITests {
@@ -142,7 +144,7 @@ final class DevClusterProcess {
         cluster.process.signal(SIGINT)
         let exit = await cluster.process.waitForExit(timeout: .seconds(30))
         #expect(exit == 0, "tessera dev exited with \(String(describing: exit)):\n\(cluster.process.output)\n\(logs())")
-        cluster.stop()
+        await cluster.stopAndWait()
 
         // Started again on the same folder, the cluster has the data.
         cluster = try await DevClusterProcess.start(
@@ -150,7 +152,7 @@ final class DevClusterProcess {
             logURL: folder.url.appendingPathComponent("dev-2.out"))
         let again = try await cluster("get", key)
         #expect(again.status == 0 && again.output == "bye", "\(again.errorOutput)\n\(logs())")
-        cluster.stop()
+        await cluster.stopAndWait()
     }
 
     @Test func statusWithoutANodeFailsClearly() async throws {

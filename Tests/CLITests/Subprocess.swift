@@ -60,11 +60,18 @@ func runExecutable(
     process.terminationHandler = { _ in exited.signal() }
     try ChildProcess.spawn(process)
     if let standardInput {
-        try input.fileHandleForWriting.write(contentsOf: standardInput)
-        try input.fileHandleForWriting.close()
+        do {
+            try input.fileHandleForWriting.write(contentsOf: standardInput)
+            try input.fileHandleForWriting.close()
+        } catch {
+            kill(process.processIdentifier, SIGKILL)
+            await exited.wait()
+            throw error
+        }
     }
     let finishedInTime = await exited.wait(timeout: timeout)
     if !finishedInTime {
+        for child in BackgroundProcess.childProcesses(of: process.processIdentifier) { kill(child, SIGKILL) }
         kill(process.processIdentifier, SIGKILL)
         await exited.wait()
     }
@@ -140,8 +147,26 @@ final class BackgroundProcess {
         if process.isRunning { kill(process.processIdentifier, number) }
     }
 
-    /// SIGINT, then after `grace` SIGKILL for the process and every process it started.
-    /// Safe to call more than once.
+    /// SIGINT, then after `grace` SIGKILL for the process and every process it started,
+    /// waiting without holding a thread. Safe to call more than once.
+    func stop(grace: Duration = .seconds(20)) async {
+        guard !stopped else { return }
+        stopped = true
+        if process.isRunning {
+            let children = Self.childProcesses(of: process.processIdentifier)
+            signal(SIGINT)
+            if await waitForExit(timeout: grace) == nil {
+                for child in Self.childProcesses(of: process.processIdentifier) + children { kill(child, SIGKILL) }
+                kill(process.processIdentifier, SIGKILL)
+                await exited.wait()
+            }
+            for child in children where Self.isAlive(child) { kill(child, SIGKILL) }
+        }
+        try? log.close()
+    }
+
+    /// Blocking form of ``stop(grace:) async``, for a `defer` (which cannot await):
+    /// it does nothing once the process was stopped.
     func stop(grace: Duration = .seconds(20)) {
         guard !stopped else { return }
         stopped = true
