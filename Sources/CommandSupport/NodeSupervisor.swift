@@ -48,11 +48,15 @@ public final class NodeSupervisor: @unchecked Sendable {
         }
     }
 
-    public func start() throws {
+    /// Starts every node. A node folder still locked by a process of an earlier run
+    /// (a node that is still stopping, or printing its crash report) is waited for,
+    /// up to `lockWait`, rather than started into an exit 74.
+    public func start(lockWait: Duration = .seconds(30)) async throws {
         try Self.requireExecutable()
         for member in members {
             let folder = cluster.nodeFolder(member.id)
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try await DataDirectoryLock.waitUntilFree(folder, timeout: lockWait)
             if !FileManager.default.fileExists(atPath: cluster.logPath(member.id)) {
                 _ = FileManager.default.createFile(atPath: cluster.logPath(member.id), contents: nil)
             }

@@ -67,7 +67,7 @@ struct DevCommand: AsyncParsableCommand {
             + "\(supervisor.shards) event loop\(supervisor.shards == 1 ? "" : "s") per node, data in \(cluster.folder)")
         for member in members { writeLine("  \(member.id)  \(member.address)  log: \(cluster.logPath(member.id))") }
         writeLine("endpoint: \(members[0].address)")
-        try supervisor.start()
+        try await supervisor.start()
         if await supervisor.waitUntilListening(timeout: .seconds(30)) {
             writeLine("ready. Try: tessera put acme/users/rnd/alice hello && tessera get acme/users/rnd/alice")
         } else {

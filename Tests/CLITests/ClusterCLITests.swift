@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 import TestSupport
 import Testing
 
@@ -153,6 +154,29 @@ final class DevClusterProcess {
         let again = try await cluster("get", key)
         #expect(again.status == 0 && again.output == "bye", "\(again.errorOutput)\n\(logs())")
         await cluster.stopAndWait()
+    }
+
+    /// A node folder still locked by a process of an earlier run (here: this test's own
+    /// open store) is waited for, with a line saying so, instead of a node exiting 74.
+    @Test(.timeLimit(.minutes(3))) func devWaitsForADataDirectoryStillLocked() async throws {
+        let executable = try BuiltExecutable.url("tessera")
+        let folder = try TemporaryFolder("dev-lock")
+        defer { folder.remove() }
+        let dataDirectory = folder.path + "/data"
+        let lockedNode = dataDirectory + "/dev/node-2"
+        try FileManager.default.createDirectory(atPath: lockedNode, withIntermediateDirectories: true)
+        let holder = try Store(path: lockedNode)
+        let basePort = try LoopbackPorts.freeRange(count: 3)
+        let process = try BackgroundProcess(
+            executable, ["dev", "--nodes", "3", "--base-port", "\(basePort)", "--data-dir", dataDirectory, "--cell-depth", "4"],
+            logURL: folder.url.appendingPathComponent("dev.out"))
+        defer { process.stop() }
+        #expect(await process.waitForOutput("waiting for \(lockedNode)", timeout: .seconds(60)), "\(process.output)")
+        #expect(!process.output.contains("ready."), "started while a node folder was locked:\n\(process.output)")
+        try holder.close()
+        #expect(await process.waitForOutput("ready.", timeout: .seconds(60)), "\(process.output)\n\(DevClusterProcess.nodeLogs(dataDirectory))")
+        await process.stop()
+        #expect(!process.output.contains("exited with status"), "\(process.output)")
     }
 
     @Test func statusWithoutANodeFailsClearly() async throws {

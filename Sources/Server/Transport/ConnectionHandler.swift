@@ -13,8 +13,13 @@ enum Connection {
     /// A connection this node accepted (`accepted`) must open with a small hello.
     static func handlers(_ handler: ConnectionHandler, accepted: Bool = false) -> [any ChannelHandler] {
         let decoder = FrameDecoder(firstFrameBodyBytesMaximum: accepted ? FrameDecoder.helloBodyBytesMaximum : nil)
-        return [ByteToMessageHandler(decoder), MessageToByteHandler(FrameEncoder()), handler]
+        let framing: [any ChannelHandler] = [ByteToMessageHandler(decoder), MessageToByteHandler(FrameEncoder()), handler]
+        return accepted ? [IdleStateHandler(readTimeout: clientIdleTimeout)] + framing : framing
     }
+
+    /// An accepted client connection that sends nothing for this long is closed
+    /// (peers send heartbeats, so theirs never idle); the client reconnects on use.
+    static let clientIdleTimeout: TimeAmount = .minutes(10)
 
     /// How long an accepted connection may take to send its hello.
     static let helloDeadline: TimeAmount = .seconds(5)
@@ -86,6 +91,13 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         default:
             refuse(context, "unexpected frame for a \(role) connection")
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            if case .peer = role {} else { return refuse(context, "idle for \(Connection.clientIdleTimeout)") }
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

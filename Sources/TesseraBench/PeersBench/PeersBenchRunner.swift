@@ -259,7 +259,7 @@ final class PeersBenchRunner: @unchecked Sendable {
         let cellDepth = 12
         let supervisor = try NodeSupervisor(
             cluster: cluster, members: members, cellDepth: cellDepth, replicas: nodes >= 3 ? 3 : 1, logLevel: "warning")
-        try supervisor.start()
+        try await supervisor.start()
         do {
             guard await supervisor.waitUntilListening(timeout: .seconds(30)) else {
                 throw BenchFailure("Tessera nodes did not listen within 30 s; see the logs in \(cluster.folder)")
