@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cell
+import CommandSupport
 import Foundation
 import Simulator
 
@@ -88,16 +89,24 @@ struct SimulateCommand: ParsableCommand {
         options.plantedBug = try parsedBug()
         options.eventsMaximum = steps
         var failures: [UInt64] = []
+        var lastProgress = ContinuousClock.now
         for offset in 0..<seeds {
             options.seed = seed + UInt64(offset)
             let report = Simulation(options: options).run()
-            if seeds == 1 || !report.passed { print(report) }
+            if seeds == 1 || !report.passed {
+                writeLine("\(report)")  // unbuffered: a failing seed is seen at once, even through a pipe
+            }
             if !report.passed { failures.append(options.seed) }
+            // Long runs say how far they are, on standard error, every 10 s.
+            if seeds > 1 && ContinuousClock.now - lastProgress >= .seconds(10) {
+                lastProgress = ContinuousClock.now
+                printToStandardError("simulated \(offset + 1) of \(seeds) seeds (up to seed \(options.seed)), \(failures.count) failed")
+            }
         }
         if seeds > 1 {
-            print("\(seeds - failures.count) passed, \(failures.count) failed")
+            writeLine("\(seeds - failures.count) passed, \(failures.count) failed")
             if !failures.isEmpty {
-                print("failing seeds: \(failures.map(String.init).joined(separator: " ")); reproduce with: tessera simulate --seed N")
+                writeLine("failing seeds: \(failures.map(String.init).joined(separator: " ")); reproduce with: tessera simulate --seed N")
             }
         }
         if !failures.isEmpty { throw ExitCode(1) }
