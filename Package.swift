@@ -42,7 +42,7 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         // One replicated cell: Multi-Paxos log, leader lease, fencing, snapshots (sans-I/O).
-        .target(name: "Cell"),
+        .target(name: "Cell", dependencies: ["Placement"]),
         // The deterministic simulator: seeded network, disks, clocks and clients around real cells.
         .target(name: "Simulator", dependencies: ["Cell", "Linearizability"]),
         // The node protocol: versioned, length-framed binary frames for peers and clients, and their NIO codec.

@@ -24,6 +24,22 @@ extension CellReplica {
         return now < leaseUntil
     }
 
+    /// Whether the followers the node layer does not suspect, with this leader,
+    /// make a quorum: otherwise no write can commit and no lease can be renewed.
+    public var reachesQuorum: Bool {
+        guard role == .leader else { return false }
+        let reachable = configuration.count { member in member == me || progress[member].map { !$0.paused } ?? false }
+        return reachable >= quorum
+    }
+
+    /// A leader cut off from a quorum steps down once its lease has run out, so
+    /// that clients reaching it are told "not leader" at once rather than
+    /// waiting on a write that cannot commit (the majority elects meanwhile).
+    func stepDownIfCutOff(now: Instant) {
+        guard role == .leader, !reachesQuorum, now >= (leaseUntil ?? .zero) else { return }
+        becomeFollower(ballot: hardState.ballot, leader: nil, now: now)
+    }
+
     /// Asks every follower for a fresh acknowledgement, to renew an expired lease.
     public func renewLease(now: Instant) {
         guard role == .leader else { return }

@@ -17,6 +17,7 @@ extension CellReplica {
         state.paused = false
         state.nextIndex = state.matchIndex + 1
         state.inflight = 0
+        state.unansweredRetransmits = 0
         progress[peer] = state
         sendAccept(to: peer, now: now)
     }

@@ -41,6 +41,12 @@ extension CellReplica {
         ballot: Ballot, previousIndex: LogIndex, previousBallot: Ballot, entries: [LogEntry],
         commitIndex: LogIndex, sentAt: Instant, from: NodeID, now: Instant
     ) {
+        // A corrupted entry goes no further: the accept counts as lost, and the
+        // leader sends its entries again.
+        guard entries.allSatisfy(\.isIntact) else {
+            corruptEntriesRefused += 1
+            return
+        }
         if ballot < hardState.ballot && options.plantedBug != .acceptLowerBallot {
             // A deposed leader: tell it the ballot that replaced it.
             send(.accepted(ballot: hardState.ballot, success: false, matchIndex: 0, sentAt: sentAt), to: from)
@@ -77,6 +83,7 @@ extension CellReplica {
         guard role == .leader, ballot == hardState.ballot, var state = progress[from] else { return }
         state.acknowledgedSentAt = max(state.acknowledgedSentAt ?? sentAt, sentAt)
         state.inflight = max(0, state.inflight - 1)
+        state.unansweredRetransmits = 0
         if success {
             state.matchIndex = max(state.matchIndex, matchIndex)
             state.nextIndex = max(state.nextIndex, state.matchIndex + 1)
@@ -186,10 +193,11 @@ extension CellReplica {
     func retransmit(now: Instant) {
         // In configuration order, never dictionary order: the simulator replays seeds exactly.
         for peer in configuration {
-            guard let state = progress[peer], let sent = state.lastSentAt, now >= sent + options.retransmitInterval else { continue }
+            guard let state = progress[peer], let due = state.retransmitDue(options), now >= due else { continue }
             var restarted = state
             restarted.nextIndex = state.matchIndex + 1
             restarted.inflight = 0
+            restarted.unansweredRetransmits += 1
             progress[peer] = restarted
             sendAccept(to: peer, now: now)
         }

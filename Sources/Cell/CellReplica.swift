@@ -26,7 +26,18 @@ public final class CellReplica {
         /// The node layer says this follower's node is down: send it nothing
         /// (no retransmits every 100 ms per cell) until it is back.
         var paused = false
+        /// Retransmits since the follower last answered: each doubles the wait
+        /// before the next (up to ``retransmitBackoffMaximum``), so a follower
+        /// that is slow to answer is not sent the same catch-up again and again.
+        var unansweredRetransmits = 0
+
+        func retransmitDue(_ options: CellOptions) -> Instant? {
+            lastSentAt.map { $0 + options.retransmitInterval * (1 << min(unansweredRetransmits, CellReplica.retransmitBackoffMaximum)) }
+        }
     }
+
+    /// Doublings of the retransmit interval at most (100 ms becomes 1.6 s).
+    static let retransmitBackoffMaximum = 4
 
     public let me: NodeID
     public let options: CellOptions
@@ -56,6 +67,9 @@ public final class CellReplica {
     var commitNoticeDue: Instant?
     /// Proposals wait here for the next ready, to go out together.
     var broadcastDue: Instant?
+
+    /// Accepts refused because an entry failed its checksum.
+    public internal(set) var corruptEntriesRefused = 0
 
     // Output being gathered for the next ready.
     var outbox: [(to: NodeID, message: CellMessage)] = []
@@ -118,6 +132,8 @@ public final class CellReplica {
         case .follower, .candidate:
             if let campaignAt, now >= campaignAt { campaign(now: now, probe: true) }
         case .leader:
+            stepDownIfCutOff(now: now)
+            guard role == .leader else { return }
             retransmit(now: now)
             sendCommitNotices(now: now)
         }
@@ -136,10 +152,9 @@ public final class CellReplica {
         case .follower, .candidate:
             return campaignAt
         case .leader:
-            let retransmit = progress.values.compactMap { progress in
-                progress.lastSentAt.map { $0 + options.retransmitInterval }
-            }.min()
-            return [retransmit, commitNoticeDue].compactMap { $0 }.min()
+            let retransmit = progress.values.compactMap { $0.retransmitDue(options) }.min()
+            let stepDown = reachesQuorum ? nil : (leaseUntil ?? .zero)
+            return [retransmit, commitNoticeDue, stepDown].compactMap { $0 }.min()
         }
     }
 

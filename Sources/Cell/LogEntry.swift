@@ -1,4 +1,11 @@
+import Placement
+
 /// One slot of a cell's log.
+///
+/// It carries a checksum from the leader that made it to every replica that
+/// applies it: made once, at the leader, then checked wherever the entry is
+/// decoded (from a peer or from disk) and by each replica before it accepts
+/// it, so a corrupted entry is refused, never replicated.
 public struct LogEntry: Hashable, Sendable {
     public enum Payload: Hashable, Sendable {
         /// Appended by a new leader to commit everything before it in its own ballot.
@@ -22,10 +29,48 @@ public struct LogEntry: Hashable, Sendable {
         }
     }
 
+    /// XXH64 of the index, ballot and payload, as the leader made them.
+    public var checksum: UInt64
+
+    /// A new entry (at the leader), with its checksum.
     public init(index: LogIndex, ballot: Ballot, payload: Payload) {
         self.index = index
         self.ballot = ballot
         self.payload = payload
+        self.checksum = Self.checksum(index: index, ballot: ballot, payload: payload)
+    }
+
+    /// An entry as received or read back, with the checksum it came with
+    /// (check ``isIntact`` before trusting it).
+    public init(index: LogIndex, ballot: Ballot, payload: Payload, checksum: UInt64) {
+        self.index = index
+        self.ballot = ballot
+        self.payload = payload
+        self.checksum = checksum
+    }
+
+    /// Whether the entry is still what its leader made.
+    public var isIntact: Bool {
+        checksum == Self.checksum(index: index, ballot: ballot, payload: payload)
+    }
+
+    static func checksum(index: LogIndex, ballot: Ballot, payload: Payload) -> UInt64 {
+        var header: [UInt8] = []
+        header.reserveCapacity(17)
+        withUnsafeBytes(of: index.littleEndian) { header.append(contentsOf: $0) }
+        withUnsafeBytes(of: ballot.number.littleEndian) { header.append(contentsOf: $0) }
+        switch payload {
+        case .noop:
+            header.append(0)
+            return XXH64.hash(header)
+        case .command(let bytes):
+            header.append(1)
+            return bytes.withUnsafeBytes { XXH64.hash($0, seed: XXH64.hash(header)) }
+        case .configuration(let members):
+            header.append(2)
+            for member in members { withUnsafeBytes(of: member.rawValue.littleEndian) { header.append(contentsOf: $0) } }
+            return XXH64.hash(header)
+        }
     }
 }
 

@@ -16,6 +16,9 @@ public enum TesseraClientError: Error, Sendable, Equatable, CustomStringConverti
     case outcomeUnknown(String)
     /// A node answered something this client does not understand.
     case protocolError(String)
+    /// The key's account is over its request rate; the message names the
+    /// account and the limit. Nothing was applied: slow down and retry.
+    case throttled(String)
 
     public var description: String {
         switch self {
@@ -25,6 +28,7 @@ public enum TesseraClientError: Error, Sendable, Equatable, CustomStringConverti
         case .internalError(let message): "node error: \(message)"
         case .outcomeUnknown(let message): "outcome unknown: \(message)"
         case .protocolError(let message): "protocol error: \(message)"
+        case .throttled(let message): "throttled: \(message)"
         }
     }
 
@@ -32,7 +36,8 @@ public enum TesseraClientError: Error, Sendable, Equatable, CustomStringConverti
     public var message: String {
         switch self {
         case .badRequest(let message), .timeout(let message, _), .unavailable(let message),
-             .internalError(let message), .outcomeUnknown(let message), .protocolError(let message):
+             .internalError(let message), .outcomeUnknown(let message), .protocolError(let message),
+             .throttled(let message):
             message
         }
     }

@@ -129,6 +129,11 @@ extension TesseraClient {
                             cursor.advance()
                             timeoutsInRow = 0
                         }
+                    case .overloaded:
+                        // The node is at a bound: the same replica, after a backoff pause.
+                        log.record(memberID, detail.isEmpty ? "overloaded" : "overloaded: \(detail)")
+                    case .throttled:
+                        throw TesseraClientError.throttled("\(operation): \(memberID) refused it: \(message)")
                     case .notReplica:
                         log.record(memberID, "not a replica of cell \(cell)")
                         router.forgetLeader(memberID, of: cell)

@@ -62,6 +62,8 @@ public enum ClusterConnection {
             return commandFailure(withOutcome(error.description, mayHaveApplied: true), status: ExitStatus.ioError)
         case .protocolError:
             return commandFailure(error.description, status: ExitStatus.protocolError)
+        case .throttled:
+            return commandFailure(withOutcome(error.description, mayHaveApplied: false), status: ExitStatus.throttled)
         }
     }
 }

@@ -11,6 +11,8 @@ public enum ExitStatus {
     public static let corruptData: Int32 = 65
     /// No cluster node answered, or a call timed out (EX_UNAVAILABLE): try again later.
     public static let unavailable: Int32 = 69
+    /// The key's account is over its request rate: nothing was applied; slow down (EX_TEMPFAIL).
+    public static let throttled: Int32 = 75
     /// The operating system refused a file operation, or a node failed handling the request (EX_IOERR).
     public static let ioError: Int32 = 74
     /// A node answered something this `tessera` does not understand (EX_PROTOCOL).

@@ -10,10 +10,14 @@ public final class NodeSupervisor: @unchecked Sendable {
     public let logLevel: String
     /// Event loops per node: the nodes share this machine's cores.
     public let shards: Int
+    /// More `tessera serve` flags, the same for every node.
+    public let serveArguments: [String]
     private var processes: [(member: Member, process: Process)] = []
 
-    public init(cluster: DevCluster, members: [Member], cellDepth: Int, replicas: Int, logLevel: String) throws {
+    public init(cluster: DevCluster, members: [Member], cellDepth: Int, replicas: Int, logLevel: String,
+                serveArguments: [String] = []) throws {
         self.cluster = cluster
+        self.serveArguments = serveArguments
         shards = Self.shardsPerNode(nodes: members.count)
         self.members = members
         self.cellDepth = cellDepth
@@ -68,7 +72,7 @@ public final class NodeSupervisor: @unchecked Sendable {
                 "serve", "--node-id", member.id, "--listen", member.address, "--members", cluster.membersPath,
                 "--data-dir", folder, "--cell-depth", "\(cellDepth)", "--replicas", "\(replicas)",
                 "--log-level", logLevel, "--shards", "\(shards)",
-            ]
+            ] + serveArguments
             process.standardOutput = log
             process.standardError = log
             try process.run()

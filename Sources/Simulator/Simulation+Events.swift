@@ -93,6 +93,8 @@ extension Simulation {
                     if replica.leader == peer.id {
                         replica.leaderSuspected(now: node.localNow(now))
                         drive(node, cell)
+                    } else if replica.role == .leader {
+                        drive(node, cell)  // a leader cut off from its quorum steps down when its lease ends
                     }
                 }
             }

@@ -36,6 +36,9 @@ struct DevCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "Log level of the nodes (their logs are in <data-dir>/dev/NODE.log).")
     var logLevel = "info"
 
+    @OptionGroup(title: "Admission control (passed to every node)")
+    var accountRates: AccountRateOptions
+
     func validate() throws {
         guard (1...9).contains(nodes) else { throw ValidationError("--nodes must be 1 to 9") }
         guard (1...65_000).contains(basePort) else { throw ValidationError("--base-port must be 1 to 65000") }
@@ -62,7 +65,8 @@ struct DevCommand: AsyncParsableCommand {
         let replicas = members.count >= 5 ? 5 : (members.count >= 3 ? 3 : 1)
         let depth = try cluster.cellDepth(requested: cellDepth)
         let supervisor = try NodeSupervisor(cluster: cluster, members: members, cellDepth: depth,
-                                            replicas: replicas, logLevel: logLevel)
+                                            replicas: replicas, logLevel: logLevel,
+                                            serveArguments: accountRates.serveArguments)
         writeLine("Tessera dev cluster: \(members.count) nodes, \(replicas) replicas per cell, "
             + "\(supervisor.shards) event loop\(supervisor.shards == 1 ? "" : "s") per node, data in \(cluster.folder)")
         for member in members { writeLine("  \(member.id)  \(member.address)  log: \(cluster.logPath(member.id))") }

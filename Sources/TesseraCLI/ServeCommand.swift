@@ -48,6 +48,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @OptionGroup(title: "Admission control")
+    var accountRates: AccountRateOptions
+
     func run() async throws {
         let level = try LogLevelOption.parse(logLevel)
         LoggingSystem.bootstrap { label in
@@ -74,6 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.cellDepth = cellDepth
         configuration.replicas = replicas
         if let shards { configuration.shards = shards }
+        configuration.accountRates = accountRates.rates
         let node: TesseraNode
         do {
             node = try TesseraNode(configuration: configuration, logger: logger)

@@ -89,7 +89,7 @@ public struct CellEnvelope: Sendable, Equatable {
             let previousBallot = Ballot(try reader.read(UInt64.self, "accept previous ballot"))
             let commitIndex = try reader.read(UInt64.self, "accept commit index")
             let sentAt = Instant(nanoseconds: try reader.read(Int64.self, "accept sent-at"))
-            let count = try reader.readCount("log entries", elementBytes: 17)
+            let count = try reader.readCount("log entries", elementBytes: 25)
             guard count <= Self.entriesMaximum else { throw WireError("accept carries \(count) entries; the limit is \(Self.entriesMaximum)") }
             var entries: [LogEntry] = []
             entries.reserveCapacity(min(count, 1024))
@@ -131,6 +131,7 @@ public struct CellEnvelope: Sendable, Equatable {
             writer.append(UInt8(2))
             encode(members, into: &writer)
         }
+        writer.append(entry.checksum)
     }
 
     public static func decodeEntry(from reader: inout WireReader) throws(WireError) -> LogEntry {
@@ -143,7 +144,12 @@ public struct CellEnvelope: Sendable, Equatable {
         case 2: payload = .configuration(try decodeConfiguration(from: &reader))
         case let kind: throw WireError("unknown entry payload kind \(kind) at index \(index)")
         }
-        return LogEntry(index: index, ballot: ballot, payload: payload)
+        let entry = LogEntry(index: index, ballot: ballot, payload: payload,
+                             checksum: try reader.read(UInt64.self, "entry checksum"))
+        guard entry.isIntact else {
+            throw WireError("log entry \(index) (ballot \(ballot.number)) fails its checksum: it was corrupted after its leader made it")
+        }
+        return entry
     }
 
     public static func encode(_ members: [NodeID], into writer: inout WireWriter) {

@@ -27,6 +27,12 @@ public enum WireErrorCode: UInt8, Sendable, Equatable, CaseIterable {
     case shuttingDown = 6
     /// A retried write arrived after the client declared it finished: outcome unknown.
     case expired = 7
+    /// The node is at one of its bounds (requests in flight, a cell's pending
+    /// writes): nothing was applied; back off and retry.
+    case overloaded = 8
+    /// The account is over its request rate (the message names the account and
+    /// the limit): nothing was applied; slow down.
+    case throttled = 9
 }
 
 /// A node's answer to one request.

@@ -11,7 +11,7 @@ public enum Frame: Sendable, Equatable {
     case response(ClientResponse)
 
     /// Bumped on any incompatible change of any frame's layout.
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     /// Largest `length` accepted: a bigger announcement closes the connection
     /// before any of it is buffered.
     public static let lengthMaximum = 64 << 20

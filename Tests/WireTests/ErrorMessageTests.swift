@@ -68,13 +68,13 @@ import Wire
             ballot: Ballot(2), previousIndex: 1, previousBallot: Ballot(1), entries: [LogEntry(index: 2, ballot: Ballot(2), payload: .command([1, 2]))],
             commitIndex: 1, sentAt: Instant(nanoseconds: 5)))])
         // count 2..<6 | cell 6..<14 | kind 14 | ballot, previous index, previous ballot, commit index | sent-at 47..<55
-        // | entries 55..<59 | entry index 59..<67, ballot 67..<75, kind 75, command length 76..<80, bytes 80..<82
+        // | entries 55..<59 | entry index 59..<67, ballot 67..<75, kind 75, command length 76..<80, bytes 80..<82,
+        // checksum 82..<90
         expectTruncated(accept, to: 10, "1 cell messages announced, but only 4 bytes are left")
         expectTruncated(accept, to: 18, "truncated accept ballot at byte 15")
         expectTruncated(accept, to: 50, "truncated accept sent-at at byte 47")
         expectTruncated(accept, to: 70, "1 log entries announced, but only 11 bytes are left")
-        expectTruncated(accept, to: 78, "truncated length of entry command at byte 76")
-        expectTruncated(accept, to: 81, "truncated entry command: 2 bytes announced, 1 left")
+        expectTruncated(accept, to: 86, "truncated entry checksum at byte 82")
     }
 
     @Test func reasonsAreTheErrorsDescription() {

@@ -37,11 +37,12 @@ import Wire
         ("entries", oneCellMessage(kind: 3) { acceptHeader(&$0); $0.append(huge); $0.append(UInt16(0)) },
          "2147483648 log entries announced, but only 2 bytes are left"),
         ("entries above the limit, though the bytes could hold them",
-         oneCellMessage(kind: 3) { acceptHeader(&$0); $0.append(UInt32(65_537)); $0.appendBlob([UInt8](repeating: 0, count: 65_537 * 17)) },
+         oneCellMessage(kind: 3) { acceptHeader(&$0); $0.append(UInt32(65_537)); $0.appendBlob([UInt8](repeating: 0, count: 65_537 * 25)) },
          "accept carries 65537 entries; the limit is 65536"),
         ("entry command", oneCellMessage(kind: 3) {
             acceptHeader(&$0); $0.append(UInt32(1)); $0.append(UInt64(1)); $0.append(UInt64(1)); $0.append(UInt8(1)); $0.append(UInt32.max)
-        }, "truncated entry command: 4294967295 bytes announced, 0 left"),
+            $0.append(UInt64(0))  // room for the checksum: the count check passes
+        }, "truncated entry command: 4294967295 bytes announced, 8 left"),
         ("entry configuration", oneCellMessage(kind: 3) {
             acceptHeader(&$0); $0.append(UInt32(1)); $0.append(UInt64(1)); $0.append(UInt64(1)); $0.append(UInt8(2)); $0.append(huge)
             $0.append(UInt32(0))

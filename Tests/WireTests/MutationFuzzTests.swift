@@ -32,7 +32,8 @@ import Wire
             }
         }
         #expect(unstable.isEmpty, "\(unstable.count), first: \(unstable.prefix(3))")
-        #expect(refused > 10_000 && decoded > 1_000, "refused \(refused), decoded \(decoded)")
+        // Entries' checksums refuse most damaged cell messages: a few hundred still decode.
+        #expect(refused > 10_000 && decoded > 500, "refused \(refused), decoded \(decoded)")
     }
 
     /// The right version, a known kind and the start of a real layout, then random bytes:

@@ -30,8 +30,8 @@ import Wire
     }
 
     @Test func unknownVersionsAndFrameKindsAreNamed() {
-        for version: UInt8 in [0, 2, 255] {
-            #expect(throws: WireError("frame version \(version) is not supported (this node speaks 1)")) {
+        for version: UInt8 in [0, 1, 3, 255] {
+            #expect(throws: WireError("frame version \(version) is not supported (this node speaks 2)")) {
                 try Frame(body: body(version: version, kind: 3))
             }
         }
@@ -39,8 +39,8 @@ import Wire
             #expect(throws: WireError("unknown frame kind \(kind)")) { try Frame(body: body(kind: kind)) }
         }
         // The version is checked before anything else: a future frame's body is never interpreted.
-        #expect(throws: WireError("frame version 2 is not supported (this node speaks 1)")) {
-            try Frame(body: body(version: 2, kind: 200) { $0.append(UInt64.max) })
+        #expect(throws: WireError("frame version 3 is not supported (this node speaks 2)")) {
+            try Frame(body: body(version: 3, kind: 200) { $0.append(UInt64.max) })
         }
     }
 
@@ -52,7 +52,7 @@ import Wire
             (cellMessage(kind: 6), "unknown cell message kind 6 for cell 7"),
             (cellMessage(kind: 3) {
                 for _ in 0..<5 { $0.append(UInt64(1)) }
-                $0.append(UInt32(1)); $0.append(UInt64(42)); $0.append(UInt64(1)); $0.append(UInt8(3))
+                $0.append(UInt32(1)); $0.append(UInt64(42)); $0.append(UInt64(1)); $0.append(UInt8(3)); $0.append(UInt64(0))
             }, "unknown entry payload kind 3 at index 42"),
             (request(kind: 0), "unknown request kind 0"),
             (request(kind: 6), "unknown request kind 6"),
@@ -64,7 +64,7 @@ import Wire
             (response(kind: 0), "unknown response kind 0"),
             (response(kind: 9), "unknown response kind 9"),
             (response(kind: 6) { $0.append(UInt8(0)); $0.appendString("") }, "unknown error code 0"),
-            (response(kind: 6) { $0.append(UInt8(8)); $0.appendString("") }, "unknown error code 8"),
+            (response(kind: 6) { $0.append(UInt8(10)); $0.appendString("") }, "unknown error code 10"),
         ]
         for (bytes, reason) in cases {
             #expect(throws: WireError(reason)) { try Frame(body: bytes) }

@@ -7,8 +7,9 @@ struct Responder: Sendable {
     let replies: ChannelOutbox
     let requestID: UInt64
 
+    /// Answers the request; every admitted request is answered exactly once.
     func send(_ body: ClientResponse.Body) {
-        replies.send(Frame.response(ClientResponse(id: requestID, body: body)))
+        replies.sendReply(Frame.response(ClientResponse(id: requestID, body: body)))
     }
 }
 
@@ -27,7 +28,9 @@ final class HostedCell: @unchecked Sendable {
     var stateMachine = CellStateMachine()
     var disk: CellDiskState
     /// Proposed writes by log index, answered when that index is applied.
-    var pendingWrites: [LogIndex: (command: CellCommand, responder: Responder)] = [:]
+    private(set) var pendingWrites: [LogIndex: (command: CellCommand, responder: Responder, bytes: Int)] = [:]
+    /// Payload bytes of `pendingWrites` (bounded by ``NodeLimits``).
+    private(set) var pendingWriteBytes = 0
     /// Strong reads waiting for the leader's lease (or its first commit).
     var pendingReads: [(read: CellRead, responder: Responder)] = []
     /// Readies queued for or being written by the shard's disk pipeline.
@@ -35,6 +38,30 @@ final class HostedCell: @unchecked Sendable {
     var scheduledTick: Scheduled<Void>?
     var scheduledTickAt: Instant?
     var wasLeader = false
+
+    /// Whether one more proposal of `bytes` fits the cell's bounds.
+    func hasRoomForWrite(bytes: Int) -> Bool {
+        pendingWrites.count < NodeLimits.cellPendingWritesMaximum
+            && (pendingWrites.isEmpty || pendingWriteBytes + bytes <= NodeLimits.cellPendingWriteBytesMaximum)
+    }
+
+    func addPendingWrite(at index: LogIndex, _ command: CellCommand, _ responder: Responder, bytes: Int) {
+        pendingWrites[index] = (command, responder, bytes)
+        pendingWriteBytes += bytes
+    }
+
+    func takePendingWrite(at index: LogIndex) -> (command: CellCommand, responder: Responder)? {
+        guard let pending = pendingWrites.removeValue(forKey: index) else { return nil }
+        pendingWriteBytes -= pending.bytes
+        return (pending.command, pending.responder)
+    }
+
+    /// Answers every pending write with `body` (their outcome is no longer known here).
+    func answerAllPendingWrites(_ body: ClientResponse.Body) {
+        for (_, pending) in pendingWrites { pending.responder.send(body) }
+        pendingWrites = [:]
+        pendingWriteBytes = 0
+    }
 
     init(cell: UInt64, replica: CellReplica, disk: CellDiskState) {
         self.cell = cell

@@ -9,9 +9,14 @@ extension Shard {
     func write(_ command: CellCommand, cell id: UInt64, responder: Responder) {
         guard !stopping else { return responder.send(.error(.shuttingDown, "the node is stopping")) }
         guard let hosted = cell(id, forClient: true) else { return responder.send(notReplica(id)) }
-        switch hosted.replica.propose(.command(command.encoded()), now: now) {
+        if let refusal = refusalOfCutOffLeader(hosted) { return responder.send(refusal) }
+        let payload = command.encoded()
+        guard hosted.hasRoomForWrite(bytes: payload.count) else {
+            return responder.send(.error(.overloaded, "cell \(String(id, radix: 16)) has \(hosted.pendingWrites.count) writes (\(hosted.pendingWriteBytes) bytes) waiting to commit, its bound; retry after a pause"))
+        }
+        switch hosted.replica.propose(.command(payload), now: now) {
         case .accepted(let index, _):
-            hosted.pendingWrites[index] = (command, responder)
+            hosted.addPendingWrite(at: index, command, responder, bytes: payload.count)
             drive(hosted)
             finishPassSoon()
         case .notLeader(let hint):
@@ -29,6 +34,8 @@ extension Shard {
         let replica = hosted.replica
         if consistency == .eventual || replica.canServeLeaseRead(now: now) {
             responder.send(answer(read, from: hosted))
+        } else if let refusal = refusalOfCutOffLeader(hosted) {
+            responder.send(refusal)
         } else if replica.role == .leader {
             // The lease ran out (an idle cell) or the first commit is pending: renew, answer when it holds.
             hosted.pendingReads.append((read, responder))
@@ -38,6 +45,15 @@ extension Shard {
         } else {
             responder.send(.notLeader(leader: leaderMemberID(hosted)))
         }
+    }
+
+    /// A leader whose node suspects a quorum of the cell's other replicas can
+    /// neither commit nor renew its lease: it says so at once, so the client
+    /// moves on to the majority instead of waiting out its attempt.
+    private func refusalOfCutOffLeader(_ hosted: HostedCell) -> ClientResponse.Body? {
+        let replica = hosted.replica
+        guard replica.role == .leader, !replica.reachesQuorum, !replica.canServeLeaseRead(now: now) else { return nil }
+        return .notLeader(leader: nil)
     }
 
     func serveWaitingReads(_ hosted: HostedCell) {

@@ -96,6 +96,8 @@ final class Shard: @unchecked Sendable {
             if hosted.replica.leader == peer {
                 hosted.replica.leaderSuspected(now: time)
                 drive(hosted)
+            } else if hosted.replica.role == .leader {
+                drive(hosted)  // a leader cut off from its quorum steps down when its lease ends
             }
         }
         finishPassSoon()
@@ -281,13 +283,13 @@ final class Shard: @unchecked Sendable {
                     "cell": "\(String(hosted.cell, radix: 16))", "error": "\(error.reason)"])
                 exit(65)
             }
-            for (_, pending) in hosted.pendingWrites { pending.responder.send(Self.outcomeUnknown) }
-            hosted.pendingWrites = [:]
+            hosted.answerAllPendingWrites(Self.outcomeUnknown)
         }
         for entry in ready.committed where entry.index > hosted.stateMachine.appliedIndex {
+            precondition(entry.isIntact, "log entry \(entry.index) of cell \(hosted.cell) changed after it was checked")
             let outcome = hosted.stateMachine.apply(entry)
             committedEntries += 1
-            guard let pending = hosted.pendingWrites.removeValue(forKey: entry.index) else { continue }
+            guard let pending = hosted.takePendingWrite(at: entry.index) else { continue }
             if let (command, result) = outcome, command.clientID == pending.command.clientID,
                 command.sequence == pending.command.sequence {
                 pending.responder.send(Self.response(to: result))
@@ -324,8 +326,7 @@ final class Shard: @unchecked Sendable {
         guard hosted.wasLeader, !isLeader else { return }
         let hint = leaderMemberID(hosted)
         // Proposed writes may still commit under the next leader: their outcome is unknown.
-        for (_, pending) in hosted.pendingWrites { pending.responder.send(Self.outcomeUnknown) }
-        hosted.pendingWrites = [:]
+        hosted.answerAllPendingWrites(Self.outcomeUnknown)
         for pending in hosted.pendingReads { pending.responder.send(.notLeader(leader: hint)) }
         hosted.pendingReads = []
     }

@@ -23,6 +23,8 @@ public struct NodeConfiguration: Sendable {
     public var suspicionTimeout: Duration = .milliseconds(500)
     /// Applied entries between two snapshots of a cell (the log before it is dropped).
     public var compactionInterval: UInt64 = 1_000
+    /// Request rates each account may use on this node.
+    public var accountRates = AccountRates()
 
     public init(memberID: String, listenAddress: String, members: [Member], dataDirectory: String) {
         self.memberID = memberID

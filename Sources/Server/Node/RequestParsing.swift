@@ -3,9 +3,18 @@ import Keyspace
 import Wire
 
 /// A client request turned into what a cell executes, or the reason it is refused.
-enum ParsedRequest {
-    case write(CellCommand, cell: UInt64)
-    case read(CellRead, consistency: ReadConsistency, cell: UInt64)
+struct ParsedRequest {
+    enum Operation {
+        case write(CellCommand)
+        case read(CellRead, consistency: ReadConsistency)
+    }
+
+    var operation: Operation
+    var cell: UInt64
+    /// Whose budget it is charged to.
+    var account: String
+    /// What it costs (see ``AccountRates``).
+    var units: Int
 }
 
 /// What one write request may carry. The store keeps a log entry (keys, values and
@@ -29,6 +38,7 @@ extension ClusterLayout {
             var items: [ItemWrite] = []
             var cell: UInt64?
             var firstKey = ""
+            var account = ""
             var bytes = 0
             for (number, write) in writes.enumerated() {
                 let key: Key
@@ -37,7 +47,10 @@ extension ClusterLayout {
                 if let cell, cell != keyCell {
                     return .failure(ParseFailure("write #\(number + 1): key \(write.key) is in another cell than \(firstKey); a request's keys must share a cell (one primary key always does)"))
                 }
-                if cell == nil { firstKey = write.key }
+                if cell == nil {
+                    firstKey = write.key
+                    account = key.account
+                }
                 cell = keyCell
                 if let value = write.value, value.count > ClusterLimits.valueBytesMaximum {
                     return .failure(ParseFailure("write #\(number + 1): value is \(value.count) bytes; the limit is \(ClusterLimits.valueBytesMaximum)"))
@@ -59,12 +72,14 @@ extension ClusterLayout {
                 return .failure(ParseFailure("the request's keys and values take \(bytes) bytes; the limit is \(ClusterLimits.requestBytesMaximum)"))
             }
             let command = CellCommand(clientID: clientID, sequence: sequence, acknowledgedBelow: acknowledgedBelow, writes: items)
-            return .success(.write(command, cell: cell!))
+            return .success(ParsedRequest(operation: .write(command), cell: cell!, account: account,
+                                          units: max(1, (bytes + 1023) / 1024)))
         case .get(let text, let consistency):
             let key: Key
             do { key = try Key(parsing: text) } catch { return .failure(ParseFailure("key: \(error)")) }
             let item = ItemKey(collection: key.canonicalCollectionBytes, sortKey: key.sortKey)
-            return .success(.read(.get(item), consistency: consistency, cell: cell(of: key)))
+            return .success(ParsedRequest(operation: .read(.get(item), consistency: consistency), cell: cell(of: key),
+                                          account: key.account, units: 1))
         case .query(let text, let from, let to, let reverse, let limit, let after, let consistency):
             let key: Key
             do { key = try Key(parsing: text) } catch { return .failure(ParseFailure("collection: \(error)")) }
@@ -74,7 +89,8 @@ extension ClusterLayout {
             guard (1...10_000).contains(limit) else { return .failure(ParseFailure("limit \(limit) is out of range: use 1 to 10000")) }
             let read = CellRead.query(collection: key.canonicalCollectionBytes, from: from, to: to, reverse: reverse,
                                       limit: Int(limit), after: after)
-            return .success(.read(read, consistency: consistency, cell: cell(of: key)))
+            return .success(ParsedRequest(operation: .read(read, consistency: consistency), cell: cell(of: key),
+                                          account: key.account, units: 1))
         case .clusterInfo, .nodeStatus:
             return .failure(ParseFailure("not a cell request"))
         }

@@ -22,10 +22,12 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
     private let boundPort = Mutex<Int?>(nil)
     private var shards: [Shard] = []
     private var services: NodeServices!
+    private let admission: AccountAdmission
 
     public init(configuration: NodeConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.layout = try ClusterLayout(configuration)
+        self.admission = AccountAdmission(rates: configuration.accountRates, memberID: configuration.memberID)
         _ = try NodeAddress.parse(configuration.listenAddress)
         var logger = logger
         logger[metadataKey: "node"] = "\(configuration.memberID)"
@@ -76,7 +78,7 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
             logger.info("node stopping")
             try? await server.close()
             await drainShards()
-            links.stop()
+            await links.stop()
             try store.close()
             logger.info("node stopped")
         } catch {
@@ -129,17 +131,20 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
 
     // MARK: PeerDispatcher
 
-    func deliver(_ envelopes: [CellEnvelope], from peer: NodeID) {
-        if shards.count == 1 {
-            let shard = shards[0]
-            shard.loop.execute { shard.receive(envelopes, from: peer) }
-            return
+    func deliver(_ envelopes: [CellEnvelope], from peer: NodeID, pacer: InboundPacer) {
+        var byShard: [Int: (envelopes: [CellEnvelope], bytes: Int)] = [:]
+        for envelope in envelopes {
+            let bytes = envelope.estimatedBytes
+            byShard[Int(envelope.cell % UInt64(shards.count)), default: ([], 0)].envelopes.append(envelope)
+            byShard[Int(envelope.cell % UInt64(shards.count))]!.bytes += bytes
         }
-        var byShard: [Int: [CellEnvelope]] = [:]
-        for envelope in envelopes { byShard[Int(envelope.cell % UInt64(shards.count)), default: []].append(envelope) }
         for (index, part) in byShard {
             let shard = shards[index]
-            shard.loop.execute { shard.receive(part, from: peer) }
+            pacer.handedOn(part.bytes)
+            shard.loop.execute {
+                shard.receive(part.envelopes, from: peer)
+                pacer.processed(part.bytes)
+            }
         }
     }
 
@@ -164,12 +169,19 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
             switch layout.parse(request.body) {
             case .failure(let failure):
                 responder.send(.error(.badRequest, failure.message))
-            case .success(.write(let command, let cell)):
+            case .success(let parsed):
+                let kind: AccountAdmission.Kind = if case .write = parsed.operation { .write } else { .read }
+                if let refusal = admission.admit(account: parsed.account, kind: kind, units: parsed.units, now: services.clock()) {
+                    return responder.send(refusal)
+                }
+                let cell = parsed.cell
                 let shard = shard(of: cell)
-                shard.loop.execute { shard.write(command, cell: cell, responder: responder) }
-            case .success(.read(let read, let consistency, let cell)):
-                let shard = shard(of: cell)
-                shard.loop.execute { shard.read(read, consistency: consistency, cell: cell, responder: responder) }
+                switch parsed.operation {
+                case .write(let command):
+                    shard.loop.execute { shard.write(command, cell: cell, responder: responder) }
+                case .read(let read, let consistency):
+                    shard.loop.execute { shard.read(read, consistency: consistency, cell: cell, responder: responder) }
+                }
             }
         }
     }

@@ -5,6 +5,7 @@ import Wire
 
 /// What a client connection's requests are handed to.
 protocol RequestRouter: AnyObject, Sendable {
+    /// Answers `request` exactly once, through `replies.sendReply`.
     func handle(_ request: ClientRequest, replies: ChannelOutbox)
 }
 
@@ -13,7 +14,9 @@ enum Connection {
     /// A connection this node accepted (`accepted`) must open with a small hello.
     static func handlers(_ handler: ConnectionHandler, accepted: Bool = false) -> [any ChannelHandler] {
         let decoder = FrameDecoder(firstFrameBodyBytesMaximum: accepted ? FrameDecoder.helloBodyBytesMaximum : nil)
-        let framing: [any ChannelHandler] = [ByteToMessageHandler(decoder), MessageToByteHandler(FrameEncoder()), handler]
+        let framing: [any ChannelHandler] = [
+            handler.activity, ByteToMessageHandler(decoder), MessageToByteHandler(FrameEncoder()), handler,
+        ]
         return accepted ? [IdleStateHandler(readTimeout: clientIdleTimeout)] + framing : framing
     }
 
@@ -31,12 +34,17 @@ enum Connection {
 /// touches nothing else.
 final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = Frame
+    typealias OutboundOut = Frame
 
     enum Role { case unknown, peer(NodeID), client }
 
     private var role: Role
-    /// A client connection's replies, batched per pass of its event loop.
-    private var replies: ChannelOutbox?
+    /// What this connection sends, batched per pass of its event loop and bounded.
+    private var outbox: ChannelOutbox?
+    /// A peer connection: what it delivered that the shards have not processed.
+    private var pacer: InboundPacer?
+    /// Sees every byte that arrives, to tell the peer's liveness.
+    let activity: PeerActivityHandler
     private let links: PeerLinks
     private weak var router: (any RequestRouter)?
     private let logger: Logger
@@ -47,9 +55,21 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         self.links = links
         self.router = router
         self.logger = logger
+        if case .peer(let peer) = role {
+            activity = PeerActivityHandler(links: links, peer: peer)
+        } else {
+            activity = PeerActivityHandler(links: links, peer: nil)
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        if case .peer = role {
+            // This node dialed: it says who it is before anything else leaves.
+            let layout = links.layout
+            context.writeAndFlush(wrapOutboundOut(.hello(.peer(memberID: layout.configuration.memberID,
+                                                              clusterFingerprint: layout.fingerprint))), promise: nil)
+            becomePeer(context)
+        }
         if case .unknown = role {
             // A connection that never says who it is holds a socket and a buffer: it goes.
             helloDeadline = context.eventLoop.scheduleTask(in: Connection.helloDeadline) { [weak self] in
@@ -69,7 +89,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         switch (role, frame) {
         case (.unknown, .hello(.client)):
             role = .client
-            replies = ChannelOutbox(channel: context.channel)
+            outbox = ChannelOutbox(channel: context.channel, bytesMaximum: NodeLimits.clientReplyBytesMaximum,
+                                   whenFull: .stopReading, requestsInFlightMaximum: NodeLimits.clientRequestsInFlightMaximum)
         case (.unknown, .hello(.peer(let memberID, let fingerprint))):
             guard let peer = links.layout.nodeID(of: memberID), peer != links.layout.me else {
                 return refuse(context, "hello from \(memberID.debugDescription), which is not another member of this cluster")
@@ -78,19 +99,40 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                 return refuse(context, "peer \(memberID) has a different members file, cell depth or replica count")
             }
             role = .peer(peer)
-            links.attach(context.channel, peer: peer)
+            activity.peer = peer
+            links.heard(peer)
+            becomePeer(context)
         case (.peer(let peer), .cellMessages(let envelopes)):
-            links.heard(peer)
-            links.deliver(envelopes, from: peer)
-        case (.peer(let peer), .heartbeat):
-            links.heard(peer)
+            if let pacer { links.deliver(envelopes, from: peer, pacer: pacer) }
+        case (.peer, .heartbeat):
+            break  // the activity handler already counted its bytes
         case (.client, .request(let request)):
-            if let replies { router?.handle(request, replies: replies) }
+            guard let outbox, let router else { return }
+            if outbox.admitRequest() {
+                router.handle(request, replies: outbox)
+            } else {
+                outbox.send(Frame.response(ClientResponse(id: request.id, body: .error(.overloaded,
+                    "this connection already has \(NodeLimits.clientRequestsInFlightMaximum) requests in flight; retry after some are answered"))))
+            }
         case (.unknown, _):
             refuse(context, "the first frame must be a hello")
         default:
             refuse(context, "unexpected frame for a \(role) connection")
         }
+    }
+
+    /// A peer connection's outbox and pacer, then the links take it.
+    private func becomePeer(_ context: ChannelHandlerContext) {
+        guard case .peer(let peer) = role, outbox == nil else { return }
+        let outbox = ChannelOutbox(channel: context.channel, bytesMaximum: NodeLimits.peerOutboxBytesMaximum, whenFull: .dropNewest)
+        self.outbox = outbox
+        pacer = InboundPacer(channel: context.channel, bytesMaximum: NodeLimits.peerInboundBytesMaximum)
+        links.attach(outbox, peer: peer)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { outbox?.drain() }
+        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -1,0 +1,20 @@
+/// The bounds that keep a node's memory independent of what its clients and
+/// peers send. Each is listed in the README with what happens when it is hit.
+public enum NodeLimits {
+    /// Replies queued for one client connection beyond what its socket takes;
+    /// past it the connection stops reading requests until half has drained.
+    public static let clientReplyBytesMaximum = 8 << 20
+    /// Requests one client connection may have in flight; more are answered
+    /// `overloaded` at once (the Swift client backs off and retries).
+    public static let clientRequestsInFlightMaximum = 1_024
+    /// Cell messages queued for one peer beyond what its socket takes; past it
+    /// new ones are dropped and consensus retransmits, paced by acknowledgements.
+    public static let peerOutboxBytesMaximum = 64 << 20
+    /// Cell messages received from one peer and not yet processed by the
+    /// shards; past it the connection stops reading (TCP paces the peer).
+    public static let peerInboundBytesMaximum = 64 << 20
+    /// Proposed writes of one cell waiting to commit; more are answered `overloaded`.
+    public static let cellPendingWritesMaximum = 4_096
+    /// Bytes of those proposed writes; more are answered `overloaded`.
+    public static let cellPendingWriteBytesMaximum = 32 << 20
+}
