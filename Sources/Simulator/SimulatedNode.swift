@@ -52,6 +52,8 @@ final class SimulatedNode {
     var syncing: [(cell: Int, ready: Ready)] = []
     var lastHeard: [NodeID: Int64] = [:]
     var suspected: Set<NodeID> = []
+    /// While paused, the node's events wait until this real time, in order.
+    var pausedUntil: Int64?
 
     init(id: NodeID, clockOffset: Int64, clockRate: Double) {
         self.id = id

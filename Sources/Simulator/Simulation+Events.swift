@@ -2,6 +2,11 @@ import Cell
 
 extension Simulation {
     func handle(_ event: Event) {
+        // A paused node's events wait for it, keeping their order.
+        if let node = recipient(of: event), let until = node.pausedUntil {
+            if now < until { return push(event, after: until - now) }
+            node.pausedUntil = nil
+        }
         switch event {
         case .deliver(let from, let to, let cell, let message):
             let node = nodes[Int(to.rawValue)]
@@ -44,6 +49,8 @@ extension Simulation {
             crash(nodes[Int(id.rawValue)])
         case .restart(let id):
             restart(nodes[Int(id.rawValue)])
+        case .pause(let id):
+            pause(nodes[Int(id.rawValue)])
         case .partition:
             partition()
         case .heal:
@@ -52,6 +59,15 @@ extension Simulation {
             endFaults()
         case .stopClients:
             clientsActive = false
+        }
+    }
+
+    /// The node an event runs on, if it runs on one.
+    func recipient(of event: Event) -> SimulatedNode? {
+        switch event {
+        case .deliver(_, let to, _, _), .heartbeat(_, let to), .request(let to, _): nodes[Int(to.rawValue)]
+        case .diskSynced(let id, _), .tick(let id, _, _), .heartbeatRound(let id, _): nodes[Int(id.rawValue)]
+        default: nil
         }
     }
 

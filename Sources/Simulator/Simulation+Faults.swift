@@ -25,6 +25,7 @@ extension Simulation {
         node.hosted = [:]
         node.lastHeard = [:]
         node.suspected = []
+        node.pausedUntil = nil
         push(.restart(node: node.id), after: random.nanoseconds(100_000_000...1_500_000_000))
     }
 
@@ -49,6 +50,15 @@ extension Simulation {
             drive(node, cell)
         }
         push(.heartbeatRound(node: node.id, incarnation: node.incarnation), after: 0)
+    }
+
+    /// Stops a node for 0.2–1.5 s; it then runs what queued up, in order.
+    func pause(_ node: SimulatedNode) {
+        guard faultsActive else { return }
+        push(.pause(node: randomNode()), after: random.nanoseconds(1_000_000_000...4_000_000_000))
+        guard node.isUp, node.pausedUntil == nil else { return }
+        report.pauses += 1
+        node.pausedUntil = now + random.nanoseconds(200_000_000...1_500_000_000)
     }
 
     func partition() {

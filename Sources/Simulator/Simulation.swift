@@ -17,6 +17,7 @@ public final class Simulation {
         case clientDeadline(client: Int, operation: Int)
         case crash(node: NodeID)
         case restart(node: NodeID)
+        case pause(node: NodeID)
         case partition
         case heal
         case endFaults
@@ -79,6 +80,7 @@ public final class Simulation {
         for client in clients.indices { push(.clientNext(client: client), after: random.nanoseconds(1_000_000...20_000_000)) }
         if options.faults.contains(.crash) { push(.crash(node: randomNode()), after: random.nanoseconds(500_000_000...3_000_000_000)) }
         if options.faults.contains(.partition) { push(.partition, after: random.nanoseconds(500_000_000...3_000_000_000)) }
+        if options.faults.contains(.pause) { push(.pause(node: randomNode()), after: random.nanoseconds(500_000_000...3_000_000_000)) }
         push(.endFaults, after: options.faultPhase.nanosecondsValue)
     }
 

@@ -14,6 +14,10 @@ public enum SimulatedFault: String, Sendable, CaseIterable, Codable {
     case crash
     /// Node clocks run fast or slow, within the drift bound.
     case drift
+    /// A node stops running for a while (a stalled process, SIGSTOP, busy
+    /// cores), then resumes where it was, unaware that time passed: a leader
+    /// that was deposed meanwhile acts on its old ballot until told.
+    case pause
 }
 
 /// One simulation run: everything that decides it, so that it reproduces.
