@@ -18,6 +18,10 @@ enum Decoded<Value: Sendable>: Sendable {
 }
 
 extension TesseraClient {
+    /// `throttled` answers retried (after backoff pauses) before the call throws
+    /// ``TesseraClientError/throttled(_:)``.
+    static let throttledRetriesMaximum = 2
+
     /// Sends one request to the replicas of `pointer`'s cell until one answers
     /// it, or the deadline passes. `makeBody` is called for every attempt (a
     /// write's `acknowledgedBelow` moves on; its sequence does not). `operation`
@@ -38,6 +42,7 @@ extension TesseraClient {
         var timeoutsInRow = 0
         var cell = router.table.cell(of: pointer)
         var attempts = 0
+        var throttles = 0
         let minimumAttempt = minimumAttemptTime(options)
         let isWrite = route == .write
 
@@ -133,7 +138,12 @@ extension TesseraClient {
                         // The node is at a bound: the same replica, after a backoff pause.
                         log.record(memberID, detail.isEmpty ? "overloaded" : "overloaded: \(detail)")
                     case .throttled:
-                        throw TesseraClientError.throttled("\(operation): \(memberID) refused it: \(message)")
+                        // Like the AWS SDKs: a few retries after backoff pauses, then the caller is told to slow down.
+                        throttles += 1
+                        guard throttles <= Self.throttledRetriesMaximum else {
+                            throw TesseraClientError.throttled("\(operation): \(memberID) refused it: \(message)")
+                        }
+                        log.record(memberID, "throttled")
                     case .notReplica:
                         log.record(memberID, "not a replica of cell \(cell)")
                         router.forgetLeader(memberID, of: cell)

@@ -33,6 +33,8 @@ final class LocalCluster: @unchecked Sendable {
     let nodes: [Node]
     let cellDepth: Int
     let membersPath: String
+    /// More `tessera serve` flags for every node.
+    let serveArguments: [String]
     private let executable: URL
     private let lock = NSLock()
     private var processes: [Int: Process] = [:]
@@ -46,8 +48,9 @@ final class LocalCluster: @unchecked Sendable {
     let started = ContinuousClock.now
 
     /// Makes the folder, picks free ports and writes the members file; starts nothing.
-    init(nodes count: Int, label: String, cellDepth: Int = 6) throws {
+    init(nodes count: Int, label: String, cellDepth: Int = 6, serveArguments: [String] = []) throws {
         self.label = label
+        self.serveArguments = serveArguments
         self.cellDepth = cellDepth
         executable = try BuiltExecutable.url("tessera")
         let folder = FileManager.default.temporaryDirectory
@@ -109,7 +112,7 @@ final class LocalCluster: @unchecked Sendable {
         process.arguments = [
             "serve", "--node-id", node.id, "--listen", node.address, "--members", membersPath,
             "--data-dir", node.dataDirectory, "--cell-depth", "\(cellDepth)", "--replicas", "3",
-        ]
+        ] + serveArguments
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
         process.standardError = log
@@ -280,6 +283,16 @@ final class LocalCluster: @unchecked Sendable {
         }
     }
 
+    /// Resident memory of node `index`, in bytes (from /proc; nil if it is not running).
+    func residentBytes(_ index: Int) -> Int? {
+        guard let pid = pid(index), isRunning(index),
+            let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kibibytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return nil }
+        return kibibytes * 1024
+    }
+
     // MARK: Logs
 
     /// The last `lines` lines of node `index`'s log.
@@ -345,9 +358,9 @@ extension LocalCluster {
     /// node is killed and the folder removed, and the node logs' tails are
     /// printed if the body threw or recorded a failure.
     static func run<T>(
-        nodes: Int = 3, label: String, _ body: (LocalCluster) async throws -> T
+        nodes: Int = 3, label: String, serveArguments: [String] = [], _ body: (LocalCluster) async throws -> T
     ) async throws -> T {
-        let cluster = try LocalCluster(nodes: nodes, label: label)
+        let cluster = try LocalCluster(nodes: nodes, label: label, serveArguments: serveArguments)
         defer { cluster.shutdown() }
         do {
             try cluster.startAll()

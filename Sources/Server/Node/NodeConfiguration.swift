@@ -17,6 +17,9 @@ public struct NodeConfiguration: Sendable {
     public var placementForm: PlacementForm = .hierarchical
     /// Event loops that own cells; a cell lives on one for its whole life.
     public var shards: Int = System.coreCount
+    /// Event loops that read and write connections (peers and clients), apart
+    /// from the shards so that a busy shard never delays a heartbeat.
+    public var transportThreads: Int = max(1, System.coreCount / 4)
     /// How often a node tells each peer it is alive, and how long silence lasts
     /// before the peer is suspected (its cells then look for a new leader).
     public var heartbeatInterval: Duration = .milliseconds(50)

@@ -6,7 +6,7 @@ public enum NodeLimits {
     public static let clientReplyBytesMaximum = 8 << 20
     /// Requests one client connection may have in flight; more are answered
     /// `overloaded` at once (the Swift client backs off and retries).
-    public static let clientRequestsInFlightMaximum = 1_024
+    public static let clientRequestsInFlightMaximum = 256
     /// Cell messages queued for one peer beyond what its socket takes; past it
     /// new ones are dropped and consensus retransmits, paced by acknowledgements.
     public static let peerOutboxBytesMaximum = 64 << 20

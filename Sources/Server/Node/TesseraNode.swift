@@ -46,9 +46,13 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
     public func run() async throws {
         try validateDataDirectory()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.shards))
+        // Connections (peers' and clients') live on loops of their own: a shard
+        // busy applying a large batch must not stop this node from reading its
+        // peers, or it takes their silence for a failure.
+        let transport = MultiThreadedEventLoopGroup(numberOfThreads: configuration.transportThreads)
         let store = try Store(path: configuration.dataDirectory + "/store")
         logger.info("store opened", metadata: ["path": "\(store.path)", "recovery": "\(store.recoveryReport)"])
-        let links = PeerLinks(layout: layout, group: group, logger: logger)
+        let links = PeerLinks(layout: layout, group: transport, logger: logger)
         services = NodeServices(layout: layout, store: store, hostedCells: hostedCells(), cellOptions: CellOptions(),
                                 compactionInterval: configuration.compactionInterval, logger: logger, transport: links)
         let loops = Array(group.makeIterator())
@@ -56,7 +60,7 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
         do {
             try await restoreCells()
             let (host, port) = try NodeAddress.parse(configuration.listenAddress)
-            let server = try await ServerBootstrap(group: group)
+            let server = try await ServerBootstrap(group: transport)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { [self] channel in
@@ -84,9 +88,11 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
         } catch {
             logger.error("node failed", metadata: ["error": "\(error)"])
             try? store.close()
+            try? await transport.shutdownGracefully()
             try? await group.shutdownGracefully()
             throw error
         }
+        try await transport.shutdownGracefully()
         try await group.shutdownGracefully()
     }
 

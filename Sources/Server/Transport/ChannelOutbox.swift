@@ -82,10 +82,11 @@ final class ChannelOutbox: Sendable {
     }
 
     /// Counts a client request in; false when the connection already has as
-    /// many in flight as allowed (the caller answers it with `overloaded`).
+    /// many in flight as allowed, or replies beyond its bound waiting for the
+    /// client to read them (the caller answers it with a small `overloaded`).
     func admitRequest() -> Bool {
         state.withLock { state in
-            guard state.requestsInFlight < requestsInFlightMaximum else { return false }
+            guard state.requestsInFlight < requestsInFlightMaximum, state.bytes <= bytesMaximum else { return false }
             state.requestsInFlight += 1
             return true
         }

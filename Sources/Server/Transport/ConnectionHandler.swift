@@ -112,7 +112,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                 router.handle(request, replies: outbox)
             } else {
                 outbox.send(Frame.response(ClientResponse(id: request.id, body: .error(.overloaded,
-                    "this connection already has \(NodeLimits.clientRequestsInFlightMaximum) requests in flight; retry after some are answered"))))
+                    "this connection has \(NodeLimits.clientRequestsInFlightMaximum) requests in flight or \(NodeLimits.clientReplyBytesMaximum >> 20) MiB of replies unread, its bound; retry after some are answered"))))
             }
         case (.unknown, _):
             refuse(context, "the first frame must be a hello")
