@@ -63,12 +63,13 @@ public enum LoopbackPorts {
         return port
     }
 
-    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
-    public static func accepts(_ port: Int) -> Bool {
+    /// Whether something accepts TCP connections on `host`:`port` (an IPv4 address).
+    public static func accepts(_ port: Int, host: String = "127.0.0.1") -> Bool {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
         var address = loopback(port)
+        address.sin_addr.s_addr = inet_addr(host)
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0

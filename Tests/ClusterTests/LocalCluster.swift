@@ -22,10 +22,13 @@ struct ClusterError: Error, CustomStringConvertible {
 final class LocalCluster: @unchecked Sendable {
     struct Node {
         let id: String
+        let host: String
         let port: Int
         let dataDirectory: String
         let logPath: String
-        var address: String { "127.0.0.1:\(port)" }
+        /// The network namespace it runs in (a ``TestNetwork``), if not the test's.
+        let namespace: String?
+        var address: String { "\(host):\(port)" }
     }
 
     let label: String
@@ -48,7 +51,7 @@ final class LocalCluster: @unchecked Sendable {
     let started = ContinuousClock.now
 
     /// Makes the folder, picks free ports and writes the members file; starts nothing.
-    init(nodes count: Int, label: String, cellDepth: Int = 6, serveArguments: [String] = []) throws {
+    init(nodes count: Int, label: String, cellDepth: Int = 6, serveArguments: [String] = [], network: TestNetwork? = nil) throws {
         self.label = label
         self.serveArguments = serveArguments
         self.cellDepth = cellDepth
@@ -57,11 +60,13 @@ final class LocalCluster: @unchecked Sendable {
             .appendingPathComponent("tessera-cluster-\(label)-\(getpid())-\(UUID().uuidString.prefix(8))")
         self.folder = folder
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let ports = try LoopbackPorts.free(count)
+        // In namespaces of their own every node may take the same port; on loopback they need free ones.
+        let ports = network == nil ? try LoopbackPorts.free(count) : [Int](repeating: 7100, count: count)
         nodes = (0..<count).map { index in
-            Node(id: "node-\(index + 1)", port: ports[index],
+            Node(id: "node-\(index + 1)", host: network?.host(index) ?? "127.0.0.1", port: ports[index],
                  dataDirectory: folder.appendingPathComponent("data-\(index + 1)").path,
-                 logPath: folder.appendingPathComponent("node-\(index + 1).log").path)
+                 logPath: folder.appendingPathComponent("node-\(index + 1).log").path,
+                 namespace: network?.namespaces[index])
         }
         membersPath = folder.appendingPathComponent("members.json").path
         let members = nodes.enumerated().map { index, node in
@@ -108,11 +113,18 @@ final class LocalCluster: @unchecked Sendable {
         let log = try Self.openForAppending(node.logPath)
         log.write(Data("==== test: starting \(node.id) at \(elapsed) ====\n".utf8))
         let process = Process()
-        process.executableURL = executable
-        process.arguments = [
+        let serve = [
             "serve", "--node-id", node.id, "--listen", node.address, "--members", membersPath,
             "--data-dir", node.dataDirectory, "--cell-depth", "\(cellDepth)", "--replicas", "3",
         ] + serveArguments
+        if let namespace = node.namespace, let ip = TestNetwork.ipPath {
+            // `ip netns exec` execs the node in place: the pid is the node's.
+            process.executableURL = URL(fileURLWithPath: ip)
+            process.arguments = ["netns", "exec", namespace, executable.path] + serve
+        } else {
+            process.executableURL = executable
+            process.arguments = serve
+        }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
         process.standardError = log
@@ -216,7 +228,7 @@ final class LocalCluster: @unchecked Sendable {
     /// Waits until node `index` accepts TCP connections.
     func waitUntilListening(_ index: Int, timeout: Duration = .seconds(20)) async throws {
         let deadline = ContinuousClock.now + timeout
-        while !LoopbackPorts.accepts(nodes[index].port) {
+        while !LoopbackPorts.accepts(nodes[index].port, host: nodes[index].host) {
             guard isRunning(index) else {
                 throw ClusterError("\(nodes[index].id) exited while starting:\n\(logTail(index))")
             }
@@ -358,9 +370,10 @@ extension LocalCluster {
     /// node is killed and the folder removed, and the node logs' tails are
     /// printed if the body threw or recorded a failure.
     static func run<T>(
-        nodes: Int = 3, label: String, serveArguments: [String] = [], _ body: (LocalCluster) async throws -> T
+        nodes: Int = 3, label: String, serveArguments: [String] = [], network: TestNetwork? = nil,
+        _ body: (LocalCluster) async throws -> T
     ) async throws -> T {
-        let cluster = try LocalCluster(nodes: nodes, label: label, serveArguments: serveArguments)
+        let cluster = try LocalCluster(nodes: nodes, label: label, serveArguments: serveArguments, network: network)
         defer { cluster.shutdown() }
         do {
             try cluster.startAll()
