@@ -139,6 +139,11 @@ public final class NodeSupervisor: @unchecked Sendable {
         return stoppedCleanly
     }
 
+    /// The process ids of the nodes still running, by member id.
+    public var runningProcessIDs: [(id: String, pid: Int32)] {
+        processes.filter { $0.process.isRunning }.map { ($0.member.id, $0.process.processIdentifier) }
+    }
+
     /// Nodes that exited on their own, with their status.
     public var exitedNodes: [(id: String, status: Int32)] {
         processes.filter { !$0.process.isRunning }.map { ($0.member.id, $0.process.terminationStatus) }
