@@ -141,6 +141,10 @@ extension TesseraClient {
                         // Like the AWS SDKs: a few retries after backoff pauses, then the caller is told to slow down.
                         throttles += 1
                         guard throttles <= Self.throttledRetriesMaximum else {
+                            if isWrite && mayHaveApplied {
+                                // An earlier attempt may have been applied: "nothing was applied" would be a lie.
+                                throw TesseraClientError.outcomeUnknown("\(operation): \(memberID) throttled the retry: \(message)" + outcomeClause())
+                            }
                             throw TesseraClientError.throttled("\(operation): \(memberID) refused it: \(message)")
                         }
                         log.record(memberID, "throttled")

@@ -50,6 +50,8 @@ struct RestartBenchCommand: AsyncParsableCommand {
 
     struct Restart: Encodable {
         var busyLoops: Int
+        /// How long the SIGTERM before it took (a clean stop checkpoints the store).
+        var secondsToStop: Double
         var secondsToListen: Double
         var secondsToServe: Double
         var peakResidentMiB: [String: Int]
@@ -114,7 +116,9 @@ struct RestartBenchCommand: AsyncParsableCommand {
             let sample = Array(keys.shuffled().prefix(256))
             for loops in [0, busyLoops ?? 2 * ProcessInfo.processInfo.activeProcessorCount] {
                 progress.say("restarting with \(loops) busy loops")
-                guard await supervisor.stop() else { throw BenchFailure("a node did not stop within 15 s of SIGTERM") }
+                let stopping = ContinuousClock.now
+                guard await supervisor.stop(grace: .seconds(300)) else { throw BenchFailure("a node did not stop within 300 s of SIGTERM") }
+                let stopSeconds = (ContinuousClock.now - stopping).seconds
                 let spinners = (0..<loops).compactMap { _ in Self.spin() }
                 defer { for spinner in spinners { kill(spinner.processIdentifier, SIGKILL); spinner.waitUntilExit() } }
                 let started = ContinuousClock.now
@@ -138,7 +142,7 @@ struct RestartBenchCommand: AsyncParsableCommand {
                     }
                 }
                 sampler.cancel()
-                report.restarts.append(Restart(busyLoops: loops, secondsToListen: listening,
+                report.restarts.append(Restart(busyLoops: loops, secondsToStop: stopSeconds, secondsToListen: listening,
                                                secondsToServe: (ContinuousClock.now - started).seconds,
                                                peakResidentMiB: peak.withLock { $0 }))
             }
@@ -147,7 +151,7 @@ struct RestartBenchCommand: AsyncParsableCommand {
             progress.finish()
             throw commandFailure("\(error) (logs in \(cluster.folder))", status: ExitStatus.unavailable)
         }
-        _ = await supervisor.stop()
+        _ = await supervisor.stop(grace: .seconds(300))
         progress.finish()
         print(json ? encodeJSON(report) : Self.text(report))
     }
@@ -159,8 +163,8 @@ struct RestartBenchCommand: AsyncParsableCommand {
         }
         for restart in report.restarts {
             let peaks = restart.peakResidentMiB.keys.sorted().map { "\($0) \(restart.peakResidentMiB[$0]!) MiB" }.joined(separator: ", ")
-            lines.append(String(format: "  restart with %d busy loops: listening after %.1f s, serving a strong read of 256 sampled keys after %.1f s; peak resident %@",
-                                restart.busyLoops, restart.secondsToListen, restart.secondsToServe, peaks))
+            lines.append(String(format: "  stopped in %.1f s; restart with %d busy loops: listening after %.1f s, serving a strong read of 256 sampled keys after %.1f s; peak resident %@",
+                                restart.secondsToStop, restart.busyLoops, restart.secondsToListen, restart.secondsToServe, peaks))
         }
         lines.append("command: tessera-bench restart --data-mib \(report.dataMiB) --value-bytes \(report.valueBytes)")
         return lines.joined(separator: "\n")

@@ -169,27 +169,7 @@ import Wire
         try await LocalCluster.run(label: "fenced") { cluster in
             let recorder = HistoryRecorder()
             var random = SplitMix64(seed: Self.seed ^ 0x2)
-            let (keys, leader) = try await withClient(cluster.endpoints) { client in
-                let first = clusterKey("fence-0")
-                let cell = client.placement(of: first).cell
-                var sameCell = [first]
-                var index = 1
-                while sameCell.count < 4 {
-                    let key = clusterKey("fence-\(index)")
-                    if client.placement(of: key).cell == cell { sameCell.append(key) }
-                    index += 1
-                }
-                let keys = RegisterKeys(sameCell)
-                for (number, name) in keys.names.enumerated() {
-                    let outcome = await client.perform(.put(name, "initial-\(number)"), keys: keys, recorder: recorder, client: 900)
-                    guard case .ok = outcome else { throw ClusterError("initial put of \(name) failed: \(outcome)") }
-                }
-                guard let leader = client.placement(of: first).cachedLeader else {
-                    throw ClusterError("no cached leader for cell \(cell) after a write")
-                }
-                cluster.note("keys \(keys.names) share cell \(cell), led by \(leader)")
-                return (keys, leader)
-            }
+            let (keys, leader) = try await Self.registersSharingOneCell(prefix: "fence", cluster: cluster, recorder: recorder)
             let leaderIndex = cluster.index(of: leader)!
             let names = keys.names
 
@@ -480,6 +460,34 @@ import Wire
 
             let succeededTotal = succeeded(between: -1, and: .infinity)
             cluster.check(succeededTotal >= 200, "only \(succeededTotal) operations succeeded: too few to test anything")
+        }
+    }
+
+    /// Four keys `prefix-N` in one cell, each written once (recorded in the
+    /// history as its initial state), and the member that leads that cell.
+    static func registersSharingOneCell(
+        prefix: String, cluster: LocalCluster, recorder: HistoryRecorder
+    ) async throws -> (keys: RegisterKeys, leader: String) {
+        try await withClient(cluster.endpoints) { client in
+            let first = clusterKey("\(prefix)-0")
+            let cell = client.placement(of: first).cell
+            var sameCell = [first]
+            var index = 1
+            while sameCell.count < 4 {
+                let key = clusterKey("\(prefix)-\(index)")
+                if client.placement(of: key).cell == cell { sameCell.append(key) }
+                index += 1
+            }
+            let keys = RegisterKeys(sameCell)
+            for (number, name) in keys.names.enumerated() {
+                let outcome = await client.perform(.put(name, "initial-\(number)"), keys: keys, recorder: recorder, client: 900)
+                guard case .ok = outcome else { throw ClusterError("initial put of \(name) failed: \(outcome)") }
+            }
+            guard let leader = client.placement(of: first).cachedLeader else {
+                throw ClusterError("no cached leader for cell \(cell) after a write")
+            }
+            cluster.note("keys \(keys.names) share cell \(cell), led by \(leader)")
+            return (keys, leader)
         }
     }
 

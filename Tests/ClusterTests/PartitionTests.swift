@@ -16,28 +16,8 @@ extension ClusterTests {
         try await LocalCluster.run(label: "partition", network: network) { cluster in
             let recorder = HistoryRecorder()
             var random = SplitMix64(seed: Self.seed ^ 0x7)
-            let (keys, leader) = try await withClient(cluster.endpoints) { client in
-                let first = clusterKey("cut-0")
-                let cell = client.placement(of: first).cell
-                var sameCell = [first]
-                var index = 1
-                while sameCell.count < 4 {
-                    let key = clusterKey("cut-\(index)")
-                    if client.placement(of: key).cell == cell { sameCell.append(key) }
-                    index += 1
-                }
-                let keys = RegisterKeys(sameCell)
-                for (number, name) in keys.names.enumerated() {
-                    let outcome = await client.perform(.put(name, "initial-\(number)"), keys: keys, recorder: recorder, client: 900)
-                    guard case .ok = outcome else { throw ClusterError("initial put of \(name) failed: \(outcome)") }
-                }
-                guard let leader = client.placement(of: first).cachedLeader else {
-                    throw ClusterError("no cached leader for cell \(cell) after a write")
-                }
-                return (keys, leader)
-            }
+            let (keys, leader) = try await Self.registersSharingOneCell(prefix: "cut", cluster: cluster, recorder: recorder)
             let leaderIndex = cluster.index(of: leader)!
-            cluster.note("keys \(keys.names) share a cell led by \(leader) at \(cluster.nodes[leaderIndex].address)")
 
             let stop = StopFlag()
             let seeds = (0..<4).map { _ in random.next() }

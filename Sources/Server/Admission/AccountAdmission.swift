@@ -29,7 +29,7 @@ final class AccountAdmission: Sendable {
 
     let rates: AccountRates
     let memberID: String
-    private let buckets = Mutex<[String: TokenBucket]>([:])
+    private let buckets = Mutex<(all: [String: TokenBucket], sweptAt: Instant)>(([:], .zero))
     /// Buckets kept before full (idle) ones are forgotten.
     static let bucketsKept = 100_000
 
@@ -43,10 +43,14 @@ final class AccountAdmission: Sendable {
         guard let rate = kind == .write ? rates.writeUnitsPerSecond : rates.readUnitsPerSecond else { return nil }
         let admitted = buckets.withLock { buckets -> Bool in
             let key = kind == .write ? "w/" + account : "r/" + account
-            var bucket = buckets[key] ?? TokenBucket(ratePerSecond: rate, burst: max(1, rate * rates.burstSeconds), now: now)
+            var bucket = buckets.all[key] ?? TokenBucket(ratePerSecond: rate, burst: max(1, rate * rates.burstSeconds), now: now)
             let admitted = bucket.take(Double(units), now: now)
-            buckets[key] = bucket
-            if buckets.count > Self.bucketsKept { buckets = buckets.filter { !$0.value.isFull(now: now) } }
+            buckets.all[key] = bucket
+            // Forgetting full buckets changes nothing; the sweep runs at most once a second.
+            if buckets.all.count > Self.bucketsKept, now - buckets.sweptAt > .seconds(1) {
+                buckets.all = buckets.all.filter { !$0.value.isFull(now: now) }
+                buckets.sweptAt = now
+            }
             return admitted
         }
         if admitted { return nil }

@@ -35,6 +35,8 @@ final class HostedCell: @unchecked Sendable {
     var pendingReads: [(read: CellRead, responder: Responder)] = []
     /// Readies queued for or being written by the shard's disk pipeline.
     var readiesInFlight = 0
+    /// Payload bytes applied since the latest snapshot (the log a snapshot would drop).
+    var appliedBytesSinceSnapshot = 0
     var scheduledTick: Scheduled<Void>?
     var scheduledTickAt: Instant?
     var wasLeader = false

@@ -170,13 +170,16 @@ final class Shard: @unchecked Sendable {
         compactIfDue(hosted)
     }
 
-    /// Every `compactionInterval` applied entries, the state machine becomes the
+    /// Every `compactionInterval` applied entries, or once the applied log holds
+    /// ``NodeLimits/cellLogBytesMaximum``, the state machine becomes the
     /// snapshot and the log before it is dropped, on disk too.
     private func compactIfDue(_ hosted: HostedCell) {
         let applied = hosted.stateMachine.appliedIndex
         // One snapshot of a cell in flight at a time: its slot must be durable before the next reuses the other.
-        guard hosted.readiesInFlight == 0,
-            applied >= hosted.replica.latestSnapshotIndex + services.compactionInterval else { return }
+        guard hosted.readiesInFlight == 0, applied > hosted.replica.latestSnapshotIndex,
+            applied >= hosted.replica.latestSnapshotIndex + services.compactionInterval
+                || hosted.appliedBytesSinceSnapshot >= NodeLimits.cellLogBytesMaximum else { return }
+        hosted.appliedBytesSinceSnapshot = 0
         hosted.replica.compact(through: applied, state: hosted.stateMachine.encoded())
         guard let snapshot = hosted.replica.snapshot, snapshot.index == applied else { return }
         hosted.readiesInFlight += 1
@@ -289,6 +292,7 @@ final class Shard: @unchecked Sendable {
             precondition(entry.isIntact, "log entry \(entry.index) of cell \(hosted.cell) changed after it was checked")
             let outcome = hosted.stateMachine.apply(entry)
             committedEntries += 1
+            hosted.appliedBytesSinceSnapshot += entry.payloadBytes
             guard let pending = hosted.takePendingWrite(at: entry.index) else { continue }
             if let (command, result) = outcome, command.clientID == pending.command.clientID,
                 command.sequence == pending.command.sequence {

@@ -17,4 +17,8 @@ public enum NodeLimits {
     public static let cellPendingWritesMaximum = 4_096
     /// Bytes of those proposed writes; more are answered `overloaded`.
     public static let cellPendingWriteBytesMaximum = 32 << 20
+    /// Bytes of applied log entries a cell keeps before it snapshots and drops
+    /// them (besides the every-1,000-entries rule): large values no longer
+    /// keep up to 1,000 × 392 KiB of log per cell.
+    public static let cellLogBytesMaximum = 16 << 20
 }

@@ -87,6 +87,7 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
             logger.info("node stopped")
         } catch {
             logger.error("node failed", metadata: ["error": "\(error)"])
+            await links.stop()
             try? store.close()
             try? await transport.shutdownGracefully()
             try? await group.shutdownGracefully()

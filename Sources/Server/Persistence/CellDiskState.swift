@@ -14,12 +14,16 @@ struct CellDiskState {
     var snapshotSlot: UInt8 = 1
     var snapshotIndex: LogIndex = 0
 
-    /// The cell's collection in the store, hashed once: every record key shares its pointer.
+    /// The cell's collections in the store, hashed once: every record key shares its collection's pointer.
     let collection: Key
+    let snapshotHeaderCollection: Key
+    let snapshotSlotCollections: [Key]
 
     init(cell: UInt64) {
         self.cell = cell
         collection = CellRecords.collection(cell)
+        snapshotHeaderCollection = CellRecords.snapshotHeaderCollection(cell)
+        snapshotSlotCollections = [0, 1].map { CellRecords.snapshotSlotCollection(cell, slot: $0) }
     }
 
     private func key(_ sortKey: [UInt8]) -> Key { try! collection.withSortKey(sortKey) }
@@ -63,7 +67,7 @@ struct CellDiskState {
         var offset = 0
         repeat {
             let end = min(offset + CellRecords.snapshotChunkBytes, snapshot.state.count)
-            writes.append(.put(key(CellRecords.chunkKey(slot: slot, chunk: chunk)),
+            writes.append(.put(try! snapshotSlotCollections[Int(slot)].withSortKey(CellRecords.chunkKey(slot: slot, chunk: chunk)),
                                Array(snapshot.state[offset..<end])))
             chunk += 1
             offset = end
@@ -71,7 +75,7 @@ struct CellDiskState {
         let header = CellRecords.SnapshotHeader(
             index: snapshot.index, ballot: snapshot.ballot, configuration: snapshot.configuration,
             slot: slot, chunks: chunk, byteCount: UInt64(snapshot.state.count))
-        writes.append(.put(key(CellRecords.snapshotHeaderKey), header.encoded()))
+        writes.append(.put(try! snapshotHeaderCollection.withSortKey(CellRecords.snapshotHeaderKey), header.encoded()))
         snapshotSlot = slot
         snapshotIndex = snapshot.index
         writes += deleteEntries(through: snapshot.index)
@@ -102,16 +106,15 @@ struct CellRecoveryError: Error, CustomStringConvertible {
 extension CellDiskState {
     /// Reads a cell's persisted state back from the store; nil when it has none.
     static func restore(cell: UInt64, from store: Store) async throws -> (PersistedReplicaState, CellDiskState)? {
-        var records: [Item] = []
-        var continuation: ContinuationToken?
-        repeat {
-            let page = try await store.query(CellRecords.collection(cell), QueryRange(limit: QueryRange.limitMaximum, continuation: continuation))
-            records += page.items
-            continuation = page.continuation
-        } while continuation != nil
-        guard !records.isEmpty else { return nil }
-
         var disk = CellDiskState(cell: cell)
+        var records = try await all(disk.collection, in: store) + all(disk.snapshotHeaderCollection, in: store)
+        guard !records.isEmpty else { return nil }
+        // Only the slot the header names is read: the other holds the snapshot before it.
+        if let header = records.first(where: { $0.sortKey == CellRecords.snapshotHeaderKey }),
+            let decoded = try? CellRecords.SnapshotHeader(decoding: header.value), decoded.slot <= 1 {
+            records += try await all(disk.snapshotSlotCollections[Int(decoded.slot)], in: store)
+        }
+
         var hardState = HardState()
         var entries: [LogEntry] = []
         var header: CellRecords.SnapshotHeader?
@@ -156,5 +159,16 @@ extension CellDiskState {
         disk.firstEntry = entries.first?.index
         disk.lastEntry = entries.last?.index
         return (PersistedReplicaState(hardState: hardState, snapshot: snapshot, entries: live), disk)
+    }
+
+    private static func all(_ collection: Key, in store: Store) async throws -> [Item] {
+        var records: [Item] = []
+        var continuation: ContinuationToken?
+        repeat {
+            let page = try await store.query(collection, QueryRange(limit: QueryRange.limitMaximum, continuation: continuation))
+            records += page.items
+            continuation = page.continuation
+        } while continuation != nil
+        return records
     }
 }

@@ -3,13 +3,17 @@ import Keyspace
 import Storage
 import Wire
 
-/// Where and how a cell's consensus state lives in the node's store: one
-/// collection per cell, so that all cells share the WAL and its group commit.
+/// Where and how a cell's consensus state lives in the node's store, so that
+/// all cells share the WAL and its group commit.
 ///
-/// Sort keys: `01` hard state · `02 ‖ index(BE64)` a log entry · `03` the
-/// snapshot header · `04 ‖ slot ‖ chunk(BE32)` snapshot bytes. Snapshots
-/// alternate between two slots and the header is written last, so a crash
-/// while writing one leaves the previous one whole.
+/// Four collections per cell, because the store reads and rewrites a whole
+/// collection to change one item of it: the log (`01` hard state,
+/// `02 ‖ index(BE64)` entries), the snapshot header (`03`), and one per
+/// snapshot slot (`04 ‖ slot ‖ chunk(BE32)` bytes). An election's ballot or a
+/// new entry then costs the log's size, not the cell's data (with one
+/// collection, a restart of 1 GB per node re-read every snapshot for every
+/// vote). Snapshots alternate between the two slots and the header is
+/// written last, so a crash while writing one leaves the previous one whole.
 enum CellRecords {
     static let hardStateKey: [UInt8] = [1]
     static let entryPrefix: UInt8 = 2
@@ -18,8 +22,20 @@ enum CellRecords {
     /// Snapshot bytes per stored item (the store takes values up to 400 KiB).
     static let snapshotChunkBytes = 256 << 10
 
+    /// The hard state and the log entries.
     static func collection(_ cell: UInt64) -> Key {
         try! Key(account: "tessera", resource: "cells", type: .rnd, primaryKey: Array(String(cell, radix: 16).utf8))
+    }
+
+    /// The snapshot header: which slot holds the latest snapshot.
+    static func snapshotHeaderCollection(_ cell: UInt64) -> Key {
+        try! Key(account: "tessera", resource: "cell-snapshots", type: .rnd, primaryKey: Array(String(cell, radix: 16).utf8))
+    }
+
+    /// The bytes of the snapshot in `slot`.
+    static func snapshotSlotCollection(_ cell: UInt64, slot: UInt8) -> Key {
+        try! Key(account: "tessera", resource: "cell-snapshots", type: .rnd,
+                 primaryKey: Array("\(String(cell, radix: 16))-\(slot)".utf8))
     }
 
     static func entryKey(_ index: LogIndex) -> [UInt8] {

@@ -67,7 +67,9 @@ final class ChannelOutbox: Sendable {
             state.drainScheduled = true
             return (true, true, stop)
         }
-        if mustStopReading { channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
+        // Reading is switched on the loop only, from the state as it is then, so
+        // a late switch can never undo a later decision.
+        if mustStopReading { channel.eventLoop.execute { self.applyReading() } }
         if mustSchedule { channel.eventLoop.execute { self.drain() } }
         return accepted
     }
@@ -128,10 +130,15 @@ final class ChannelOutbox: Sendable {
             state.readingStopped = false
             return true
         }
-        if resume {
-            channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-            channel.read()
-        }
+        if resume { applyReading() }
+    }
+
+    /// Sets the channel's reading to what the state says now (on the loop).
+    private func applyReading() {
+        channel.eventLoop.assertInEventLoop()
+        let reading = state.withLock { !$0.readingStopped }
+        channel.setOption(ChannelOptions.autoRead, value: reading).whenComplete { _ in }
+        if reading { channel.read() }
     }
 
     /// About how many bytes a frame takes encoded: what the bounds count.

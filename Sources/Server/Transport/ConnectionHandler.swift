@@ -126,8 +126,9 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         guard case .peer(let peer) = role, outbox == nil else { return }
         let outbox = ChannelOutbox(channel: context.channel, bytesMaximum: NodeLimits.peerOutboxBytesMaximum, whenFull: .dropNewest)
         self.outbox = outbox
-        pacer = InboundPacer(channel: context.channel, bytesMaximum: NodeLimits.peerInboundBytesMaximum)
-        links.attach(outbox, peer: peer)
+        let pacer = InboundPacer(channel: context.channel, bytesMaximum: NodeLimits.peerInboundBytesMaximum)
+        self.pacer = pacer
+        links.attach(outbox, pacer: pacer, peer: peer)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

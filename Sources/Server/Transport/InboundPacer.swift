@@ -37,11 +37,15 @@ final class InboundPacer: Sendable {
             return true
         }
         guard resume else { return }
-        channel.eventLoop.execute { [channel] in
+        channel.eventLoop.execute { [self] in
+            // Paused again meanwhile (the decoder still held frames): stay paused.
+            guard !isPaused else { return }
             channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
             channel.read()
         }
     }
 
     var bytesInFlight: Int { state.withLock { $0.bytes } }
+    /// While paused this node reads nothing from the peer: its silence is ours.
+    var isPaused: Bool { state.withLock { $0.paused } }
 }

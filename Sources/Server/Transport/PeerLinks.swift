@@ -27,6 +27,8 @@ protocol PeerDispatcher: AnyObject, Sendable {
 final class PeerLinks: Sendable {
     private struct State {
         var outboxes: [NodeID: ChannelOutbox] = [:]
+        var pacers: [NodeID: InboundPacer] = [:]
+        var attachedAt: [NodeID: Instant] = [:]
         var dialing: Set<NodeID> = []
         var detectors: [NodeID: FailureDetector] = [:]
         var suspected: Set<NodeID> = []
@@ -128,10 +130,15 @@ final class PeerLinks: Sendable {
         if back { logger.info("peer is back", metadata: ["peer": "\(layout.member(peer).id)"]) }
     }
 
-    func attach(_ outbox: ChannelOutbox, peer: NodeID) {
+    func attach(_ outbox: ChannelOutbox, pacer: InboundPacer, peer: NodeID) {
+        let now = Self.now()
         let (stopped, replaced) = state.withLock { state -> (Bool, (any Channel)?) in
             guard !state.stopped else { return (true, nil) }
-            defer { state.outboxes[peer] = outbox }
+            defer {
+                state.outboxes[peer] = outbox
+                state.pacers[peer] = pacer
+                state.attachedAt[peer] = now
+            }
             return (false, state.outboxes[peer]?.channel)
         }
         guard !stopped else { return outbox.channel.close(promise: nil) }
@@ -148,6 +155,7 @@ final class PeerLinks: Sendable {
         let removed = state.withLock { state -> Bool in
             guard let current = state.outboxes[peer]?.channel, current === channel else { return false }
             state.outboxes[peer] = nil
+            state.pacers[peer] = nil
             return true
         }
         if removed { logger.info("peer disconnected", metadata: ["peer": "\(layout.member(peer).id)"]) }
@@ -166,12 +174,23 @@ final class PeerLinks: Sendable {
                 for peer in peers { state.detectors[peer]?.forgive(stalledUntil: now) }
             }
             state.lastRoundAt = now
+            // While this node has stopped reading a peer (its shards are behind), the peer's silence is this node's.
+            for (peer, pacer) in state.pacers where pacer.isPaused { state.detectors[peer]?.forgive(stalledUntil: now) }
             var newlySuspected: [(NodeID, Duration, (any Channel)?)] = []
             for peer in peers where !state.suspected.contains(peer) {
                 guard let detector = state.detectors[peer], detector.isSuspect(at: now) else { continue }
                 state.suspected.insert(peer)
+                state.pacers[peer] = nil
                 newlySuspected.append((peer, detector.timeout, state.outboxes.removeValue(forKey: peer)?.channel))
                 state.dispatcher?.peerSuspected(peer)
+            }
+            // A link made while the peer is suspected that has carried nothing for a
+            // whole timeout is as dead as the last one: closed, to be redialled.
+            for peer in state.suspected {
+                guard let detector = state.detectors[peer], let attached = state.attachedAt[peer], state.outboxes[peer] != nil,
+                    detector.lastHeard < attached, now - attached > detector.timeout else { continue }
+                state.pacers[peer] = nil
+                newlySuspected.append((peer, detector.timeout, state.outboxes.removeValue(forKey: peer)?.channel))
             }
             let toDial = state.stopped ? [] : peers.filter { peer in
                 peer > layout.me && state.outboxes[peer] == nil && !state.dialing.contains(peer)
