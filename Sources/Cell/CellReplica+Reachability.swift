@@ -26,6 +26,16 @@ extension CellReplica {
     /// an election timeout: the cell is new here, and a request waits on it.
     /// (If another replica leads, it refuses the probe and answers with an
     /// accept, which makes this one its follower.)
+    /// A replica restored at a node's start does not campaign on its own: after
+    /// a full restart thousands of cells electing at once, on busy cores,
+    /// kept timing each other out (perf: elections were most of a contended
+    /// restart's CPU). It follows whoever leads, and campaigns when a client
+    /// needs the cell (``campaignSoon(now:)``) or its leader is suspected.
+    public func campaignOnFirstUse() {
+        guard role == .follower, leader == nil else { return }
+        campaignAt = nil
+    }
+
     public func campaignSoon(now: Instant) {
         guard role == .follower, leader == nil, configuration.contains(me) else { return }
         campaignAt = max(now, promiseHeldUntil)

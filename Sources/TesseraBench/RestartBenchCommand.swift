@@ -188,11 +188,12 @@ struct RestartBenchCommand: AsyncParsableCommand {
         return total
     }
 
-    /// A process that spins on a core until killed.
+    /// A process that spins on a core until killed, or until this one is gone
+    /// (a benchmark stopped by a signal leaves no spinner behind).
     static func spin() -> Process? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "while :; do :; done"]
+        process.arguments = ["-c", "parent=\(getpid()); while kill -0 $parent 2>/dev/null; do i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; done"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         return (try? process.run()) == nil ? nil : process

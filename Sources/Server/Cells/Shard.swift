@@ -39,7 +39,14 @@ final class Shard: @unchecked Sendable {
     /// The hosted cell, created empty on first use (a cell nobody wrote costs nothing).
     func cell(_ id: UInt64, forClient: Bool = false) -> HostedCell? {
         loop.assertInEventLoop()
-        if let hosted = cells[id] { return hosted }
+        if let hosted = cells[id] {
+            // A leaderless cell a client needs elects now (restored cells wait for this).
+            if forClient, hosted.replica.leader == nil, hosted.replica.nextDeadline == nil {
+                hosted.replica.campaignSoon(now: now)
+                scheduleTick(hosted)
+            }
+            return hosted
+        }
         guard services.hostedCells.contains(id) else { return nil }
         let replica = CellReplica(me: services.layout.me, configuration: services.layout.replicas(of: id),
                                   options: services.cellOptions, now: now, randomSeed: UInt64.random(in: .min ... .max))
@@ -55,6 +62,7 @@ final class Shard: @unchecked Sendable {
         let replica = CellReplica(me: services.layout.me, configuration: services.layout.replicas(of: cell),
                                   options: services.cellOptions, now: now, randomSeed: UInt64.random(in: .min ... .max),
                                   restoring: persisted)
+        replica.campaignOnFirstUse()
         let hosted = HostedCell(cell: cell, replica: replica, disk: disk)
         if let snapshot = persisted.snapshot {
             do {
