@@ -45,6 +45,13 @@ extension ClusterTests {
                 let sent = await flooder.send(count: 1_000_000, body: request, timeout: .seconds(3))
                 cluster.note("the non-reading client got \(sent) requests into the socket before TCP pushed back")
                 cluster.check(sent < 1_000_000, "the node kept reading requests from a client that reads none of its replies")
+                // Once its replies pile up, the client is told so with the typed error.
+                let answers = await flooder.readAnswers(until: { if case .error(.overloaded, _) = $0 { true } else { false } },
+                                                         atMost: 5_000)
+                let overloaded = answers.last.flatMap { if case .error(.overloaded, let message) = $0 { message } else { nil } }
+                cluster.note("reading its replies at last: \(answers.count - 1) items, then \(overloaded.map { "overloaded: \($0)" } ?? "no overloaded answer")")
+                cluster.check(overloaded?.contains("replies unread") == true,
+                              "a client with replies piling up was not answered overloaded (\(answers.count) answers read)")
 
                 // Others are still served by that very node, promptly.
                 var slowest = Duration.zero
@@ -232,6 +239,34 @@ final class RawFlooder: @unchecked Sendable {
             }
             return sent
         }) ?? 0
+    }
+
+    /// Reads answers until one matches `stop` (included) or `atMost` were read.
+    func readAnswers(until stop: @escaping @Sendable (ClientResponse.Body) -> Bool, atMost: Int) async -> [ClientResponse.Body] {
+        let descriptor = descriptor
+        return (try? await offPool {
+            var time = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+            func readExactly(_ count: Int) -> [UInt8]? {
+                var bytes = [UInt8](repeating: 0, count: count)
+                var filled = 0
+                while filled < count {
+                    let got = bytes[filled...].withUnsafeMutableBytes { Glibc.recv(descriptor, $0.baseAddress, $0.count, 0) }
+                    if got < 0 && errno == EINTR { continue }
+                    guard got > 0 else { return nil }
+                    filled += got
+                }
+                return bytes
+            }
+            var answers: [ClientResponse.Body] = []
+            while answers.count < atMost, let prefix = readExactly(Frame.headerBytes) {
+                let length = Int(prefix[0]) | Int(prefix[1]) << 8 | Int(prefix[2]) << 16 | Int(prefix[3]) << 24
+                guard let body = readExactly(length), case .response(let response)? = try? Frame(body: body) else { break }
+                answers.append(response.body)
+                if stop(response.body) { break }
+            }
+            return answers
+        }) ?? []
     }
 
     /// Connects, announces a frame of `announcedBytes` with no hello first, and
