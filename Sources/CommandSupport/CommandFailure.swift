@@ -17,6 +17,8 @@ public enum ExitStatus {
     public static let ioError: Int32 = 74
     /// A node answered something this `tessera` does not understand (EX_PROTOCOL).
     public static let protocolError: Int32 = 76
+    /// A data folder was written in an on-disk format this `tessera` does not read (EX_CONFIG).
+    public static let unsupportedFormat: Int32 = 78
 }
 
 /// Prints `message` to standard error as `error: message` and returns the exit to throw.

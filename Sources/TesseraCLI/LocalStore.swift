@@ -86,6 +86,7 @@ enum LocalStore {
         let status: Int32 =
             switch error {
             case .corruption: ExitStatus.corruptData
+            case .unsupportedFormat: ExitStatus.unsupportedFormat
             case .io, .locked, .closed, .simulatedCrash: ExitStatus.ioError
             case .valueTooLarge, .invalidBatch, .unsupportedResourceType, .invalidContinuationToken: ExitStatus.badInput
             }

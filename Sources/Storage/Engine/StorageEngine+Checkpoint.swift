@@ -87,6 +87,26 @@ extension StorageEngine {
             cache.insert(pointer, dirty.collection)
         }
         memtable = [:]
-        try wal.startSegment(firstSequence: nextSequence, removingOlder: true)
+        try wal.startSegment(firstSequence: nextSequence, removingOlder: false)
+        try carryLogsOver()
+        try wal.removeOlderSegments()
+    }
+
+    /// The logs live only in the WAL: before the older segments go, the new one
+    /// starts with each log as it stands, in one record, made durable first.
+    /// Logs are truncated as their owners snapshot, so this is their live tail.
+    private func carryLogsOver() throws {
+        guard !logs.isEmpty else { return }
+        let changes = logs.keys.sorted().map { id in
+            let log = logs[id]!
+            return LogChange(log: id, truncation: .reset(after: log.base), entries: log.entries, state: log.state)
+        }
+        let batch = WALBatch(firstSequence: nextSequence, effects: [], logChanges: changes)
+        var record: [UInt8] = []
+        WALRecordFormat.encode(batch, into: &record)
+        try wal.append(record)
+        try wal.sync()
+        nextSequence = batch.lastSequence + 1
+        durableSequence = batch.lastSequence
     }
 }

@@ -53,10 +53,12 @@ public final class StorageEngine {
     var index: HashIndex
     var freePages: [UInt32]
     var memtable: [Pointer: DirtyCollection] = [:]
+    /// Replicated logs kept in the WAL, by id: their entries since the last truncation.
+    public internal(set) var logs: [UInt64: StoredLog] = [:]
     var cache = CollectionCache()
     var pendingWAL: [UInt8] = []
     var collectionCount: UInt64
-    public private(set) var nextSequence: UInt64
+    public internal(set) var nextSequence: UInt64
     /// Every write up to this sequence is durable.
     public internal(set) var durableSequence: UInt64
     public private(set) var recoveryReport = RecoveryReport()
@@ -112,8 +114,9 @@ public final class StorageEngine {
             let skip = batch.firstSequence <= superblock.checkpointSequence
                 ? Int(superblock.checkpointSequence - batch.firstSequence + 1) : 0
             try apply(batch, skippingFirst: skip)
+            try applyLogChanges(batch.logChanges, file: "wal", sequence: batch.firstSequence)
         }
-        if let last = recovery.batches.last { nextSequence = last.lastSequence + 1 }
+        if let last = recovery.batches.last { nextSequence = max(nextSequence, last.lastSequence + 1) }
         durableSequence = nextSequence - 1
         recoveryReport = RecoveryReport(
             checkpointGeneration: superblock.generation, checkpointSequence: superblock.checkpointSequence,
@@ -182,6 +185,59 @@ public final class StorageEngine {
         return PreparedWrite(
             outcome: .applied(versions: (0..<UInt64(effects.count)).map { batch.firstSequence + $0 }),
             durableSequenceNeeded: batch.lastSequence)
+    }
+
+    /// Applies a group commit's item writes (unconditional, in order: a later
+    /// write to an item replaces an earlier one) and log changes, and frames
+    /// them as one WAL record, so that they become durable together or not at all.
+    public func prepareGroup(writes: [Write], logChanges: [LogChange]) throws -> PreparedWrite {
+        var effects: [WALBatch.Effect] = []
+        effects.reserveCapacity(writes.count)
+        for write in writes {
+            guard write.key.type == .rnd else { throw StorageError.unsupportedResourceType(write.key.type.rawValue) }
+            precondition(write.condition == .none, "a group commit's writes are unconditional")
+            switch write.change {
+            case .put(let value):
+                guard value.count <= StorageLimits.valueBytesMaximum else {
+                    throw StorageError.valueTooLarge(bytes: value.count, limit: StorageLimits.valueBytesMaximum)
+                }
+                effects.append(.put(pointer: write.key.pointer, sortKey: write.key.sortKey, value: value))
+            case .delete:
+                effects.append(.delete(pointer: write.key.pointer, sortKey: write.key.sortKey))
+            }
+        }
+        let changes = logChanges.filter { !$0.isEmpty }
+        guard !effects.isEmpty || !changes.isEmpty else {
+            return PreparedWrite(outcome: .applied(versions: []), durableSequenceNeeded: 0)
+        }
+        // Checked before anything applies: a refused group changes nothing.
+        var after: [UInt64: StoredLog] = [:]
+        for change in changes {
+            var log = after[change.log] ?? logs[change.log] ?? StoredLog()
+            if let refusal = log.refusal(of: change) { throw StorageError.invalidBatch(refusal) }
+            log.apply(change)
+            after[change.log] = log
+        }
+        let batch = WALBatch(firstSequence: nextSequence, effects: effects, logChanges: changes)
+        WALRecordFormat.encode(batch, into: &pendingWAL)
+        try apply(batch, skippingFirst: 0)
+        for (id, log) in after { logs[id] = log.isEmpty ? nil : log }
+        nextSequence = batch.lastSequence + 1
+        return PreparedWrite(
+            outcome: .applied(versions: (0..<UInt64(effects.count)).map { batch.firstSequence + $0 }),
+            durableSequenceNeeded: batch.lastSequence)
+    }
+
+    /// Replays log changes read back from the WAL; a change that does not fit its log is corruption.
+    private func applyLogChanges(_ changes: [LogChange], file: String, sequence: UInt64) throws {
+        for change in changes {
+            var log = logs[change.log] ?? StoredLog()
+            if let refusal = log.refusal(of: change) {
+                throw StorageError.corruption(file: file, location: "record at sequence \(sequence)", reason: refusal)
+            }
+            log.apply(change)
+            logs[change.log] = log.isEmpty ? nil : log
+        }
     }
 
     private func apply(_ batch: WALBatch, skippingFirst skip: Int) throws {

@@ -10,6 +10,8 @@ public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidContinuationToken
     /// Bytes on disk failed their checksum or do not parse: never returned as data.
     case corruption(file: String, location: String, reason: String)
+    /// The files were written by a Tessera whose on-disk format this one does not read.
+    case unsupportedFormat(file: String, found: UInt32, supported: UInt32)
     /// The operating system refused an operation.
     case io(file: String, operation: String, errno: Int32)
     /// The data directory is in use by another process.
@@ -31,6 +33,10 @@ public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
             "invalid continuation token: pass back the token a previous query returned"
         case .corruption(let file, let location, let reason):
             "corrupt data in \(file) at \(location): \(reason)"
+        case .unsupportedFormat(let file, let found, let supported):
+            "\(file) has on-disk format \(found); this Tessera reads format \(supported) only"
+                + " (see the README's \"Upgrading\" section: a node's data is replicated, so an older"
+                + " node folder is replaced by an empty one that catches up from its peers)"
         case .io(let file, let operation, let errno):
             "I/O error: \(operation) \(file) failed with errno \(errno) (\(errnoDescription(errno)))"
         case .locked(let path):

@@ -2,7 +2,8 @@
 /// superblock write always leaves the previous checkpoint intact.
 struct Superblock: Equatable {
     static let magic: [UInt8] = Array("TESSERA1".utf8)
-    static let formatVersion: UInt32 = 1
+    /// 2: the WAL also holds replicated logs (format 1 had item writes only).
+    static let formatVersion: UInt32 = 2
 
     /// Increases by one per checkpoint; the valid superblock with the highest wins.
     var generation: UInt64
@@ -59,8 +60,7 @@ struct Superblock: Equatable {
             }
             let version = try reader.readUInt32()
             guard version == Self.formatVersion else {
-                throw StorageError.corruption(
-                    file: file, location: "page \(page.number)", reason: "format version \(version) is not supported")
+                throw StorageError.unsupportedFormat(file: file, found: version, supported: Self.formatVersion)
             }
             generation = try reader.readUInt64()
             checkpointSequence = try reader.readUInt64()
@@ -85,8 +85,14 @@ struct Superblock: Equatable {
     /// one is corruption.
     static func load(from pages: PageFile) throws -> Superblock? {
         guard try pages.file.size() > 2 * Page.size else {
-            let candidates = [UInt32(0), 1].compactMap { number in
-                (try? pages.read(number, kind: .superblock)).flatMap { try? Superblock(page: $0, file: pages.file.name) }
+            var candidates: [Superblock] = []
+            for number in [UInt32(0), 1] {
+                guard let page = try? pages.read(number, kind: .superblock) else { continue }
+                do {
+                    candidates.append(try Superblock(page: page, file: pages.file.name))
+                } catch StorageError.unsupportedFormat(let file, let found, let supported) {
+                    throw StorageError.unsupportedFormat(file: file, found: found, supported: supported)
+                } catch {}
             }
             return candidates.max { $0.generation < $1.generation }
         }
@@ -98,6 +104,7 @@ struct Superblock: Equatable {
                 let superblock = try Superblock(page: page, file: pages.file.name)
                 if superblock.pageNumber == number { found.append(superblock) }
             } catch let error as StorageError {
+                if case .unsupportedFormat = error { throw error }
                 failures.append(error.description)
             }
         }

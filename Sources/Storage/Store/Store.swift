@@ -71,6 +71,30 @@ public final class Store: @unchecked Sendable {
         }
     }
 
+    /// A node's group commit: unconditional item writes and replicated-log
+    /// changes, made durable as one WAL record, then `completion` runs on the
+    /// commit thread (keep it short). See ``StorageEngine/prepareGroup(writes:logChanges:)``.
+    public func commitGroup(writes: [Write], logChanges: [LogChange],
+                            completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        let prepared: StorageEngine.PreparedWrite
+        do {
+            prepared = try engineLock.withLock {
+                try committer.checkOpen()
+                let prepared = try engine.prepareGroup(writes: writes, logChanges: logChanges)
+                if engine.hasPendingWAL { committer.signalWork() }
+                return prepared
+            }
+        } catch {
+            return completion(.failure(error))
+        }
+        committer.whenDurable(prepared.durableSequenceNeeded) { error in
+            completion(error.map { .failure($0) } ?? .success(()))
+        }
+    }
+
+    /// The replicated logs as they stand (at open: as recovered from the WAL).
+    public var logs: [UInt64: StoredLog] { engineLock.withLock { engine.logs } }
+
     private func single(_ write: Write) async throws -> WriteOutcome {
         switch try await self.write([write]) {
         case .applied(let versions): .applied(version: versions[0])
@@ -93,15 +117,6 @@ public final class Store: @unchecked Sendable {
     }
 
     // MARK: Lifecycle
-
-    /// Forces a checkpoint now (one also starts by itself as the WAL grows).
-    public func checkpoint() throws {
-        try engineLock.withLock {
-            try committer.checkOpen()
-            try commitPending()
-            try engine.checkpoint()
-        }
-    }
 
     /// Waits for in-flight writes, checkpoints and stops. Later calls fail with `.closed`.
     public func close() throws {

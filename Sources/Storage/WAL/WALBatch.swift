@@ -1,7 +1,8 @@
 import Keyspace
 
 /// One WAL record: the effects of one atomic batch, already decided (conditions
-/// were checked before the record was written), so replay is deterministic.
+/// were checked before the record was written), so replay is deterministic,
+/// and the changes to replicated logs made durable with them.
 struct WALBatch: Equatable {
     enum Effect: Equatable {
         case put(pointer: Pointer, sortKey: [UInt8], value: [UInt8])
@@ -24,8 +25,11 @@ struct WALBatch: Equatable {
     /// which is also the version it gives its item.
     var firstSequence: UInt64
     var effects: [Effect]
+    var logChanges: [LogChange] = []
 
-    var lastSequence: UInt64 { firstSequence + UInt64(effects.count) - 1 }
+    /// Every record takes at least one sequence number, so that its durability
+    /// can be waited for: a record of log changes alone takes one no item uses.
+    var lastSequence: UInt64 { firstSequence + UInt64(max(effects.count, 1)) - 1 }
 }
 
 /// The framing of WAL records:
@@ -35,21 +39,30 @@ struct WALBatch: Equatable {
 ///
 /// The header's own checksum tells a damaged length (corruption) from a record
 /// cut short by a crash (a torn tail), which recovery treats differently.
-///     payload = u64 first sequence | u16 effect count | effects
+///     payload = u64 first sequence | u32 effect count | effects | u32 log change count | log changes
 ///     effect  = u8 kind (1 put, 2 delete) | 64-byte pointer | u16 sort-key length | sort key
 ///               | (put only) u32 value length | value
+///     log change = u64 log | u8 truncation (0 none, 1 compact, 2 reset) | (1, 2 only) u64 index
+///               | u8 has state | (1 only) u32 length | state | u32 entry count | entries
+///     entry   = u64 index | u32 header length | header | u32 body length | body
 ///
-/// Integers are little-endian.
+/// Integers are little-endian. Format 1 ("TWAL") had no log changes; its
+/// records are not read (the superblock's format version says why).
 enum WALRecordFormat {
-    static let magic: UInt32 = 0x4C41_5754  // "TWAL" read as little-endian bytes
+    static let magic: UInt32 = 0x324C_5754  // "TWL2" read as little-endian bytes
     static let headerBytes = 16
-    /// Bigger than any legal batch (100 writes of 400 KiB plus keys), so a longer length is corruption.
-    static let payloadBytesMaximum = 64 * 1024 * 1024
+    /// Bigger than any record a node writes (a group commit carries at most a
+    /// few snapshots of 64 MiB beside its entries), so a longer length is corruption.
+    static let payloadBytesMaximum = 1 << 30
 
     /// Frames `batch` at the end of `output`: the payload goes there directly and
     /// the header is patched in front of it once the payload's length and checksum are known.
     static func encode(_ batch: WALBatch, into output: inout [UInt8]) {
-        var payloadBytes = 10
+        var payloadBytes = 16
+        for change in batch.logChanges {
+            payloadBytes += 8 + 1 + 8 + 1 + 4 + (change.state?.count ?? 0) + 4
+            for entry in change.entries { payloadBytes += 16 + entry.byteCount }
+        }
         for effect in batch.effects {
             switch effect {
             case .put(_, let sortKey, let value): payloadBytes += 1 + Pointer.byteCount + 2 + sortKey.count + 4 + value.count
@@ -61,7 +74,7 @@ enum WALRecordFormat {
         output.append(contentsOf: repeatElement(0, count: headerBytes))
         func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { output.append(contentsOf: $0) } }
         append(batch.firstSequence)
-        append(UInt16(batch.effects.count))
+        append(UInt32(batch.effects.count))
         for effect in batch.effects {
             switch effect {
             case .put(let pointer, let sortKey, let value):
@@ -78,6 +91,35 @@ enum WALRecordFormat {
                 output.append(contentsOf: sortKey)
             }
         }
+        append(UInt32(batch.logChanges.count))
+        for change in batch.logChanges {
+            append(change.log)
+            switch change.truncation {
+            case .none: output.append(0)
+            case .compact(let through):
+                output.append(1)
+                append(through)
+            case .reset(let after):
+                output.append(2)
+                append(after)
+            }
+            if let state = change.state {
+                output.append(1)
+                append(UInt32(state.count))
+                output.append(contentsOf: state)
+            } else {
+                output.append(0)
+            }
+            append(UInt32(change.entries.count))
+            for entry in change.entries {
+                append(entry.index)
+                append(UInt32(entry.header.count))
+                output.append(contentsOf: entry.header)
+                append(UInt32(entry.body.count))
+                output.append(contentsOf: entry.body)
+            }
+        }
+        precondition(output.count - headerStart - headerBytes <= payloadBytesMaximum, "a WAL record over its maximum")
         let length = UInt32(output.count - headerStart - headerBytes)
         var header = ByteWriter(capacity: headerBytes)
         header.append(magic)
@@ -120,7 +162,9 @@ enum WALRecordFormat {
         do throws(ByteReader.Truncated) {
             var payload = ByteReader(bytes, offset: payloadStart, end: payloadEnd)
             let firstSequence = try payload.readUInt64()
-            let count = Int(try payload.readUInt16())
+            let count = Int(try payload.readUInt32())
+            // Each effect takes at least 67 bytes: a larger count is not this record's.
+            guard count <= payload.remaining / 67 else { return .invalid("record claims \(count) effects") }
             var effects: [WALBatch.Effect] = []
             effects.reserveCapacity(count)
             for _ in 0..<count {
@@ -133,10 +177,53 @@ enum WALRecordFormat {
                 default: return .invalid("unknown effect kind \(kind)")
                 }
             }
-            guard payload.remaining == 0, count > 0 else { return .invalid("record payload has a bad shape") }
-            return .record(WALBatch(firstSequence: firstSequence, effects: effects), end: payloadEnd)
+            let changeCount = Int(try payload.readUInt32())
+            guard changeCount <= payload.remaining / 14 else { return .invalid("record claims \(changeCount) log changes") }
+            var changes: [LogChange] = []
+            changes.reserveCapacity(changeCount)
+            for _ in 0..<changeCount {
+                switch try readLogChange(&payload) {
+                case .success(let change): changes.append(change)
+                case .failure(let reason): return .invalid(reason.description)
+                }
+            }
+            guard payload.remaining == 0, count > 0 || changeCount > 0 else { return .invalid("record payload has a bad shape") }
+            return .record(WALBatch(firstSequence: firstSequence, effects: effects, logChanges: changes), end: payloadEnd)
         } catch {
             return .invalid("record payload is truncated")
         }
+    }
+}
+
+extension WALRecordFormat {
+    struct BadLogChange: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func readLogChange(_ payload: inout ByteReader) throws(ByteReader.Truncated) -> Result<LogChange, BadLogChange> {
+        var change = LogChange(log: try payload.readUInt64())
+        switch try payload.readUInt8() {
+        case 0: break
+        case 1: change.truncation = .compact(through: try payload.readUInt64())
+        case 2: change.truncation = .reset(after: try payload.readUInt64())
+        case let kind: return .failure(BadLogChange(description: "unknown log truncation \(kind)"))
+        }
+        switch try payload.readUInt8() {
+        case 0: break
+        case 1: change.state = try payload.readBytes(Int(try payload.readUInt32()))
+        case let flag: return .failure(BadLogChange(description: "log state flag \(flag) is neither 0 nor 1"))
+        }
+        let entryCount = Int(try payload.readUInt32())
+        guard entryCount <= payload.remaining / 16 else {
+            return .failure(BadLogChange(description: "log \(change.log) claims \(entryCount) entries"))
+        }
+        change.entries.reserveCapacity(entryCount)
+        for _ in 0..<entryCount {
+            let index = try payload.readUInt64()
+            let header = try payload.readBytes(Int(try payload.readUInt32()))
+            let body = try payload.readBytes(Int(try payload.readUInt32()))
+            change.entries.append(StoredLogEntry(index: index, header: header, body: body))
+        }
+        return .success(change)
     }
 }

@@ -57,10 +57,10 @@ final class WriteAheadLog {
     }
 
     /// Starts a segment whose first record will have `firstSequence`, and removes
-    /// every older segment: the caller guarantees that a checkpoint holds them.
+    /// every older segment when `removingOlder`: the caller guarantees that a
+    /// checkpoint holds their items and the new segment their logs.
     func startSegment(firstSequence: UInt64, removingOlder: Bool) throws {
         let name = Self.segmentName(firstSequence: firstSequence)
-        let older = try segmentNames().filter { $0 != name }
         segment?.close()
         let file = try directory.openFile(name)
         try file.truncate(to: 0)
@@ -70,10 +70,14 @@ final class WriteAheadLog {
         writeOffset = 0
         zeroFilledUpTo = 0
         bytesSinceCheckpoint = 0
-        if removingOlder {
-            for old in older { try directory.removeFile(old) }
-            if !older.isEmpty { try directory.sync() }
-        }
+        if removingOlder { try removeOlderSegments() }
+    }
+
+    /// Removes every segment before the current one.
+    func removeOlderSegments() throws {
+        let older = try segmentNames().filter { $0 != segmentName }
+        for old in older { try directory.removeFile(old) }
+        if !older.isEmpty { try directory.sync() }
     }
 
     /// Continues appending to an existing segment after recovery.
@@ -131,7 +135,10 @@ final class WriteAheadLog {
                             reason: "sequence \(batch.firstSequence) follows \(expected - 1): records are missing")
                     }
                     expectedSequence = batch.lastSequence + 1
-                    if batch.lastSequence > checkpointSequence { recovery.batches.append(batch) }
+                    // Log changes are not in the pages: they replay from every segment kept.
+                    if batch.lastSequence > checkpointSequence || !batch.logChanges.isEmpty {
+                        recovery.batches.append(batch)
+                    }
                     offset = end
                 case .invalid(let reason):
                     // Zeros to the end: the zero-filled space ahead of the writes.
