@@ -82,6 +82,9 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             node = try TesseraNode(configuration: configuration, logger: logger)
             try node.validateDataDirectory()
+        } catch let error as NodeConfigurationError {
+            if case .unsupportedDataFormat = error { throw commandFailure("\(error)", status: ExitStatus.unsupportedFormat) }
+            throw commandFailure("\(error)", status: ExitStatus.badInput)
         } catch {
             throw commandFailure("\(error)", status: ExitStatus.badInput)
         }

@@ -268,6 +268,27 @@ struct TesseraRunner {
         #expect(got.errorOutput.hasPrefix("error: corrupt data in pages.db"), "\(got.errorOutput)")
     }
 
+    /// A node folder written by an older Tessera (format 1: no `dataFormat` in
+    /// `node.json`) is refused before anything is opened, with how to upgrade.
+    @Test func aNodeFolderOfAnOlderFormatIsRefusedWithExit78() async throws {
+        let tessera = try TesseraRunner()
+        defer { tessera.folder.remove() }
+        let folder = tessera.folder.path + "/node"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let identity = #"{"cellDepth":6,"memberID":"n1","placementForm":"flat","replicas":1}"#
+        try Data(identity.utf8).write(to: URL(fileURLWithPath: folder + "/node.json"))
+        let members = tessera.folder.path + "/members.json"
+        try Data(#"[{"id": "n1", "address": "127.0.0.1:1"}]"#.utf8).write(to: URL(fileURLWithPath: members))
+        let refused = try await tessera.bare([
+            "serve", "--node-id", "n1", "--listen", "127.0.0.1:0", "--members", members, "--data-dir", folder,
+            "--cell-depth", "6", "--replicas", "1",
+        ])
+        #expect(refused.status == 78, "\(refused.errorOutput)")
+        #expect(refused.errorOutput.contains("on-disk format 1"), "\(refused.errorOutput)")
+        #expect(refused.errorOutput.contains("Upgrading"), "\(refused.errorOutput)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/store"), "nothing was opened")
+    }
+
     @Test func lockedDataDirectory() async throws {
         let tessera = try TesseraRunner()
         defer { tessera.folder.remove() }

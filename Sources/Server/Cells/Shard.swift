@@ -8,17 +8,17 @@ import Wire
 
 /// The cells of one event loop. Every method runs on `loop`, so a cell's state
 /// has one owner and the hot path takes no lock. The disk pipeline is the
-/// simulator's: readies queue while one batch of store writes is in flight,
-/// and everything a ready holds (messages, applies, replies) happens only once
-/// the store says its writes are durable.
+/// simulator's: readies queue while one group commit is in flight, and
+/// everything a ready holds (messages, applies, replies) happens only once the
+/// store says its group is durable.
 final class Shard: @unchecked Sendable {
     let index: Int
     let loop: any EventLoop
     let services: NodeServices
     var cells: [UInt64: HostedCell] = [:]
 
-    /// Store writes waiting for the next sync; `blocking` ones hold their ready's effects until durable.
-    private var diskQueue: [(cell: HostedCell, ready: Ready, writes: [Write], blocking: Bool)] = []
+    /// What waits for the next group commit; `blocking` entries hold their ready's effects until durable.
+    private var diskQueue: [(cell: HostedCell, ready: Ready, group: DiskGroup, blocking: Bool)] = []
     private var syncing = false
     private var outgoing: [NodeID: [CellEnvelope]] = [:]
     private var endOfPassScheduled = false
@@ -151,13 +151,13 @@ final class Shard: @unchecked Sendable {
         if !ready.isEmpty {
             if ready.mustSync || hosted.readiesInFlight > 0 {
                 hosted.readiesInFlight += 1
-                diskQueue.append((hosted, ready, hosted.disk.writes(for: ready), true))
+                diskQueue.append((hosted, ready, hosted.disk.group(for: ready), true))
                 finishPassSoon()
             } else {
                 if ready.hardState != nil {
                     // Only the commit index moved: it rides along with the next sync and
                     // nothing waits for it (after a crash it is learned again).
-                    diskQueue.append((hosted, Ready(), hosted.disk.writes(for: ready), false))
+                    diskQueue.append((hosted, Ready(), hosted.disk.group(for: ready), false))
                 }
                 complete(ready, hosted)
                 drive(hosted)
@@ -191,28 +191,24 @@ final class Shard: @unchecked Sendable {
         hosted.replica.compact(through: applied, state: hosted.stateMachine.encoded())
         guard let snapshot = hosted.replica.snapshot, snapshot.index == applied else { return }
         hosted.readiesInFlight += 1
-        diskQueue.append((hosted, Ready(), hosted.disk.writes(for: snapshot), true))
+        diskQueue.append((hosted, Ready(), hosted.disk.group(for: snapshot), true))
         finishPassSoon()
     }
 
-    /// Group commit across the shard's cells: one chain of store writes covers
-    /// every ready queued so far. Starts when something waits for a sync
-    /// (`force`: also for lazy writes alone).
+    /// Group commit across the shard's cells: every ready queued so far becomes
+    /// one WAL record with one sync (shared with other shards' records in the
+    /// store's commit round). Starts when something waits for a sync (`force`:
+    /// also for lazy writes alone).
     func startSync(force: Bool = false) {
         guard !syncing, force ? !diskQueue.isEmpty : diskQueue.contains(where: \.blocking) else { return }
         let batch = diskQueue
         diskQueue = []
         syncing = true
+        var group = DiskGroup()
+        for queued in batch { group.append(queued.group) }
         let blocking = batch.filter(\.blocking).map { ($0.cell, $0.ready) }
-        write(Self.batches(batch.flatMap(\.writes))[...]) { [self] in completeSync(blocking) }
-    }
-
-    /// Writes the batches one after another, each durable before the next, then
-    /// runs `done` on this shard's loop. The store calls back on its commit
-    /// thread (possibly under its own lock): each step hops back to the loop.
-    private func write(_ batches: ArraySlice<[Write]>, then done: @escaping @Sendable () -> Void) {
-        guard let first = batches.first else { return loop.execute(done) }
-        services.store.write(first) { [self] result in
+        // The store calls back on its commit thread: the rest happens on this loop.
+        services.store.commitGroup(writes: group.writes, logChanges: group.logChanges) { [self] result in
             loop.execute { [self] in
                 if case .failure(let error) = result {
                     // A store closed by a clean shutdown fails what was still queued: nothing was acknowledged.
@@ -221,34 +217,9 @@ final class Shard: @unchecked Sendable {
                     services.logger.critical("storage write failed; stopping the node", metadata: ["error": "\(error)"])
                     exit(74)
                 }
-                write(batches.dropFirst(), then: done)
+                completeSync(blocking)
             }
         }
-    }
-
-    /// Cuts the writes, in order, into store batches of at most 100 items. A
-    /// batch is atomic, so a write to an item already in the current batch just
-    /// replaces the earlier one (the store refuses two writes to one item): the
-    /// disk passes through exactly the states the ordered writes would.
-    static func batches(_ writes: [Write]) -> [[Write]] {
-        var batches: [[Write]] = []
-        var current: [Write] = []
-        var positions: [Key: Int] = [:]
-        for write in writes {
-            if let position = positions[write.key] {
-                current[position] = write
-                continue
-            }
-            if current.count == StorageLimits.batchWritesMaximum {
-                batches.append(current)
-                current = []
-                positions = [:]
-            }
-            positions[write.key] = current.count
-            current.append(write)
-        }
-        if !current.isEmpty { batches.append(current) }
-        return batches
     }
 
     private func completeSync(_ batch: [(cell: HostedCell, ready: Ready)]) {

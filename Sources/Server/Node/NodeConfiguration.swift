@@ -45,6 +45,8 @@ public enum NodeConfigurationError: Error, CustomStringConvertible {
     case badReplicas(Int)
     case placement(PlacementError)
     case dataDirectory(String, String)
+    /// The folder was written in an on-disk format this build does not read.
+    case unsupportedDataFormat(String, found: Int, supported: Int)
 
     public var description: String {
         switch self {
@@ -60,6 +62,10 @@ public enum NodeConfigurationError: Error, CustomStringConvertible {
             "members file: \(error)"
         case .dataDirectory(let path, let problem):
             "data directory \(path) \(problem)"
+        case .unsupportedDataFormat(let path, let found, let supported):
+            "data directory \(path) has on-disk format \(found); this Tessera reads format \(supported) only."
+                + " A node's data is replicated: stop this node, move the folder aside, and start the node on an"
+                + " empty folder; it catches up from its peers (one node at a time; see the README's \"Upgrading\")"
         }
     }
 }

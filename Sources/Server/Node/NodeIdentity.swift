@@ -4,12 +4,18 @@ import Foundation
 /// and to replicas by the replica count and placement form: a node restarted
 /// on the same data with other values would not find its data, so it refuses.
 struct NodeIdentity: Codable, Equatable {
+    /// The on-disk format this build writes. 1 (absent from `node.json`): cell
+    /// logs as store items; 2: cell logs in the store's WAL.
+    static let dataFormatCurrent = 2
+
+    var dataFormat: Int?
     var memberID: String
     var cellDepth: Int
     var replicas: Int
     var placementForm: String
 
     init(_ configuration: NodeConfiguration) {
+        dataFormat = Self.dataFormatCurrent
         memberID = configuration.memberID
         cellDepth = configuration.cellDepth
         replicas = configuration.replicas
@@ -28,6 +34,11 @@ struct NodeIdentity: Codable, Equatable {
                 stored = try JSONDecoder().decode(NodeIdentity.self, from: data)
             } catch {
                 throw NodeConfigurationError.dataDirectory(path, "is not readable as a node identity: \(error)")
+            }
+            let format = stored.dataFormat ?? 1
+            guard format == Self.dataFormatCurrent else {
+                throw NodeConfigurationError.unsupportedDataFormat(
+                    configuration.dataDirectory, found: format, supported: Self.dataFormatCurrent)
             }
             for (name, old, new) in [
                 ("node id", stored.memberID, given.memberID), ("cell depth", "\(stored.cellDepth)", "\(given.cellDepth)"),

@@ -109,8 +109,11 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
     /// Reads back every cell that has state on disk and hands each to its shard.
     private func restoreCells() async throws {
         var restored = 0
+        let logs = services.store.logs
         for cell in services.hostedCells.sorted() {
-            guard let (persisted, disk) = try await CellDiskState.restore(cell: cell, from: services.store) else { continue }
+            // A cell that never persisted anything has no log: it starts empty on first use.
+            guard let log = logs[cell] else { continue }
+            let (persisted, disk) = try await CellDiskState.restore(cell: cell, log: log, from: services.store)
             let shard = shard(of: cell)
             try await shard.loop.submit { try shard.adopt(cell, persisted: persisted, disk: disk) }.get()
             restored += 1

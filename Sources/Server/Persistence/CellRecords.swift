@@ -3,29 +3,18 @@ import Keyspace
 import Storage
 import Wire
 
-/// Where and how a cell's consensus state lives in the node's store, so that
-/// all cells share the WAL and its group commit.
+/// How a cell's consensus state is encoded in the node's store.
 ///
-/// Four collections per cell, because the store reads and rewrites a whole
-/// collection to change one item of it: the log (`01` hard state,
-/// `02 ‖ index(BE64)` entries), the snapshot header (`03`), and one per
-/// snapshot slot (`04 ‖ slot ‖ chunk(BE32)` bytes). An election's ballot or a
-/// new entry then costs the log's size, not the cell's data (with one
-/// collection, a restart of 1 GB per node re-read every snapshot for every
-/// vote). Snapshots alternate between the two slots and the header is
-/// written last, so a crash while writing one leaves the previous one whole.
+/// The log and the hard state are a log of the store's WAL (see
+/// ``CellDiskState``). Snapshots are items in two collections per cell,
+/// because the store reads and rewrites a whole collection to change one item
+/// of it: the header (`03`) and the bytes, one collection per slot
+/// (`04 ‖ slot ‖ chunk(BE32)`). Snapshots alternate between the two slots.
 enum CellRecords {
-    static let hardStateKey: [UInt8] = [1]
-    static let entryPrefix: UInt8 = 2
     static let snapshotHeaderKey: [UInt8] = [3]
     static let snapshotChunkPrefix: UInt8 = 4
     /// Snapshot bytes per stored item (the store takes values up to 400 KiB).
     static let snapshotChunkBytes = 256 << 10
-
-    /// The hard state and the log entries.
-    static func collection(_ cell: UInt64) -> Key {
-        try! Key(account: "tessera", resource: "cells", type: .rnd, primaryKey: Array(String(cell, radix: 16).utf8))
-    }
 
     /// The snapshot header: which slot holds the latest snapshot.
     static func snapshotHeaderCollection(_ cell: UInt64) -> Key {
@@ -36,12 +25,6 @@ enum CellRecords {
     static func snapshotSlotCollection(_ cell: UInt64, slot: UInt8) -> Key {
         try! Key(account: "tessera", resource: "cell-snapshots", type: .rnd,
                  primaryKey: Array("\(String(cell, radix: 16))-\(slot)".utf8))
-    }
-
-    static func entryKey(_ index: LogIndex) -> [UInt8] {
-        var bytes: [UInt8] = [entryPrefix]
-        withUnsafeBytes(of: index.bigEndian) { bytes.append(contentsOf: $0) }
-        return bytes
     }
 
     static func chunkKey(slot: UInt8, chunk: UInt32) -> [UInt8] {
@@ -68,16 +51,43 @@ enum CellRecords {
         return state
     }
 
-    static func encode(_ entry: LogEntry) -> [UInt8] {
+    /// An entry as the store keeps it: the command's bytes are the body, shared
+    /// with the entry in memory rather than copied; the rest is the header:
+    /// `u64 ballot | u64 checksum | u8 kind (0 noop, 1 command, 2 configuration) | [configuration]`.
+    static func stored(_ entry: LogEntry) -> StoredLogEntry {
         var writer = WireWriter()
-        CellEnvelope.encode(entry, into: &writer)
-        return writer.bytes
+        writer.append(entry.ballot.number)
+        writer.append(entry.checksum)
+        var body: [UInt8] = []
+        switch entry.payload {
+        case .noop: writer.append(UInt8(0))
+        case .command(let bytes):
+            writer.append(UInt8(1))
+            body = bytes
+        case .configuration(let members):
+            writer.append(UInt8(2))
+            CellEnvelope.encode(members, into: &writer)
+        }
+        return StoredLogEntry(index: entry.index, header: writer.bytes, body: body)
     }
 
-    static func decodeEntry(_ bytes: [UInt8]) throws(WireError) -> LogEntry {
-        var reader = WireReader(bytes)
-        let entry = try CellEnvelope.decodeEntry(from: &reader)
-        try reader.expectEnd("log entry")
+    /// The entry back from the store, checked against the checksum its leader made.
+    static func decodeEntry(_ stored: StoredLogEntry) throws(WireError) -> LogEntry {
+        var reader = WireReader(stored.header)
+        let ballot = Ballot(try reader.read(UInt64.self, "entry ballot"))
+        let checksum = try reader.read(UInt64.self, "entry checksum")
+        let payload: LogEntry.Payload
+        switch try reader.read(UInt8.self, "entry payload kind") {
+        case 0: payload = .noop
+        case 1: payload = .command(stored.body)
+        case 2: payload = .configuration(try CellEnvelope.decodeConfiguration(from: &reader))
+        case let kind: throw WireError("unknown entry payload kind \(kind) at index \(stored.index)")
+        }
+        try reader.expectEnd("log entry \(stored.index)")
+        let entry = LogEntry(index: stored.index, ballot: ballot, payload: payload, checksum: checksum)
+        guard entry.isIntact else {
+            throw WireError("log entry \(stored.index) (ballot \(ballot.number)) fails its checksum: it changed on disk")
+        }
         return entry
     }
 
