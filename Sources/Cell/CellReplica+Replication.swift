@@ -10,7 +10,11 @@ extension CellReplica {
     func sendAccept(to peer: NodeID, now: Instant) {
         guard var state = progress[peer], !state.paused else { return }
         if state.nextIndex < log.firstIndex {
-            guard let snapshot = latestSnapshot else { return }
+            // A snapshot older than the log's base misses the entries between: ask the runtime for one.
+            guard let snapshot = latestSnapshot, snapshot.index >= log.snapshotIndex else {
+                snapshotWanted = true
+                return
+            }
             send(.installSnapshot(ballot: hardState.ballot, snapshot: snapshot, sentAt: now), to: peer)
         } else {
             let previousIndex = state.nextIndex - 1
@@ -128,6 +132,7 @@ extension CellReplica {
                 snapshotReplacesLog = true
             }
             latestSnapshot = snapshot
+            baseConfiguration = snapshot.configuration
             snapshotToInstall = snapshot
             appliedIndex = snapshot.index
             refreshConfiguration()
@@ -208,7 +213,31 @@ extension CellReplica {
     public func compact(through index: LogIndex, state: [UInt8]) {
         guard index > log.snapshotIndex, index <= appliedIndex, let ballot = log.ballot(at: index) else { return }
         latestSnapshot = Snapshot(index: index, ballot: ballot, configuration: configuration(at: index), state: state)
+        compactLog(through: index)
+    }
+
+    /// Compacts the log through `index` without a snapshot in hand: for a
+    /// runtime whose state machine is durable by itself (the page store). When
+    /// a follower then needs what was dropped, the ready says
+    /// ``Ready/snapshotWanted`` and the runtime answers with ``provideSnapshot(state:now:)``.
+    public func compactLog(through index: LogIndex) {
+        guard index > log.snapshotIndex, index <= appliedIndex, let ballot = log.ballot(at: index) else { return }
+        baseConfiguration = configuration(at: index)
         log.compact(through: index, ballot: ballot)
+        if let snapshot = latestSnapshot, snapshot.index < index { latestSnapshot = nil }
+    }
+
+    /// The application's state at the applied index, asked for by
+    /// ``Ready/snapshotWanted``: kept as the latest snapshot and sent to the
+    /// followers behind the log's start.
+    public func provideSnapshot(state: [UInt8], now: Instant) {
+        let index = appliedIndex
+        guard index >= log.snapshotIndex, let ballot = log.ballot(at: index) else { return }
+        latestSnapshot = Snapshot(index: index, ballot: ballot, configuration: configuration(at: index), state: state)
+        guard role == .leader else { return }
+        for peer in configuration where peer != me {
+            if let state = progress[peer], state.nextIndex < log.firstIndex { sendAccept(to: peer, now: now) }
+        }
     }
 
     public var latestSnapshotIndex: LogIndex { log.snapshotIndex }

@@ -25,6 +25,8 @@ extension CellReplica {
         copy.snapshotToInstall = snapshotToInstall
         copy.snapshotReplacesLog = snapshotReplacesLog
         copy.latestSnapshot = latestSnapshot
+        copy.baseConfiguration = baseConfiguration
+        copy.snapshotWanted = snapshotWanted
         return copy
     }
 
@@ -36,6 +38,8 @@ extension CellReplica {
         hasher.combine(leader)
         hasher.combine(configuration)
         hasher.combine(log.snapshotIndex)
+        hasher.combine(baseConfiguration)
+        hasher.combine(snapshotWanted)
         hasher.combine(log.entries)
         hasher.combine(log.stableIndex)
         hasher.combine(appliedIndex)

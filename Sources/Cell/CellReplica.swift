@@ -78,7 +78,13 @@ public final class CellReplica {
     var hardStateNeedsSync = false
     var snapshotToInstall: Snapshot?
     var snapshotReplacesLog = false
+    /// The latest snapshot with its state, to send to followers behind the log's
+    /// start; usable only while it reaches the log (index ≥ the log's base).
     var latestSnapshot: Snapshot?
+    /// The configuration in force at the log's base (the compacted prefix).
+    var baseConfiguration: [NodeID]
+    /// A follower needs a snapshot and none is at hand: the runtime is asked for one.
+    var snapshotWanted = false
 
     /// A new replica of a new cell (empty log), or the restart of one with its persisted state.
     public init(
@@ -89,16 +95,19 @@ public final class CellReplica {
         self.options = options
         self.configuration = configuration.sorted()
         self.initialConfiguration = configuration.sorted()
+        self.baseConfiguration = configuration.sorted()
         self.random = SplitMix64(seed: randomSeed ^ UInt64(me.rawValue) &* 0x9E37_79B9_7F4A_7C15)
         if let persisted {
             hardState = persisted.hardState
             if let snapshot = persisted.snapshot {
                 latestSnapshot = snapshot
-                appliedIndex = snapshot.index
             }
-            log.restore(
-                snapshotIndex: persisted.snapshot?.index ?? 0, snapshotBallot: persisted.snapshot?.ballot ?? .zero,
-                entries: persisted.entries)
+            if let base = persisted.base {
+                appliedIndex = base.index
+                baseConfiguration = base.configuration
+            }
+            log.restore(snapshotIndex: persisted.base?.index ?? 0, snapshotBallot: persisted.base?.ballot ?? .zero,
+                        entries: persisted.entries)
             refreshConfiguration()
         }
         // After a restart this replica may have promised a leader before it went
@@ -196,8 +205,10 @@ public final class CellReplica {
         }
         ready.snapshot = snapshotToInstall
         ready.snapshotReplacesLog = snapshotReplacesLog
+        ready.snapshotWanted = snapshotWanted
         snapshotToInstall = nil
         snapshotReplacesLog = false
+        snapshotWanted = false
         ready.entries = log.takeUnstable()
         // A leader's accepts may leave before its own entries are durable: it
         // counts itself toward a quorum only once they are (Raft thesis §10.2.1),
@@ -247,7 +258,7 @@ public final class CellReplica {
             if case .configuration(let members) = log.entry(at: position)!.payload { return members.sorted() }
             position -= 1
         }
-        return latestSnapshot?.configuration ?? initialConfiguration
+        return baseConfiguration
     }
 
     /// Adopts the newest configuration in the log (appended, not necessarily
@@ -301,6 +312,21 @@ public enum ProposalResult: Hashable, Sendable {
     case rejected(String)
 }
 
+/// Where a restored log starts: the index its state machine already holds
+/// (entries up to it were compacted away), that entry's ballot, and the
+/// configuration in force there.
+public struct LogBase: Hashable, Sendable {
+    public var index: LogIndex
+    public var ballot: Ballot
+    public var configuration: [NodeID]
+
+    public init(index: LogIndex, ballot: Ballot, configuration: [NodeID]) {
+        self.index = index
+        self.ballot = ballot
+        self.configuration = configuration
+    }
+}
+
 /// What a replica persisted, handed back at restart.
 public struct PersistedReplicaState: Sendable {
     /// Records what a ready asks to persist: the rule every runtime follows.
@@ -308,6 +334,7 @@ public struct PersistedReplicaState: Sendable {
         if let hardState = ready.hardState { self.hardState = hardState }
         if let snapshot = ready.snapshot {
             self.snapshot = snapshot
+            base = LogBase(index: snapshot.index, ballot: snapshot.ballot, configuration: snapshot.configuration)
             if ready.snapshotReplacesLog { entries = [] } else { entries.removeAll { $0.index <= snapshot.index } }
         }
         append(ready.entries)
@@ -321,12 +348,23 @@ public struct PersistedReplicaState: Sendable {
     }
 
     public var hardState: HardState
+    /// A snapshot with its state (the runtime restores its state machine from it).
     public var snapshot: Snapshot?
+    /// Where the log starts; a runtime whose state machine is durable on its own
+    /// (the page store) gives a base without a snapshot.
+    public var base: LogBase?
     public var entries: [LogEntry]
 
     public init(hardState: HardState, snapshot: Snapshot?, entries: [LogEntry]) {
         self.hardState = hardState
         self.snapshot = snapshot
+        self.base = snapshot.map { LogBase(index: $0.index, ballot: $0.ballot, configuration: $0.configuration) }
+        self.entries = entries
+    }
+
+    public init(hardState: HardState, base: LogBase, entries: [LogEntry]) {
+        self.hardState = hardState
+        self.base = base
         self.entries = entries
     }
 }

@@ -8,17 +8,23 @@
 ///                       | per result, ascending sequence: u64 sequence | result
 ///     result: u8 kind, then 1 applied: u64 version | 2 condition failed: u16 write | u8 hasVersion | [u64 version]
 ///             | 3 expired (never remembered, encoded for completeness)
-extension CellStateMachine {
+///
+/// Shared by every kind of cell state (see ``CellState``).
+public enum CellSnapshotFormat {
     // Smallest encodings, so that a count the remaining bytes cannot hold is rejected before looping.
     private static let collectionBytesMinimum = 4 + 4 + itemBytesMinimum
     private static let itemBytesMinimum = 4 + 4 + 8
     private static let sessionBytesMinimum = 8 + 8 + 8 + 4
     private static let resultBytesMinimum = 8 + 1
 
-    public func encoded() -> [UInt8] {
+    /// The bytes of a state. Collections must be ascending by name with
+    /// non-empty, sorted items; sessions ascending by client.
+    public static func encode(
+        collections: [(name: [UInt8], items: [StoredItem])], sessions: [(client: UInt64, session: ClientSession)]
+    ) -> [UInt8] {
         var writer = CommandWriter()
         writer.append(UInt32(collections.count))
-        for (name, items) in collections.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+        for (name, items) in collections {
             writer.appendBlob(name)
             writer.append(UInt32(items.count))
             for item in items {
@@ -28,44 +34,28 @@ extension CellStateMachine {
             }
         }
         writer.append(UInt32(sessions.count))
-        for (client, session) in sessions.sorted(by: { $0.key < $1.key }) {
+        for (client, session) in sessions {
             writer.append(client)
-            writer.append(session.watermark)
-            writer.append(session.lastIndex)
-            writer.append(UInt32(session.results.count))
-            for (sequence, result) in session.results.sorted(by: { $0.key < $1.key }) {
-                writer.append(sequence)
-                switch result {
-                case .applied(let version):
-                    writer.bytes.append(1)
-                    writer.append(version)
-                case .conditionFailed(let write, let version):
-                    writer.bytes.append(2)
-                    writer.append(UInt16(write))
-                    writer.bytes.append(version == nil ? 0 : 1)
-                    if let version { writer.append(version) }
-                case .expired:
-                    writer.bytes.append(3)
-                }
-            }
+            encode(session, into: &writer)
         }
         return writer.bytes
     }
 
-    /// Decodes `encoded()` bytes (applied index 0). Rejects anything `encoded()`
+    /// Decodes ``encode(collections:sessions:)``'s bytes. Rejects anything it
     /// could not have produced: truncation, trailing bytes, unknown kinds,
     /// unsorted or duplicate keys, empty collections, results below their watermark.
-    public init(encoded bytes: [UInt8]) throws(CellCommand.DecodingError) {
+    public static func decode(_ bytes: [UInt8]) throws(CellCommand.DecodingError)
+        -> (collections: [(name: [UInt8], items: [StoredItem])], sessions: [(client: UInt64, session: ClientSession)])
+    {
         var reader = CommandReader(bytes: bytes)
-        let collectionCount = try reader.readCount(each: Self.collectionBytesMinimum, of: "collections")
-        var previousName: [UInt8]?
+        var collections: [(name: [UInt8], items: [StoredItem])] = []
+        let collectionCount = try reader.readCount(each: collectionBytesMinimum, of: "collections")
         for _ in 0..<collectionCount {
             let name = try reader.readBlob()
-            if let previousName, !previousName.lexicographicallyPrecedes(name) {
+            if let previous = collections.last?.name, !previous.lexicographicallyPrecedes(name) {
                 throw .init(reason: "collections out of order at byte \(reader.offset)")
             }
-            previousName = name
-            let itemCount = try reader.readCount(each: Self.itemBytesMinimum, of: "items")
+            let itemCount = try reader.readCount(each: itemBytesMinimum, of: "items")
             guard itemCount > 0 else { throw .init(reason: "empty collection at byte \(reader.offset)") }
             var items: [StoredItem] = []
             items.reserveCapacity(itemCount)
@@ -76,18 +66,54 @@ extension CellStateMachine {
                 }
                 items.append(item)
             }
-            collections[name] = items
-            self.itemCount += itemCount
+            collections.append((name, items))
         }
-        let sessionCount = try reader.readCount(each: Self.sessionBytesMinimum, of: "sessions")
-        var previousClient: UInt64?
+        var sessions: [(client: UInt64, session: ClientSession)] = []
+        let sessionCount = try reader.readCount(each: sessionBytesMinimum, of: "sessions")
         for _ in 0..<sessionCount {
             let client = try reader.read(UInt64.self)
-            if let previousClient, previousClient >= client { throw .init(reason: "sessions out of order at byte \(reader.offset)") }
-            previousClient = client
-            sessions[client] = try Self.readSession(&reader)
+            if let previous = sessions.last?.client, previous >= client {
+                throw .init(reason: "sessions out of order at byte \(reader.offset)")
+            }
+            sessions.append((client, try readSession(&reader)))
         }
         guard reader.isAtEnd else { throw .init(reason: "trailing bytes after snapshot") }
+        return (collections, sessions)
+    }
+
+    /// One session's bytes on their own (how the page store keeps it).
+    public static func encode(_ session: ClientSession) -> [UInt8] {
+        var writer = CommandWriter()
+        encode(session, into: &writer)
+        return writer.bytes
+    }
+
+    public static func decodeSession(_ bytes: [UInt8]) throws(CellCommand.DecodingError) -> ClientSession {
+        var reader = CommandReader(bytes: bytes)
+        let session = try readSession(&reader)
+        guard reader.isAtEnd else { throw .init(reason: "trailing bytes after session") }
+        return session
+    }
+
+    private static func encode(_ session: ClientSession, into writer: inout CommandWriter) {
+        writer.append(session.watermark)
+        writer.append(session.lastIndex)
+        writer.append(UInt32(session.results.count))
+        for (sequence, result) in session.results.sorted(by: { $0.key < $1.key }) {
+            writer.append(sequence)
+            switch result {
+            case .applied(let version):
+                writer.bytes.append(1)
+                writer.append(version)
+            case .conditionFailed(let write, let version):
+                writer.bytes.append(2)
+                writer.append(UInt16(write))
+                writer.bytes.append(version == nil ? 0 : 1)
+                if let version { writer.append(version) }
+            case .expired:
+                writer.bytes.append(3)
+            }
+        }
     }
 
     private static func readSession(_ reader: inout CommandReader) throws(CellCommand.DecodingError) -> ClientSession {
@@ -122,6 +148,24 @@ extension CellStateMachine {
         case 3: return .expired
         case let kind: throw .init(reason: "unknown result kind \(kind)")
         }
+    }
+}
+
+extension CellStateMachine {
+    public func encoded() -> [UInt8] {
+        CellSnapshotFormat.encode(
+            collections: collections.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) },
+            sessions: sessions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+
+    /// Decodes `encoded()` bytes (applied index 0); see ``CellSnapshotFormat/decode(_:)``.
+    public init(encoded bytes: [UInt8]) throws(CellCommand.DecodingError) {
+        let (collections, sessions) = try CellSnapshotFormat.decode(bytes)
+        for (name, items) in collections {
+            self.collections[name] = items
+            itemCount += items.count
+        }
+        for (client, session) in sessions { self.sessions[client] = session }
     }
 
     /// Restores the state a snapshot carried; a snapshot that does not decode is

@@ -12,23 +12,20 @@ public struct StoredItem: Hashable, Sendable {
     }
 }
 
-/// The replicated state of one cell: its items, sorted by sort key within each
-/// collection, and a session per client so that a retried request is applied
-/// once. Every replica applies the same entries to it with the same outcome,
-/// so nothing here may depend on anything but the entries (no clocks, no
-/// dictionary order).
-public struct CellStateMachine: Hashable, Sendable {
-    /// Sessions kept per cell; beyond this the least recently used are forgotten
-    /// (a retry from a forgotten client is applied again).
-    public static let sessionsMaximum = 4096
-    /// Eviction goes well below the maximum so that its sort runs once per few
-    /// hundred new clients, not once per new client.
-    static let sessionsAfterEviction = sessionsMaximum * 9 / 10
+/// The replicated state of one cell in memory (the simulator, the explorer
+/// and tests; a node keeps it in its page store): its items, sorted by sort key
+/// within each collection, and a session per client so that a retried request
+/// is applied once. The rules of applying an entry are ``CellState``'s.
+public struct CellStateMachine: CellState, Hashable, Sendable {
+    public typealias Failure = Never
+
+    /// Sessions kept per cell (see ``CellSessions``).
+    public static let sessionsMaximum = CellSessions.maximum
 
     /// Items by collection; each array is sorted by sort key and never empty.
     var collections: [[UInt8]: [StoredItem]] = [:]
     var sessions: [UInt64: ClientSession] = [:]
-    public internal(set) var appliedIndex: LogIndex = 0
+    public var appliedIndex: LogIndex = 0
     public internal(set) var itemCount = 0
 
     public init() {}
@@ -39,6 +36,16 @@ public struct CellStateMachine: Hashable, Sendable {
         guard let items = collections[key.collection] else { return nil }
         let (index, found) = Self.position(of: key.sortKey, in: items)
         return found ? items[index] : nil
+    }
+
+    public func session(_ client: UInt64) -> ClientSession? { sessions[client] }
+
+    public func sessionAges() -> [(client: UInt64, lastIndex: LogIndex)] {
+        sessions.map { ($0.key, $0.value.lastIndex) }
+    }
+
+    public mutating func storeSession(_ client: UInt64, _ session: ClientSession?) {
+        sessions[client] = session
     }
 
     /// Items of `collection` with sort keys in `from...to` (either bound open
@@ -66,63 +73,14 @@ public struct CellStateMachine: Hashable, Sendable {
         return (page, count < upper - lower)
     }
 
-    /// Applies one committed entry; returns the command and its result for a command entry.
-    public mutating func apply(_ entry: LogEntry) -> (command: CellCommand, result: CellCommandResult)? {
-        precondition(entry.index == appliedIndex + 1, "entries must be applied in order: \(entry.index) after \(appliedIndex)")
-        appliedIndex = entry.index
-        guard case .command(let bytes) = entry.payload, let command = try? CellCommand(decoding: bytes) else { return nil }
-        let session = sessions[command.clientID]
-        let result: CellCommandResult
-        var executed = false
-        if let session, command.sequence < session.watermark {
-            result = .expired
-        } else if let remembered = session?.results[command.sequence] {
-            result = remembered
-        } else {
-            result = execute(command.writes, version: entry.index)
-            executed = true
-        }
-        sessions[command.clientID, default: ClientSession()].record(
-            executed ? result : nil, for: command.sequence, acknowledgedBelow: command.acknowledgedBelow, at: entry.index)
-        if sessions.count > Self.sessionsMaximum { evictSessions() }
-        return (command, result)
-    }
-
-    /// Checks each write's condition against the state the writes before it in
-    /// the same command would leave, then applies all of them, or none.
-    private mutating func execute(_ writes: [ItemWrite], version: LogIndex) -> CellCommandResult {
-        var pending: [ItemKey: StoredItem?] = [:]
-        for (number, write) in writes.enumerated() {
-            let current: StoredItem? = if let written = pending[write.key] { written } else { read(write.key) }
-            guard write.condition.holds(for: current) else {
-                return .conditionFailed(write: number, currentVersion: current?.version)
-            }
-            if writes.count > 1 {
-                pending.updateValue(write.value.map { StoredItem(sortKey: write.key.sortKey, value: $0, version: version) },
-                                    forKey: write.key)
-            }
-        }
-        for write in writes { store(write, version: version) }
-        return .applied(version: version)
-    }
-
-    private mutating func store(_ write: ItemWrite, version: LogIndex) {
-        let collection = write.key.collection
-        if let value = write.value {
-            let item = StoredItem(sortKey: write.key.sortKey, value: value, version: version)
+    public mutating func store(_ key: ItemKey, _ item: StoredItem?) {
+        let collection = key.collection
+        if let item {
             itemCount += Self.put(item, into: &collections[collection, default: []])
         } else if collections[collection] != nil {
-            itemCount -= Self.remove(write.key.sortKey, from: &collections[collection]!)
+            itemCount -= Self.remove(key.sortKey, from: &collections[collection]!)
             if collections[collection]!.isEmpty { collections[collection] = nil }
         }
-    }
-
-    /// Forgets the least recently used sessions (ties by client id, so every replica forgets the same ones).
-    private mutating func evictSessions() {
-        let oldest = sessions.map { (client: $0.key, lastIndex: $0.value.lastIndex) }
-            .sorted { ($0.lastIndex, $0.client) < ($1.lastIndex, $1.client) }
-            .prefix(sessions.count - Self.sessionsAfterEviction)
-        for session in oldest { sessions[session.client] = nil }
     }
 
     // MARK: Sorted arrays
@@ -167,36 +125,5 @@ public struct CellStateMachine: Hashable, Sendable {
     public func hash(into hasher: inout Hasher) {
         hasher.combine(collections)
         hasher.combine(appliedIndex)
-    }
-}
-
-/// What a cell remembers about one client, so that its retries are answered, not re-applied.
-struct ClientSession: Hashable, Sendable {
-    /// Every sequence below this is finished: a retry of one is expired.
-    var watermark: UInt64 = 0
-    /// Results of sequences at or above the watermark, by sequence.
-    var results: [UInt64: CellCommandResult] = [:]
-    /// The log index that last used this session (for eviction).
-    var lastIndex: LogIndex = 0
-
-    mutating func record(_ result: CellCommandResult?, for sequence: UInt64, acknowledgedBelow: UInt64, at index: LogIndex) {
-        if let result { results[sequence] = result }
-        if acknowledgedBelow > watermark {
-            watermark = acknowledgedBelow
-            results = results.filter { $0.key >= acknowledgedBelow }
-        }
-        lastIndex = index
-    }
-}
-
-extension ItemCondition {
-    func holds(for item: StoredItem?) -> Bool {
-        switch self {
-        case .none: true
-        case .absent: item == nil
-        case .exists: item != nil
-        case .versionEquals(let version): item?.version == version
-        case .valueEquals(let value): item?.value == value
-        }
     }
 }

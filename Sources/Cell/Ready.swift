@@ -23,6 +23,9 @@ public struct Ready: Sendable {
     public var earlyMessages: [(to: NodeID, message: CellMessage)] = []
     /// Newly committed entries, in order, to apply to the state machine.
     public var committed: [LogEntry] = []
+    /// A follower needs a snapshot: once this ready's entries are applied, call
+    /// ``CellReplica/provideSnapshot(state:now:)`` with the state machine's state.
+    public var snapshotWanted = false
 
     public init() {}
 
@@ -30,6 +33,6 @@ public struct Ready: Sendable {
     public var mustSync: Bool { hardStateMustSync || snapshot != nil || !entries.isEmpty }
     public var isEmpty: Bool {
         hardState == nil && snapshot == nil && entries.isEmpty && messages.isEmpty && earlyMessages.isEmpty
-            && committed.isEmpty
+            && committed.isEmpty && !snapshotWanted
     }
 }

@@ -30,6 +30,7 @@ extension PersistedReplicaState {
     /// The node's own compaction: the snapshot replaces the entries it covers.
     mutating func compact(_ snapshot: Snapshot) {
         self.snapshot = snapshot
+        base = LogBase(index: snapshot.index, ballot: snapshot.ballot, configuration: snapshot.configuration)
         entries.removeAll { $0.index <= snapshot.index }
     }
 }

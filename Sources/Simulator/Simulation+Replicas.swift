@@ -42,6 +42,12 @@ extension Simulation {
             }
             apply(ready, node, hosted)
             hosted.replica.advance(ready, now: node.localNow(now))
+            if ready.snapshotWanted {
+                // The state machine and the replica now agree on the applied index the snapshot carries.
+                precondition(hosted.stateMachine.appliedIndex == hosted.replica.appliedIndex)
+                report.snapshotsProvided += 1
+                hosted.replica.provideSnapshot(state: hosted.stateMachine.encoded(), now: node.localNow(now))
+            }
             drive(node, cell)
         }
         if node.syncing.isEmpty { startSync(node) }
@@ -77,7 +83,9 @@ extension Simulation {
         let replica = hosted.replica
         if hosted.stateMachine.appliedIndex >= replica.latestSnapshotIndex + options.compactionInterval {
             let index = hosted.stateMachine.appliedIndex
-            replica.compact(through: index, state: hosted.stateMachine.encoded())
+            // As the page store does: the state is durable by itself, the log is
+            // compacted without a snapshot, and one is made when a follower needs it.
+            replica.compactLog(through: index)
             if let ballot = committedEntries[hosted.cell]?[index]?.ballot {
                 node.durable[hosted.cell]!.compact(Snapshot(
                     index: index, ballot: ballot, configuration: replica.configuration, state: hosted.stateMachine.encoded()))

@@ -18,6 +18,8 @@ public struct SimulationReport: Sendable, Hashable, CustomStringConvertible {
     public var crashes = 0
     public var partitions = 0
     public var pauses = 0
+    /// Snapshots made on demand for followers behind a leader's compacted log.
+    public var snapshotsProvided = 0
     /// `nil` if the checker ran out of its budget.
     public var linearizable: Bool? = nil
     /// Every cell had one leader after the faults healed; `nil` if a safety violation stopped the run first.
@@ -35,7 +37,7 @@ public struct SimulationReport: Sendable, Hashable, CustomStringConvertible {
             "  simulated \(String(simulatedSeconds)) s, \(events) events, \(messages) messages (\(messagesDropped) dropped), \(fsyncs) fsyncs",
             "  \(commits) entries committed; client operations: \(operationsOK) ok, \(operationsUnknown) unknown, \(operationsFailed) failed;"
                 + " \(leaseReads) lease reads, \(eventualReads) eventual reads",
-            "  faults: \(crashes) crashes, \(partitions) partitions, \(pauses) pauses",
+            "  faults: \(crashes) crashes, \(partitions) partitions, \(pauses) pauses; \(snapshotsProvided) snapshots made for followers",
             "  liveness: " + (live.map { $0 ? "every cell led" : "FAILED" } ?? "not checked"),
             "  history of \(historyOperations) operations: "
                 + (linearizable.map { $0 ? "linearizable" : "NOT linearizable" } ?? "checker budget exhausted"),

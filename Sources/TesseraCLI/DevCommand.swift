@@ -39,6 +39,9 @@ struct DevCommand: AsyncParsableCommand {
     @OptionGroup(title: "Admission control (passed to every node)")
     var accountRates: AccountRateOptions
 
+    @OptionGroup(title: "Memory (passed to every node)")
+    var cache: CacheOptions
+
     func validate() throws {
         guard (1...9).contains(nodes) else { throw ValidationError("--nodes must be 1 to 9") }
         guard (1...65_000).contains(basePort) else { throw ValidationError("--base-port must be 1 to 65000") }
@@ -66,7 +69,7 @@ struct DevCommand: AsyncParsableCommand {
         let depth = try cluster.cellDepth(requested: cellDepth)
         let supervisor = try NodeSupervisor(cluster: cluster, members: members, cellDepth: depth,
                                             replicas: replicas, logLevel: logLevel,
-                                            serveArguments: accountRates.serveArguments)
+                                            serveArguments: accountRates.serveArguments + cache.serveArguments)
         writeLine("Tessera dev cluster: \(members.count) nodes, \(replicas) replicas per cell, "
             + "\(supervisor.shards) event loop\(supervisor.shards == 1 ? "" : "s") per node, data in \(cluster.folder)")
         for member in members { writeLine("  \(member.id)  \(member.address)  log: \(cluster.logPath(member.id))") }

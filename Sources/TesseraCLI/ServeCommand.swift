@@ -51,6 +51,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Admission control")
     var accountRates: AccountRateOptions
 
+    @OptionGroup(title: "Memory")
+    var cache: CacheOptions
+
     func run() async throws {
         let level = try LogLevelOption.parse(logLevel)
         LoggingSystem.bootstrap { label in
@@ -78,6 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.replicas = replicas
         if let shards { configuration.shards = shards }
         configuration.accountRates = accountRates.rates
+        configuration.cacheBytes = cache.cacheBytes.bytes
         let node: TesseraNode
         do {
             node = try TesseraNode(configuration: configuration, logger: logger)

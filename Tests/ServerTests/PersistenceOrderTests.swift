@@ -6,80 +6,103 @@ import Testing
 
 @testable import Server
 
-/// A cell's readies reach the store as one log change each (with the
-/// snapshot's items beside it), and come back at a restart as exactly what the
-/// replica persisted: the rule ``PersistedReplicaState/persist(_:)`` states.
+/// A cell's log and state in the node's store: readies become log changes of
+/// the WAL, applied entries become page-store items, and both come back at a
+/// restart as exactly what the replica and the in-memory state machine hold.
 @Suite struct PersistenceOrderTests {
     static func entry(_ index: LogIndex, ballot: UInt64) -> LogEntry {
         LogEntry(index: index, ballot: Ballot(ballot), payload: .command([UInt8(index), 7]))
     }
 
-    static func withStore(_ body: (String) async throws -> Void) async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-persist-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try await body(path)
+    static func withStores(_ count: Int = 1, _ body: ([String]) async throws -> Void) async throws {
+        let paths = (0..<count).map { _ in
+            FileManager.default.temporaryDirectory.appendingPathComponent("tessera-persist-\(UUID().uuidString.prefix(8))").path
+        }
+        defer { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
+        try await body(paths)
     }
 
-    static func commit(_ group: DiskGroup, to store: Store) async throws {
+    static func commit(_ updates: [ItemUpdate], _ changes: [LogChange], to store: Store) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            store.commitGroup(writes: group.writes, logChanges: group.logChanges) { continuation.resume(with: $0) }
+            store.commitGroup(updates: updates, logChanges: changes) { continuation.resume(with: $0) }
         }
     }
 
-    @Test func aReadyIsOneLogChangeAndAConflictingSuffixReplacesTheTail() {
-        var disk = CellDiskState(cell: 7)
-        var first = Ready()
-        first.entries = (1...5).map { Self.entry($0, ballot: 1) }
-        first.hardState = HardState(ballot: Ballot(1), votedFor: nil, commitIndex: 2)
-        let group = disk.group(for: first)
-        #expect(group.writes.isEmpty)
-        #expect(group.logChanges.map(\.log) == [7])
-        #expect(group.logChanges[0].entries.map(\.index) == [1, 2, 3, 4, 5])
-        #expect(group.logChanges[0].truncation == .none && group.logChanges[0].state != nil)
-
-        var snapshotReady = Ready()
-        snapshotReady.snapshot = Snapshot(index: 9, ballot: Ballot(2), configuration: [NodeID(0)], state: [1])
-        snapshotReady.snapshotReplacesLog = true
-        let installed = disk.group(for: snapshotReady)
-        #expect(installed.logChanges[0].truncation == .reset(after: 9))
-        #expect(installed.writes.count == 2)  // one chunk and the header
+    /// Commands of several clients over a few collections, with conditions, deletes and retries.
+    static func commands(count: Int) -> [LogEntry] {
+        var random = SplitMix64(seed: 7)
+        return (1...count).map { index in
+            let client = random.next() % 5
+            let key = ItemKey(collection: Array("acme/users/rnd/u\(random.next() % 4)".utf8), sortKey: Array("s\(random.next() % 3)".utf8))
+            let write: ItemWrite
+            switch random.next() % 4 {
+            case 0: write = ItemWrite(key: key, value: nil)
+            case 1: write = ItemWrite(key: key, value: Array("v\(index)".utf8), condition: .absent)
+            default: write = ItemWrite(key: key, value: [UInt8](repeating: UInt8(index & 0xff), count: Int(random.next() % 900)))
+            }
+            // Every fifth command retries the sequence before it: answered from the session.
+            let sequence = UInt64(index / 5 * 5 == index ? index - 1 : index)
+            let command = CellCommand(clientID: client, sequence: sequence, acknowledgedBelow: sequence / 2, writes: [write])
+            return LogEntry(index: LogIndex(index), ballot: Ballot(1), payload: .command(command.encoded()))
+        }
     }
 
-    @Test func whatAReadySequencePersistsComesBackAfterARestart() async throws {
-        try await Self.withStore { path in
-            var expected = PersistedReplicaState(hardState: HardState(), snapshot: nil, entries: [])
-            var readies: [Ready] = []
-            var ready = Ready()
-            ready.entries = (1...5).map { Self.entry($0, ballot: 1) }
-            ready.hardState = HardState(ballot: Ballot(1), votedFor: NodeID(2), commitIndex: 2)
-            readies.append(ready)
-            ready = Ready()
-            ready.entries = [Self.entry(3, ballot: 2)]  // a new leader replaces 3...5
-            ready.hardState = HardState(ballot: Ballot(2), votedFor: nil, commitIndex: 3)
-            readies.append(ready)
-            ready = Ready()
-            ready.snapshot = Snapshot(index: 2, ballot: Ballot(1), configuration: [NodeID(0), NodeID(1)],
-                                      state: [UInt8](repeating: 5, count: CellRecords.snapshotChunkBytes + 10))
-            ready.entries = [Self.entry(4, ballot: 2)]
-            readies.append(ready)
+    @Test func aReadyIsOneLogChange() {
+        var ready = Ready()
+        ready.entries = (1...5).map { Self.entry($0, ballot: 1) }
+        ready.hardState = HardState(ballot: Ballot(1), votedFor: nil, commitIndex: 2)
+        let change = CellLog.change(for: ready, of: 7)
+        #expect(change.log == 7 && change.entries.map(\.index) == [1, 2, 3, 4, 5])
+        #expect(change.truncation == .none && change.state != nil)
+        ready = Ready()
+        ready.snapshot = Snapshot(index: 9, ballot: Ballot(2), configuration: [NodeID(0)], state: [])
+        ready.snapshotReplacesLog = true
+        #expect(CellLog.change(for: ready, of: 7).truncation == .reset(after: 9))
+    }
 
-            var disk = CellDiskState(cell: 7)
-            let store = try Store(path: path)
-            for ready in readies {
-                try await Self.commit(disk.group(for: ready), to: store)
-                expected.persist(ready)
+    /// The page store applies entries exactly as the in-memory state machine
+    /// does, gives the same snapshot bytes, and comes back after a restart.
+    @Test func thePageStoreAgreesWithTheInMemoryStateMachineAcrossARestart() async throws {
+        try await Self.withStores(2) { paths in
+            let entries = Self.commands(count: 120)
+            var memory = CellStateMachine()
+            let store = try Store(path: paths[0])
+            var state = PageCellState(cell: 0, cellDepth: 0, store: store, configuration: [NodeID(0)])
+            for batch in stride(from: 0, to: entries.count, by: 7).map({ entries[$0..<min($0 + 7, entries.count)] }) {
+                for entry in batch {
+                    let expected = memory.apply(entry)
+                    let got = try state.apply(entry)
+                    #expect(got?.result == expected?.result, "entry \(entry.index)")
+                }
+                state.appliedBallot = batch.last!.ballot
+                try await Self.commit(state.takeUpdates(), [LogChange(log: 0, entries: batch.map(CellRecords.stored))], to: store)
+                try await Self.commit([], [LogChange(log: 0, truncation: .compact(through: batch.last!.index))], to: store)
             }
+            #expect(try state.encodedSnapshot() == memory.encoded())
+            #expect(state.sessionCount == memory.sessionCount)
             try store.close()
 
-            let reopened = try Store(path: path)
-            defer { try? reopened.close() }
-            let log = try #require(reopened.logs[7])
-            let (restored, restoredDisk) = try await CellDiskState.restore(cell: 7, log: log, from: reopened)
-            #expect(restored.hardState == expected.hardState)
-            #expect(restored.entries == expected.entries)
-            #expect(restored.entries.map(\.index) == [3, 4])
-            #expect(restored.snapshot == expected.snapshot)
-            #expect(restoredDisk.snapshotIndex == 2)
+            let reopened = try Store(path: paths[0])
+            var restored = PageCellState(cell: 0, cellDepth: 0, store: reopened, configuration: [NodeID(0)])
+            let persisted = try CellLog.restore(cell: 0, log: try #require(reopened.logs[0]), state: &restored)
+            #expect(persisted.base == LogBase(index: 120, ballot: Ballot(1), configuration: [NodeID(0)]))
+            #expect(persisted.entries.isEmpty)
+            #expect(restored.appliedIndex == 120 && restored.sessionCount == memory.sessionCount)
+            #expect(try restored.encodedSnapshot() == memory.encoded())
+            let key = ItemKey(collection: Array("acme/users/rnd/u1".utf8), sortKey: Array("s0".utf8))
+            #expect(try restored.read(key) == memory.read(key))
+
+            // A snapshot installed on another node's store replaces whatever that cell held.
+            let other = try Store(path: paths[1])
+            defer { try? other.close() }
+            var follower = PageCellState(cell: 0, cellDepth: 0, store: other, configuration: [NodeID(0)])
+            _ = try follower.apply(entries[0])
+            try await Self.commit(follower.takeUpdates(), [], to: other)
+            let snapshot = Snapshot(index: 120, ballot: Ballot(1), configuration: [NodeID(0)], state: memory.encoded())
+            try await Self.commit(try follower.install(snapshot), [LogChange(log: 0, truncation: .reset(after: 120))], to: other)
+            #expect(try follower.encodedSnapshot() == memory.encoded())
+            #expect(follower.appliedIndex == 120)
+            try reopened.close()
         }
     }
 

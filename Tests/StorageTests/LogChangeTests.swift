@@ -60,7 +60,7 @@ func logEntries(_ first: UInt64, _ count: Int, tag: UInt8 = 0) -> [StoredLogEntr
         ]
         var model: [UInt64: LogModel] = [:]
         for change in changes {
-            _ = try harness.engine.prepareGroup(writes: [], logChanges: [change])
+            _ = try harness.engine.prepareGroup(updates: [], logChanges: [change])
             model[change.log, default: LogModel()].apply(change)
         }
         try harness.engine.flush()
@@ -75,16 +75,16 @@ func logEntries(_ first: UInt64, _ count: Int, tag: UInt8 = 0) -> [StoredLogEntr
 
     @Test func aChangeThatWouldLeaveAGapIsRefusedAndChangesNothing() throws {
         let harness = try EngineHarness()
-        _ = try harness.engine.prepareGroup(writes: [], logChanges: [LogChange(log: 1, entries: logEntries(1, 3))])
+        _ = try harness.engine.prepareGroup(updates: [], logChanges: [LogChange(log: 1, entries: logEntries(1, 3))])
         let before = harness.engine.logs
         let key = try Key(parsing: "acme/logs/rnd/x")
         #expect(throws: StorageError.self) {
             try harness.engine.prepareGroup(
-                writes: [.put(key, [1])],
+                updates: [ItemUpdate(collection: key.canonicalCollectionBytes, sortKey: [], value: [1], version: 1)],
                 logChanges: [LogChange(log: 2, entries: logEntries(1, 1)), LogChange(log: 1, entries: logEntries(5, 1))])
         }
         #expect(throws: StorageError.self) {
-            try harness.engine.prepareGroup(writes: [], logChanges: [LogChange(log: 1, truncation: .compact(through: 2), entries: logEntries(2, 1))])
+            try harness.engine.prepareGroup(updates: [], logChanges: [LogChange(log: 1, truncation: .compact(through: 2), entries: logEntries(2, 1))])
         }
         #expect(harness.engine.logs == before)
         #expect(try harness.engine.get(key).item == nil)
@@ -103,7 +103,9 @@ func logEntries(_ first: UInt64, _ count: Int, tag: UInt8 = 0) -> [StoredLogEntr
             if round % 10 == 9 { change.truncation = .compact(through: first - 1) }
             next[log] = first + 2
             let key = try Key(parsing: "acme/logs/rnd/k\(round % 7)")
-            _ = try harness.engine.prepareGroup(writes: [.put(key, [UInt8](repeating: 1, count: 500))], logChanges: [change])
+            let update = ItemUpdate(collection: key.canonicalCollectionBytes, sortKey: [], value: [UInt8](repeating: 1, count: 500),
+                                    version: UInt64(round))
+            _ = try harness.engine.prepareGroup(updates: [update], logChanges: [change])
             model[log, default: LogModel()].apply(change)
             try harness.engine.flush()
             if harness.engine.needsCheckpoint { try harness.engine.checkpoint() }
@@ -124,8 +126,8 @@ func logEntries(_ first: UInt64, _ count: Int, tag: UInt8 = 0) -> [StoredLogEntr
 /// one more: never a gap, never a change in part.
 @Suite(.cpuBound)
 struct LogCrashConsistencyTests {
-    static func workload() throws -> [(writes: [Write], changes: [LogChange])] {
-        var groups: [(writes: [Write], changes: [LogChange])] = []
+    static func workload() throws -> [(writes: [ItemUpdate], changes: [LogChange])] {
+        var groups: [(writes: [ItemUpdate], changes: [LogChange])] = []
         var next: [UInt64: UInt64] = [:]
         for round in 0..<30 {
             var changes: [LogChange] = []
@@ -149,18 +151,21 @@ struct LogCrashConsistencyTests {
                 changes.append(change)
             }
             let key = try Key(parsing: "acme/logs/rnd/k\(round % 4)")
-            let writes: [Write] = round % 2 == 0 ? [.put(key, [UInt8](repeating: UInt8(round), count: 700))] : []
+            let writes: [ItemUpdate] = round % 2 == 0
+                ? [ItemUpdate(collection: key.canonicalCollectionBytes, sortKey: [], value: [UInt8](repeating: UInt8(round), count: 700),
+                              version: UInt64(round))]
+                : []
             groups.append((writes, changes))
         }
         return groups
     }
 
-    static func run(_ workload: [(writes: [Write], changes: [LogChange])], on disk: SimulatedDisk) -> Int {
+    static func run(_ workload: [(writes: [ItemUpdate], changes: [LogChange])], on disk: SimulatedDisk) -> Int {
         var acknowledged = 0
         do {
             let harness = try EngineHarness(disk: disk, checkpointWALBytes: 6 * 1024)
             for group in workload {
-                _ = try harness.engine.prepareGroup(writes: group.writes, logChanges: group.changes)
+                _ = try harness.engine.prepareGroup(updates: group.writes, logChanges: group.changes)
                 try harness.engine.flush()
                 acknowledged += 1
                 if harness.engine.needsCheckpoint { try harness.engine.checkpoint() }

@@ -25,8 +25,7 @@ enum CellRead {
 final class HostedCell: @unchecked Sendable {
     let cell: UInt64
     let replica: CellReplica
-    var stateMachine = CellStateMachine()
-    var disk: CellDiskState
+    var stateMachine: PageCellState
     /// Proposed writes by log index, answered when that index is applied.
     private(set) var pendingWrites: [LogIndex: (command: CellCommand, responder: Responder, bytes: Int)] = [:]
     /// Payload bytes of `pendingWrites` (bounded by ``NodeLimits``).
@@ -65,9 +64,9 @@ final class HostedCell: @unchecked Sendable {
         pendingWriteBytes = 0
     }
 
-    init(cell: UInt64, replica: CellReplica, disk: CellDiskState) {
+    init(cell: UInt64, replica: CellReplica, stateMachine: PageCellState) {
         self.cell = cell
         self.replica = replica
-        self.disk = disk
+        self.stateMachine = stateMachine
     }
 }

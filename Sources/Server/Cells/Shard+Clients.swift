@@ -63,13 +63,23 @@ extension Shard {
         for (read, responder) in reads { responder.send(answer(read, from: hosted)) }
     }
 
+    /// Reads from the page store; a page that fails its checksum is reported, never returned as data.
     private func answer(_ read: CellRead, from hosted: HostedCell) -> ClientResponse.Body {
+        do {
+            return try readPageStore(read, from: hosted)
+        } catch {
+            services.logger.error("read failed", metadata: ["cell": "\(String(hosted.cell, radix: 16))", "error": "\(error)"])
+            return .error(.internalError, "node \(services.layout.configuration.memberID) could not read the item: \(error)")
+        }
+    }
+
+    private func readPageStore(_ read: CellRead, from hosted: HostedCell) throws -> ClientResponse.Body {
         switch read {
         case .get(let key):
-            return .item(hosted.stateMachine.read(key).map { WireItem(sortKey: $0.sortKey, value: $0.value, version: $0.version) })
+            return .item(try hosted.stateMachine.read(key).map { WireItem(sortKey: $0.sortKey, value: $0.value, version: $0.version) })
         case .query(let collection, let from, let to, let reverse, let limit, let after):
-            let page = hosted.stateMachine.query(collection: collection, from: from, to: to, reverse: reverse,
-                                                 limit: limit, after: after)
+            let page = try hosted.stateMachine.query(collection: collection, from: from, to: to, reverse: reverse,
+                                                     limit: limit, after: after)
             // A page also stops at about 4 MiB (at least one item): the client continues from its last key.
             var items: [WireItem] = []
             var bytes = 0

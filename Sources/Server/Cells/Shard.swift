@@ -51,27 +51,25 @@ final class Shard: @unchecked Sendable {
         let replica = CellReplica(me: services.layout.me, configuration: services.layout.replicas(of: id),
                                   options: services.cellOptions, now: now, randomSeed: UInt64.random(in: .min ... .max))
         if forClient { replica.campaignSoon(now: now) }
-        let hosted = HostedCell(cell: id, replica: replica, disk: CellDiskState(cell: id))
+        let hosted = HostedCell(cell: id, replica: replica, stateMachine: newState(id))
         cells[id] = hosted
         scheduleTick(hosted)
         return hosted
     }
 
+    /// A cell's state in the page store, before anything is read of it.
+    func newState(_ cell: UInt64) -> PageCellState {
+        PageCellState(cell: cell, cellDepth: services.layout.configuration.cellDepth, store: services.store,
+                      configuration: services.layout.replicas(of: cell))
+    }
+
     /// Installs a cell restored from the store at startup.
-    func adopt(_ cell: UInt64, persisted: PersistedReplicaState, disk: CellDiskState) throws {
+    func adopt(_ cell: UInt64, persisted: PersistedReplicaState, state: PageCellState) {
         let replica = CellReplica(me: services.layout.me, configuration: services.layout.replicas(of: cell),
                                   options: services.cellOptions, now: now, randomSeed: UInt64.random(in: .min ... .max),
                                   restoring: persisted)
         replica.campaignOnFirstUse()
-        let hosted = HostedCell(cell: cell, replica: replica, disk: disk)
-        if let snapshot = persisted.snapshot {
-            do {
-                try hosted.stateMachine.restore(snapshot)
-            } catch {
-                throw CellRecoveryError(cell: cell, reason: "snapshot at \(snapshot.index) does not decode: \(error.reason)")
-            }
-        }
-        cells[cell] = hosted
+        cells[cell] = HostedCell(cell: cell, replica: replica, stateMachine: state)
     }
 
     /// Starts every adopted cell (their first ready applies what was committed before the restart).
@@ -151,13 +149,18 @@ final class Shard: @unchecked Sendable {
         if !ready.isEmpty {
             if ready.mustSync || hosted.readiesInFlight > 0 {
                 hosted.readiesInFlight += 1
-                diskQueue.append((hosted, ready, hosted.disk.group(for: ready), true))
+                var group = DiskGroup(logChanges: [CellLog.change(for: ready, of: hosted.cell)])
+                if let snapshot = ready.snapshot {
+                    // The leader's snapshot replaces the cell's state in the same record that resets its log.
+                    group.updates = install(snapshot, hosted)
+                }
+                diskQueue.append((hosted, ready, group, true))
                 finishPassSoon()
             } else {
                 if ready.hardState != nil {
                     // Only the commit index moved: it rides along with the next sync and
                     // nothing waits for it (after a crash it is learned again).
-                    diskQueue.append((hosted, Ready(), hosted.disk.group(for: ready), false))
+                    diskQueue.append((hosted, Ready(), DiskGroup(logChanges: [CellLog.change(for: ready, of: hosted.cell)]), false))
                 }
                 complete(ready, hosted)
                 drive(hosted)
@@ -175,24 +178,53 @@ final class Shard: @unchecked Sendable {
         }
         apply(ready, hosted)
         hosted.replica.advance(ready, now: now)
+        if ready.snapshotWanted { provideSnapshot(hosted) }
         compactIfDue(hosted)
     }
 
     /// Every `compactionInterval` applied entries, or once the applied log holds
-    /// ``NodeLimits/cellLogBytesMaximum``, the state machine becomes the
-    /// snapshot and the log before it is dropped, on disk too.
+    /// ``NodeLimits/cellLogBytesMaximum``, the replica drops its log through the
+    /// applied index: the page store holds that state already (on disk, the log
+    /// is truncated with every apply).
     private func compactIfDue(_ hosted: HostedCell) {
         let applied = hosted.stateMachine.appliedIndex
-        // One snapshot of a cell in flight at a time: its slot must be durable before the next reuses the other.
-        guard hosted.readiesInFlight == 0, applied > hosted.replica.latestSnapshotIndex,
+        guard applied > hosted.replica.latestSnapshotIndex,
             applied >= hosted.replica.latestSnapshotIndex + services.compactionInterval
                 || hosted.appliedBytesSinceSnapshot >= NodeLimits.cellLogBytesMaximum else { return }
         hosted.appliedBytesSinceSnapshot = 0
-        hosted.replica.compact(through: applied, state: hosted.stateMachine.encoded())
-        guard let snapshot = hosted.replica.snapshot, snapshot.index == applied else { return }
-        hosted.readiesInFlight += 1
-        diskQueue.append((hosted, Ready(), hosted.disk.group(for: snapshot), true))
-        finishPassSoon()
+        hosted.replica.compactLog(through: applied)
+    }
+
+    /// A follower is behind this replica's log: the cell's state, read from the
+    /// page store at the applied index, becomes the snapshot it is sent.
+    private func provideSnapshot(_ hosted: HostedCell) {
+        precondition(hosted.stateMachine.appliedIndex == hosted.replica.appliedIndex,
+                     "cell \(hosted.cell): state at \(hosted.stateMachine.appliedIndex), replica at \(hosted.replica.appliedIndex)")
+        do {
+            hosted.replica.provideSnapshot(state: try hosted.stateMachine.encodedSnapshot(), now: now)
+        } catch {
+            stopOnStorageFailure(error, cell: hosted.cell)
+        }
+    }
+
+    /// Replaces the cell's state with a snapshot from its leader; the writes go with the log reset.
+    private func install(_ snapshot: Snapshot, _ hosted: HostedCell) -> [ItemUpdate] {
+        do {
+            return try hosted.stateMachine.install(snapshot)
+        } catch let error as CellCommand.DecodingError {
+            services.logger.critical("a snapshot from the leader does not decode; stopping", metadata: [
+                "cell": "\(String(hosted.cell, radix: 16))", "error": "\(error.reason)"])
+            exit(65)
+        } catch {
+            stopOnStorageFailure(error, cell: hosted.cell)
+        }
+    }
+
+    /// The store failed to read or write: durability and the cell's state can no longer be vouched for.
+    func stopOnStorageFailure(_ error: any Error, cell: UInt64) -> Never {
+        services.logger.critical("storage failed; stopping the node", metadata: [
+            "cell": "\(String(cell, radix: 16))", "error": "\(error)"])
+        exit(74)
     }
 
     /// Group commit across the shard's cells: every ready queued so far becomes
@@ -208,7 +240,7 @@ final class Shard: @unchecked Sendable {
         for queued in batch { group.append(queued.group) }
         let blocking = batch.filter(\.blocking).map { ($0.cell, $0.ready) }
         // The store calls back on its commit thread: the rest happens on this loop.
-        services.store.commitGroup(writes: group.writes, logChanges: group.logChanges) { [self] result in
+        services.store.commitGroup(updates: group.updates, logChanges: group.logChanges) { [self] result in
             loop.execute { [self] in
                 if case .failure(let error) = result {
                     // A store closed by a clean shutdown fails what was still queued: nothing was acknowledged.
@@ -256,20 +288,23 @@ final class Shard: @unchecked Sendable {
 
     // MARK: Applying
 
+    /// Applies the committed entries into the page store, then hands their
+    /// writes over with the applied index and the log truncation through it,
+    /// as one record: nothing waits for it to be durable (the entries are
+    /// durable on a quorum; after a crash they are applied again from the log).
     private func apply(_ ready: Ready, _ hosted: HostedCell) {
-        if let snapshot = ready.snapshot {
-            do {
-                try hosted.stateMachine.restore(snapshot)
-            } catch {
-                services.logger.critical("snapshot does not decode; stopping", metadata: [
-                    "cell": "\(String(hosted.cell, radix: 16))", "error": "\(error.reason)"])
-                exit(65)
-            }
-            hosted.answerAllPendingWrites(Self.outcomeUnknown)
-        }
+        if ready.snapshot != nil { hosted.answerAllPendingWrites(Self.outcomeUnknown) }
+        var lastApplied: LogEntry?
         for entry in ready.committed where entry.index > hosted.stateMachine.appliedIndex {
             precondition(entry.isIntact, "log entry \(entry.index) of cell \(hosted.cell) changed after it was checked")
-            let outcome = hosted.stateMachine.apply(entry)
+            let outcome: (command: CellCommand, result: CellCommandResult)?
+            do {
+                outcome = try hosted.stateMachine.apply(entry)
+            } catch {
+                stopOnStorageFailure(error, cell: hosted.cell)
+            }
+            if case .configuration(let members) = entry.payload { hosted.stateMachine.configuration = members.sorted() }
+            lastApplied = entry
             committedEntries += 1
             hosted.appliedBytesSinceSnapshot += entry.payloadBytes
             guard let pending = hosted.takePendingWrite(at: entry.index) else { continue }
@@ -279,6 +314,17 @@ final class Shard: @unchecked Sendable {
             } else {
                 // Another leader's entry took this slot: the request was not applied here; a retry is safe.
                 pending.responder.send(.notLeader(leader: leaderMemberID(hosted)))
+            }
+        }
+        guard let lastApplied else { return }
+        hosted.stateMachine.appliedBallot = lastApplied.ballot
+        let updates = hosted.stateMachine.takeUpdates()
+        let truncation = LogChange(log: hosted.cell, truncation: .compact(through: lastApplied.index))
+        services.store.commitGroup(updates: updates, logChanges: [truncation]) { [self] result in
+            guard case .failure(let error) = result else { return }
+            loop.execute { [self] in
+                if stopping, case StorageError.closed = error { return }
+                stopOnStorageFailure(error, cell: hosted.cell)
             }
         }
     }

@@ -28,6 +28,10 @@ public struct NodeConfiguration: Sendable {
     public var compactionInterval: UInt64 = 1_000
     /// Request rates each account may use on this node.
     public var accountRates = AccountRates()
+    /// Bytes of decoded collections the page store keeps in memory: what of a
+    /// node's RAM grows with its data.
+    public var cacheBytes = Self.cacheBytesDefault
+    public static let cacheBytesDefault = 256 << 20
 
     public init(memberID: String, listenAddress: String, members: [Member], dataDirectory: String) {
         self.memberID = memberID

@@ -50,7 +50,9 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
         // busy applying a large batch must not stop this node from reading its
         // peers, or it takes their silence for a failure.
         let transport = MultiThreadedEventLoopGroup(numberOfThreads: configuration.transportThreads)
-        let store = try Store(path: configuration.dataDirectory + "/store")
+        var storeOptions = StorageOptions()
+        storeOptions.cacheBytesMaximum = configuration.cacheBytes
+        let store = try Store(path: configuration.dataDirectory + "/store", options: storeOptions)
         logger.info("store opened", metadata: ["path": "\(store.path)", "recovery": "\(store.recoveryReport)"])
         let links = PeerLinks(layout: layout, group: transport, logger: logger)
         services = NodeServices(layout: layout, store: store, hostedCells: hostedCells(), cellOptions: CellOptions(),
@@ -113,9 +115,10 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
         for cell in services.hostedCells.sorted() {
             // A cell that never persisted anything has no log: it starts empty on first use.
             guard let log = logs[cell] else { continue }
-            let (persisted, disk) = try await CellDiskState.restore(cell: cell, log: log, from: services.store)
             let shard = shard(of: cell)
-            try await shard.loop.submit { try shard.adopt(cell, persisted: persisted, disk: disk) }.get()
+            var state = shard.newState(cell)
+            let persisted = try CellLog.restore(cell: cell, log: log, state: &state)
+            try await shard.loop.submit { [state] in shard.adopt(cell, persisted: persisted, state: state) }.get()
             restored += 1
         }
         for shard in shards { shard.loop.execute { shard.startAdoptedCells() } }

@@ -3,36 +3,9 @@ import Keyspace
 import Storage
 import Wire
 
-/// How a cell's consensus state is encoded in the node's store.
-///
-/// The log and the hard state are a log of the store's WAL (see
-/// ``CellDiskState``). Snapshots are items in two collections per cell,
-/// because the store reads and rewrites a whole collection to change one item
-/// of it: the header (`03`) and the bytes, one collection per slot
-/// (`04 ‖ slot ‖ chunk(BE32)`). Snapshots alternate between the two slots.
+/// How a cell's consensus state is encoded in the node's store: its hard
+/// state and entries as a log of the store's WAL (see ``CellLog``).
 enum CellRecords {
-    static let snapshotHeaderKey: [UInt8] = [3]
-    static let snapshotChunkPrefix: UInt8 = 4
-    /// Snapshot bytes per stored item (the store takes values up to 400 KiB).
-    static let snapshotChunkBytes = 256 << 10
-
-    /// The snapshot header: which slot holds the latest snapshot.
-    static func snapshotHeaderCollection(_ cell: UInt64) -> Key {
-        try! Key(account: "tessera", resource: "cell-snapshots", type: .rnd, primaryKey: Array(String(cell, radix: 16).utf8))
-    }
-
-    /// The bytes of the snapshot in `slot`.
-    static func snapshotSlotCollection(_ cell: UInt64, slot: UInt8) -> Key {
-        try! Key(account: "tessera", resource: "cell-snapshots", type: .rnd,
-                 primaryKey: Array("\(String(cell, radix: 16))-\(slot)".utf8))
-    }
-
-    static func chunkKey(slot: UInt8, chunk: UInt32) -> [UInt8] {
-        var bytes: [UInt8] = [snapshotChunkPrefix, slot]
-        withUnsafeBytes(of: chunk.bigEndian) { bytes.append(contentsOf: $0) }
-        return bytes
-    }
-
     static func encode(_ hardState: HardState) -> [UInt8] {
         var writer = WireWriter()
         writer.append(hardState.ballot.number)
@@ -89,45 +62,5 @@ enum CellRecords {
             throw WireError("log entry \(stored.index) (ballot \(ballot.number)) fails its checksum: it changed on disk")
         }
         return entry
-    }
-
-    struct SnapshotHeader {
-        var index: LogIndex
-        var ballot: Ballot
-        var configuration: [NodeID]
-        var slot: UInt8
-        var chunks: UInt32
-        var byteCount: UInt64
-
-        func encoded() -> [UInt8] {
-            var writer = WireWriter()
-            writer.append(index)
-            writer.append(ballot.number)
-            CellEnvelope.encode(configuration, into: &writer)
-            writer.append(slot)
-            writer.append(chunks)
-            writer.append(byteCount)
-            return writer.bytes
-        }
-
-        init(index: LogIndex, ballot: Ballot, configuration: [NodeID], slot: UInt8, chunks: UInt32, byteCount: UInt64) {
-            self.index = index
-            self.ballot = ballot
-            self.configuration = configuration
-            self.slot = slot
-            self.chunks = chunks
-            self.byteCount = byteCount
-        }
-
-        init(decoding bytes: [UInt8]) throws(WireError) {
-            var reader = WireReader(bytes)
-            index = try reader.read(UInt64.self, "snapshot index")
-            ballot = Ballot(try reader.read(UInt64.self, "snapshot ballot"))
-            configuration = try CellEnvelope.decodeConfiguration(from: &reader)
-            slot = try reader.read(UInt8.self, "snapshot slot")
-            chunks = try reader.read(UInt32.self, "snapshot chunk count")
-            byteCount = try reader.read(UInt64.self, "snapshot size")
-            try reader.expectEnd("snapshot header")
-        }
     }
 }

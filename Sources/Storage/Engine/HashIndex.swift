@@ -145,6 +145,28 @@ final class HashIndex {
         return writer.bytes
     }
 
+    /// The indexed pointers whose first `depth` bits equal `prefix`, reading
+    /// only the buckets of the directory slots that cover that prefix.
+    func pointers(withPrefix prefix: UInt64, depth: Int) throws -> [Pointer] {
+        let slots: Range<Int>
+        if depth >= globalDepth {
+            let slot = globalDepth == 0 ? 0 : Int(prefix >> UInt64(depth - globalDepth))
+            slots = slot..<(slot + 1)
+        } else {
+            let first = Int(prefix) << (globalDepth - depth)
+            slots = first..<(first + (1 << (globalDepth - depth)))
+        }
+        var seen = Set<ObjectIdentifier>()
+        var result: [Pointer] = []
+        for slot in slots where seen.insert(ObjectIdentifier(directory[slot])).inserted {
+            for pointer in try entries(of: directory[slot]).keys
+            where depth == 0 || pointer.leadingWord >> UInt64(64 - depth) == prefix {
+                result.append(pointer)
+            }
+        }
+        return result
+    }
+
     /// Every entry, reading every bucket (for recovery checks and statistics).
     func allEntries() throws -> [Pointer: CollectionLocation] {
         var result: [Pointer: CollectionLocation] = [:]

@@ -1,14 +1,26 @@
-/// All items of one primary key, sorted by sort key (bytewise).
+/// All items of one primary key, sorted by sort key (bytewise), with the
+/// collection's name: the bytes its pointer hashes (for a key, its canonical
+/// `account/resource/type/primaryKey`), so that a scan by pointer prefix (a
+/// cell) can say what it found.
 ///
 /// On disk a collection is one byte stream split over a chain of pages:
 ///
-///     u32 item count | items: u16 sort-key length | sort key | u64 version | u32 value length | value
+///     u16 name length | name | u32 item count
+///     | items: u16 sort-key length | sort key | u64 version | u32 value length | value
 struct ItemCollection: Equatable {
+    private(set) var name: [UInt8] = []
     private(set) var items: [Item] = []
     /// Bytes of the encoded stream, kept current so the cache can account for memory.
-    private(set) var encodedByteCount = 4
+    private(set) var encodedByteCount = 6
 
     init() {}
+
+    /// Names a collection that has none yet (a new one, or one read before its first put).
+    mutating func name(_ name: [UInt8]) {
+        guard self.name.isEmpty, !name.isEmpty else { return }
+        self.name = name
+        encodedByteCount += name.count
+    }
 
     var isEmpty: Bool { items.isEmpty }
 
@@ -72,6 +84,8 @@ struct ItemCollection: Equatable {
 
     func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: encodedByteCount)
+        writer.append(UInt16(name.count))
+        writer.append(bytes: name)
         writer.append(UInt32(items.count))
         for item in items {
             writer.append(UInt16(item.sortKey.count))
@@ -86,6 +100,7 @@ struct ItemCollection: Equatable {
     init(decoding bytes: [UInt8], file: String, location: String) throws {
         var reader = ByteReader(bytes)
         do {
+            name = try reader.readBytes(Int(try reader.readUInt16()))
             let count = Int(try reader.readUInt32())
             items.reserveCapacity(min(count, 100_000))
             var previous: [UInt8]? = nil

@@ -1,3 +1,5 @@
+import Keyspace
+
 extension StorageEngine {
     /// Checks the last durable checkpoint as it is on disk: every page below the
     /// page count belongs to exactly one owner (a superblock, the directory, a
@@ -33,8 +35,8 @@ extension StorageEngine {
             try claim(location.firstPage, Int(location.pageCount), "collection \(pointer.hex.prefix(16))")
             let collection = try readCollection(at: location)
             if collection.isEmpty { throw violation("empty collection \(pointer.hex.prefix(16)) is indexed") }
-            for item in collection.items where item.version > superblock.checkpointSequence {
-                throw violation("item version \(item.version) is newer than the checkpoint \(superblock.checkpointSequence)")
+            if !collection.name.isEmpty && Pointer(hashing: collection.name) != pointer {
+                throw violation("collection \(pointer.hex.prefix(16)) is named for another pointer")
             }
         }
         for page in try Self.readFreeList(pages, superblock) { try claim(page, 1, "the free pages") }

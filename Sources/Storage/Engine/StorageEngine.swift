@@ -172,9 +172,12 @@ public final class StorageEngine {
                     durableSequenceNeeded: observed)
             }
         }
-        let effects: [WALBatch.Effect] = zip(writes, pointers).map { write, pointer in
-            switch write.change {
-            case .put(let value): .put(pointer: pointer, sortKey: write.key.sortKey, value: value)
+        let effects: [WALBatch.Effect] = zip(writes, pointers).enumerated().map { position, pair in
+            let (write, pointer) = pair
+            return switch write.change {
+            case .put(let value):
+                .put(pointer: pointer, collection: write.key.canonicalCollectionBytes, sortKey: write.key.sortKey,
+                     value: value, version: nextSequence + UInt64(position))
             case .delete: .delete(pointer: pointer, sortKey: write.key.sortKey)
             }
         }
@@ -190,20 +193,18 @@ public final class StorageEngine {
     /// Applies a group commit's item writes (unconditional, in order: a later
     /// write to an item replaces an earlier one) and log changes, and frames
     /// them as one WAL record, so that they become durable together or not at all.
-    public func prepareGroup(writes: [Write], logChanges: [LogChange]) throws -> PreparedWrite {
+    public func prepareGroup(updates: [ItemUpdate], logChanges: [LogChange]) throws -> PreparedWrite {
         var effects: [WALBatch.Effect] = []
-        effects.reserveCapacity(writes.count)
-        for write in writes {
-            guard write.key.type == .rnd else { throw StorageError.unsupportedResourceType(write.key.type.rawValue) }
-            precondition(write.condition == .none, "a group commit's writes are unconditional")
-            switch write.change {
-            case .put(let value):
+        effects.reserveCapacity(updates.count)
+        for update in updates {
+            if let value = update.value {
                 guard value.count <= StorageLimits.valueBytesMaximum else {
                     throw StorageError.valueTooLarge(bytes: value.count, limit: StorageLimits.valueBytesMaximum)
                 }
-                effects.append(.put(pointer: write.key.pointer, sortKey: write.key.sortKey, value: value))
-            case .delete:
-                effects.append(.delete(pointer: write.key.pointer, sortKey: write.key.sortKey))
+                effects.append(.put(pointer: update.pointer, collection: update.collection, sortKey: update.sortKey,
+                                    value: value, version: update.version))
+            } else {
+                effects.append(.delete(pointer: update.pointer, sortKey: update.sortKey))
             }
         }
         let changes = logChanges.filter { !$0.isEmpty }
@@ -249,8 +250,9 @@ public final class StorageEngine {
                 ?? DirtyCollection(collection: collection(effect.pointer).collection, lastSequence: 0)
             cache.remove(effect.pointer)
             switch effect {
-            case .put(_, let sortKey, let value):
-                dirty.collection.put(Item(sortKey: sortKey, version: sequence, value: value))
+            case .put(_, let name, let sortKey, let value, let version):
+                dirty.collection.name(name)
+                dirty.collection.put(Item(sortKey: sortKey, version: version, value: value))
             case .delete(_, let sortKey):
                 dirty.collection.delete(sortKey)
             }
@@ -294,6 +296,35 @@ public final class StorageEngine {
         guard key.type == .rnd else { throw StorageError.unsupportedResourceType(key.type.rawValue) }
         let (collection, lastSequence) = try collection(key.pointer)
         return (collection.query(range), lastSequence)
+    }
+
+    /// The item now, durable or not: for an owner that orders its own reads
+    /// after its writes (a cell's state machine on its event loop).
+    public func item(pointer: Pointer, sortKey: [UInt8]) throws -> Item? {
+        try collection(pointer).collection.item(sortKey)
+    }
+
+    /// A page of a collection now, durable or not (see ``item(pointer:sortKey:)``).
+    public func query(pointer: Pointer, _ range: QueryRange) throws -> QueryPage {
+        try collection(pointer).collection.query(range)
+    }
+
+    /// Every non-empty collection whose pointer starts with the `depth` bits of
+    /// `prefix` (a cell), in pointer order, durable or not. Reads the index
+    /// buckets that cover the prefix, and each collection once.
+    public func collections(withPrefix prefix: UInt64, depth: Int) throws -> [ScannedCollection] {
+        func matches(_ pointer: Pointer) -> Bool {
+            depth == 0 || pointer.leadingWord >> UInt64(64 - depth) == prefix
+        }
+        var pointers = Set(memtable.keys.filter(matches))
+        for pointer in try index.pointers(withPrefix: prefix, depth: depth) { pointers.insert(pointer) }
+        var found: [ScannedCollection] = []
+        for pointer in pointers.sorted() {
+            let collection = try self.collection(pointer).collection
+            guard !collection.isEmpty else { continue }
+            found.append(ScannedCollection(name: collection.name, pointer: pointer, items: collection.items))
+        }
+        return found
     }
 
     /// The current collection of a pointer: in-flight changes first, then the cache, then disk.

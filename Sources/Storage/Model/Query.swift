@@ -39,7 +39,7 @@ public struct QueryPage: Sendable, Hashable {
 public struct ContinuationToken: Sendable, Hashable, CustomStringConvertible {
     public let lastSortKey: [UInt8]
 
-    init(lastSortKey: [UInt8]) { self.lastSortKey = lastSortKey }
+    public init(lastSortKey: [UInt8]) { self.lastSortKey = lastSortKey }
 
     public init(text: String) throws(StorageError) {
         let digits = Array(text.utf8)

@@ -73,14 +73,14 @@ public final class Store: @unchecked Sendable {
 
     /// A node's group commit: unconditional item writes and replicated-log
     /// changes, made durable as one WAL record, then `completion` runs on the
-    /// commit thread (keep it short). See ``StorageEngine/prepareGroup(writes:logChanges:)``.
-    public func commitGroup(writes: [Write], logChanges: [LogChange],
+    /// commit thread (keep it short). See ``StorageEngine/prepareGroup(updates:logChanges:)``.
+    public func commitGroup(updates: [ItemUpdate], logChanges: [LogChange],
                             completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
         let prepared: StorageEngine.PreparedWrite
         do {
             prepared = try engineLock.withLock {
                 try committer.checkOpen()
-                let prepared = try engine.prepareGroup(writes: writes, logChanges: logChanges)
+                let prepared = try engine.prepareGroup(updates: updates, logChanges: logChanges)
                 if engine.hasPendingWAL { committer.signalWork() }
                 return prepared
             }
@@ -89,6 +89,15 @@ public final class Store: @unchecked Sendable {
         }
         committer.whenDurable(prepared.durableSequenceNeeded) { error in
             completion(error.map { .failure($0) } ?? .success(()))
+        }
+    }
+
+    /// Reads the engine's current state (durable or not) under its lock: for an
+    /// owner that orders its reads after its own writes. Keep `body` short.
+    public func readNow<T>(_ body: (StorageEngine) throws -> T) throws -> T {
+        try engineLock.withLock {
+            try committer.checkOpen()
+            return try body(engine)
         }
     }
 

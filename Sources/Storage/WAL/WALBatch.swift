@@ -5,24 +5,26 @@ import Keyspace
 /// and the changes to replicated logs made durable with them.
 struct WALBatch: Equatable {
     enum Effect: Equatable {
-        case put(pointer: Pointer, sortKey: [UInt8], value: [UInt8])
+        /// `collection` names the collection (see ``ItemCollection``); `version` is the item's new version.
+        case put(pointer: Pointer, collection: [UInt8], sortKey: [UInt8], value: [UInt8], version: UInt64)
         case delete(pointer: Pointer, sortKey: [UInt8])
 
         var pointer: Pointer {
             switch self {
-            case .put(let pointer, _, _), .delete(let pointer, _): pointer
+            case .put(let pointer, _, _, _, _), .delete(let pointer, _): pointer
             }
         }
 
         var sortKey: [UInt8] {
             switch self {
-            case .put(_, let sortKey, _), .delete(_, let sortKey): sortKey
+            case .put(_, _, let sortKey, _, _), .delete(_, let sortKey): sortKey
             }
         }
     }
 
-    /// The sequence number of the first effect; effect i has `firstSequence + i`,
-    /// which is also the version it gives its item.
+    /// The sequence number of the first effect; effect i has `firstSequence + i`
+    /// (the version a client write gives its item; a group commit's writes carry
+    /// their owner's versions).
     var firstSequence: UInt64
     var effects: [Effect]
     var logChanges: [LogChange] = []
@@ -41,7 +43,7 @@ struct WALBatch: Equatable {
 /// cut short by a crash (a torn tail), which recovery treats differently.
 ///     payload = u64 first sequence | u32 effect count | effects | u32 log change count | log changes
 ///     effect  = u8 kind (1 put, 2 delete) | 64-byte pointer | u16 sort-key length | sort key
-///               | (put only) u32 value length | value
+///               | (put only) u64 version | u16 collection-name length | name | u32 value length | value
 ///     log change = u64 log | u8 truncation (0 none, 1 compact, 2 reset) | (1, 2 only) u64 index
 ///               | u8 has state | (1 only) u32 length | state | u32 entry count | entries
 ///     entry   = u64 index | u32 header length | header | u32 body length | body
@@ -65,7 +67,8 @@ enum WALRecordFormat {
         }
         for effect in batch.effects {
             switch effect {
-            case .put(_, let sortKey, let value): payloadBytes += 1 + Pointer.byteCount + 2 + sortKey.count + 4 + value.count
+            case .put(_, let collection, let sortKey, let value, _):
+                payloadBytes += 1 + Pointer.byteCount + 2 + sortKey.count + 8 + 2 + collection.count + 4 + value.count
             case .delete(_, let sortKey): payloadBytes += 1 + Pointer.byteCount + 2 + sortKey.count
             }
         }
@@ -77,11 +80,14 @@ enum WALRecordFormat {
         append(UInt32(batch.effects.count))
         for effect in batch.effects {
             switch effect {
-            case .put(let pointer, let sortKey, let value):
+            case .put(let pointer, let collection, let sortKey, let value, let version):
                 output.append(1)
                 pointer.appendBytes(to: &output)
                 append(UInt16(sortKey.count))
                 output.append(contentsOf: sortKey)
+                append(version)
+                append(UInt16(collection.count))
+                output.append(contentsOf: collection)
                 append(UInt32(value.count))
                 output.append(contentsOf: value)
             case .delete(let pointer, let sortKey):
@@ -172,7 +178,11 @@ enum WALRecordFormat {
                 guard let pointer = Pointer(bytes: try payload.readBytes(Pointer.byteCount)) else { throw .init() }
                 let sortKey = try payload.readBytes(Int(try payload.readUInt16()))
                 switch kind {
-                case 1: effects.append(.put(pointer: pointer, sortKey: sortKey, value: try payload.readBytes(Int(try payload.readUInt32()))))
+                case 1:
+                    let version = try payload.readUInt64()
+                    let collection = try payload.readBytes(Int(try payload.readUInt16()))
+                    effects.append(.put(pointer: pointer, collection: collection, sortKey: sortKey,
+                                        value: try payload.readBytes(Int(try payload.readUInt32())), version: version))
                 case 2: effects.append(.delete(pointer: pointer, sortKey: sortKey))
                 default: return .invalid("unknown effect kind \(kind)")
                 }

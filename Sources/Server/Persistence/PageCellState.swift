@@ -1,0 +1,221 @@
+import Cell
+import Keyspace
+import Storage
+
+/// A cell's state machine in the node's page store: its items are the store's
+/// items (in their collections, by sort key, versioned by log index), and its
+/// applied index, log base and client sessions are items of one system
+/// collection per cell. Nothing of the cell's data stays in memory beyond the
+/// store's bounded cache.
+///
+/// Applying entries writes into `pending` (reads see it first, so that an
+/// entry's conditions see the entries before it); ``takeUpdates(ballot:)``
+/// hands the writes over as one group commit, with the applied index.
+/// Owned by the cell's shard loop.
+struct PageCellState: CellState {
+    typealias Failure = any Error
+
+    let cell: UInt64
+    let cellDepth: Int
+    let store: Store
+    /// The system collection: `0x00` first, which no key's canonical form has,
+    /// so it can neither collide with a user's collection nor be named by one.
+    let metadataName: [UInt8]
+    let metadataPointer: Pointer
+    static let baseSortKey: [UInt8] = [0]
+    static let sessionPrefix: UInt8 = 1
+
+    var appliedIndex: LogIndex = 0
+    /// The ballot of the entry at `appliedIndex` and the configuration in force there: the log's base at a restart.
+    var appliedBallot: Ballot = .zero
+    var configuration: [NodeID]
+    private(set) var sessionCount = 0
+
+    private var pendingItems: [ItemKey: StoredItem?] = [:]
+    private var pendingOrder: [ItemKey] = []
+    private var pendingSessions: [UInt64: ClientSession?] = [:]
+
+    init(cell: UInt64, cellDepth: Int, store: Store, configuration: [NodeID]) {
+        self.cell = cell
+        self.cellDepth = cellDepth
+        self.store = store
+        self.configuration = configuration.sorted()
+        metadataName = [0] + Array("cell/\(String(cell, radix: 16))".utf8)
+        metadataPointer = Pointer(hashing: metadataName)
+    }
+
+    // MARK: CellState
+
+    func read(_ key: ItemKey) throws -> StoredItem? {
+        if let pending = pendingItems[key] { return pending }
+        let item = try store.readNow { try $0.item(pointer: Pointer(hashing: key.collection), sortKey: key.sortKey) }
+        return item.map { StoredItem(sortKey: $0.sortKey, value: $0.value, version: $0.version) }
+    }
+
+    func session(_ client: UInt64) throws -> ClientSession? {
+        if let pending = pendingSessions[client] { return pending }
+        guard let item = try store.readNow({ try $0.item(pointer: metadataPointer, sortKey: Self.sessionKey(client)) }) else {
+            return nil
+        }
+        return try decodeSession(item.value)
+    }
+
+    func sessionAges() throws -> [(client: UInt64, lastIndex: LogIndex)] {
+        var ages: [UInt64: LogIndex] = [:]
+        for (client, session) in try storedSessions() { ages[client] = session.lastIndex }
+        for (client, session) in pendingSessions { ages[client] = session?.lastIndex }
+        return ages.map { ($0.key, $0.value) }
+    }
+
+    mutating func store(_ key: ItemKey, _ item: StoredItem?) throws {
+        if pendingItems.updateValue(item, forKey: key) == nil { pendingOrder.append(key) }
+    }
+
+    mutating func storeSession(_ client: UInt64, _ session: ClientSession?) throws {
+        let existed = try self.session(client) != nil
+        sessionCount += (session != nil ? 1 : 0) - (existed ? 1 : 0)
+        pendingSessions[client] = .some(session)
+    }
+
+    // MARK: Reads outside applying
+
+    func query(collection: [UInt8], from: [UInt8]?, to: [UInt8]?, reverse: Bool, limit: Int, after: [UInt8]?) throws
+        -> (items: [StoredItem], more: Bool)
+    {
+        precondition(pendingOrder.isEmpty, "a query between applying entries and handing over their writes")
+        let range = QueryRange(from: from, to: to, reverse: reverse, limit: limit, continuation: after.map(ContinuationToken.init))
+        let page = try store.readNow { try $0.query(pointer: Pointer(hashing: collection), range) }
+        return (page.items.map { StoredItem(sortKey: $0.sortKey, value: $0.value, version: $0.version) }, page.continuation != nil)
+    }
+
+    // MARK: Handing writes to the store
+
+    /// The writes made since the last call, with the applied index and log
+    /// base, for one group commit; `pending` is empty afterwards.
+    mutating func takeUpdates() -> [ItemUpdate] {
+        var updates: [ItemUpdate] = []
+        updates.reserveCapacity(pendingOrder.count + pendingSessions.count + 1)
+        for key in pendingOrder {
+            let item = pendingItems[key]!
+            updates.append(ItemUpdate(collection: key.collection, sortKey: key.sortKey, value: item?.value,
+                                      version: item?.version ?? appliedIndex))
+        }
+        for (client, session) in pendingSessions.sorted(by: { $0.key < $1.key }) {
+            updates.append(ItemUpdate(collection: metadataName, pointer: metadataPointer, sortKey: Self.sessionKey(client),
+                                      value: session.map(CellSnapshotFormat.encode), version: appliedIndex))
+        }
+        updates.append(ItemUpdate(collection: metadataName, pointer: metadataPointer, sortKey: Self.baseSortKey,
+                                  value: encodedBase(), version: appliedIndex))
+        pendingItems = [:]
+        pendingOrder = []
+        pendingSessions = [:]
+        return updates
+    }
+
+    // MARK: Snapshots
+
+    /// The cell's state at the applied index, in the snapshot format: every
+    /// collection of the cell's pointer range, and the sessions.
+    func encodedSnapshot() throws -> [UInt8] {
+        precondition(pendingOrder.isEmpty && pendingSessions.isEmpty, "a snapshot between applying entries and handing over their writes")
+        let scanned = try userCollections()
+        let sessions = try storedSessions()
+        return CellSnapshotFormat.encode(
+            collections: scanned.map { ($0.name, $0.items.map { StoredItem(sortKey: $0.sortKey, value: $0.value, version: $0.version) }) },
+            sessions: sessions)
+    }
+
+    /// Replaces the cell's state with a snapshot's: the writes that delete every
+    /// item and session the cell has and put the snapshot's, and its applied index.
+    mutating func install(_ snapshot: Snapshot) throws -> [ItemUpdate] {
+        let (collections, sessions) = try CellSnapshotFormat.decode(snapshot.state)
+        precondition(pendingOrder.isEmpty && pendingSessions.isEmpty, "a snapshot installed between applying entries and handing over their writes")
+        for collection in try userCollections() {
+            for item in collection.items {
+                try store(ItemKey(collection: collection.name, sortKey: item.sortKey), nil)
+            }
+        }
+        for (client, _) in try storedSessions() { pendingSessions[client] = .some(nil) }
+        for (name, items) in collections {
+            for item in items { try store(ItemKey(collection: name, sortKey: item.sortKey), item) }
+        }
+        for (client, session) in sessions { pendingSessions[client] = .some(session) }
+        sessionCount = sessions.count
+        appliedIndex = snapshot.index
+        appliedBallot = snapshot.ballot
+        configuration = snapshot.configuration.sorted()
+        return takeUpdates()
+    }
+
+    private func userCollections() throws -> [ScannedCollection] {
+        try store.readNow { try $0.collections(withPrefix: cell, depth: cellDepth) }
+            .filter { $0.name.first != 0 && !$0.name.isEmpty }
+            .sorted { $0.name.lexicographicallyPrecedes($1.name) }
+    }
+
+    private func storedSessions() throws -> [(client: UInt64, session: ClientSession)] {
+        var sessions: [(client: UInt64, session: ClientSession)] = []
+        var after: ContinuationToken? = ContinuationToken(lastSortKey: Self.baseSortKey)
+        repeat {
+            let page = try store.readNow {
+                try $0.query(pointer: metadataPointer, QueryRange(limit: QueryRange.limitMaximum, continuation: after))
+            }
+            for item in page.items where item.sortKey.first == Self.sessionPrefix && item.sortKey.count == 9 {
+                sessions.append((Self.client(of: item.sortKey), try decodeSession(item.value)))
+            }
+            after = page.continuation
+        } while after != nil
+        return sessions
+    }
+
+    // MARK: Encodings
+
+    static func sessionKey(_ client: UInt64) -> [UInt8] {
+        var key: [UInt8] = [sessionPrefix]
+        withUnsafeBytes(of: client.bigEndian) { key.append(contentsOf: $0) }
+        return key
+    }
+
+    static func client(of sessionKey: [UInt8]) -> UInt64 {
+        sessionKey.dropFirst().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
+
+    private func decodeSession(_ bytes: [UInt8]) throws -> ClientSession {
+        do {
+            return try CellSnapshotFormat.decodeSession(bytes)
+        } catch {
+            throw CellRecoveryError(cell: cell, reason: "a client session does not decode: \(error.reason)")
+        }
+    }
+
+    /// `u64 applied index | u64 ballot | u32 session count | u32 members | u32 member…`, little-endian.
+    private func encodedBase() -> [UInt8] {
+        var bytes: [UInt8] = []
+        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+        append(appliedIndex)
+        append(appliedBallot.number)
+        append(UInt32(sessionCount))
+        append(UInt32(configuration.count))
+        for member in configuration { append(member.rawValue) }
+        return bytes
+    }
+
+    /// Reads back the applied index, log base and session count; a cell that never applied anything has none.
+    mutating func load() throws {
+        guard let item = try store.readNow({ try $0.item(pointer: metadataPointer, sortKey: Self.baseSortKey) }) else { return }
+        let bytes = item.value
+        func read<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T? {
+            guard offset + MemoryLayout<T>.size <= bytes.count else { return nil }
+            return bytes[offset..<offset + MemoryLayout<T>.size].reversed().reduce(T(0)) { $0 << 8 | T($1) }
+        }
+        guard let applied = read(0, UInt64.self), let ballot = read(8, UInt64.self), let sessions = read(16, UInt32.self),
+            let members = read(20, UInt32.self), bytes.count == 24 + Int(members) * 4
+        else {
+            throw CellRecoveryError(cell: cell, reason: "its applied-state record is \(bytes.count) bytes and does not decode")
+        }
+        appliedIndex = applied
+        appliedBallot = Ballot(ballot)
+        sessionCount = Int(sessions)
+        configuration = (0..<Int(members)).map { NodeID(read(24 + $0 * 4, UInt32.self)!) }
+    }
+}
