@@ -42,9 +42,10 @@ extension Simulation {
             }
             apply(ready, node, hosted)
             hosted.replica.advance(ready, now: node.localNow(now))
-            if ready.snapshotWanted {
-                // The state machine and the replica now agree on the applied index the snapshot carries.
-                precondition(hosted.stateMachine.appliedIndex == hosted.replica.appliedIndex)
+            // A snapshot only of the state at the replica's applied index (a snapshot
+            // installed meanwhile may have moved the replica ahead: then a later
+            // ready asks again).
+            if ready.snapshotWanted, hosted.stateMachine.appliedIndex == hosted.replica.appliedIndex {
                 report.snapshotsProvided += 1
                 hosted.replica.provideSnapshot(state: hosted.stateMachine.encoded(), now: node.localNow(now))
             }

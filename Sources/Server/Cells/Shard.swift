@@ -198,8 +198,9 @@ final class Shard: @unchecked Sendable {
     /// A follower is behind this replica's log: the cell's state, read from the
     /// page store at the applied index, becomes the snapshot it is sent.
     private func provideSnapshot(_ hosted: HostedCell) {
-        precondition(hosted.stateMachine.appliedIndex == hosted.replica.appliedIndex,
-                     "cell \(hosted.cell): state at \(hosted.stateMachine.appliedIndex), replica at \(hosted.replica.appliedIndex)")
+        // Only the state at the replica's applied index will do (a snapshot installed
+        // meanwhile may have moved the replica ahead: then a later ready asks again).
+        guard hosted.stateMachine.appliedIndex == hosted.replica.appliedIndex else { return }
         do {
             hosted.replica.provideSnapshot(state: try hosted.stateMachine.encodedSnapshot(), now: now)
         } catch {
@@ -320,7 +321,7 @@ final class Shard: @unchecked Sendable {
         hosted.stateMachine.appliedBallot = lastApplied.ballot
         let updates = hosted.stateMachine.takeUpdates()
         let truncation = LogChange(log: hosted.cell, truncation: .compact(through: lastApplied.index))
-        services.store.commitGroup(updates: updates, logChanges: [truncation]) { [self] result in
+        services.store.commitGroup(updates: updates, logChanges: [truncation], lazy: true) { [self] result in
             guard case .failure(let error) = result else { return }
             loop.execute { [self] in
                 if stopping, case StorageError.closed = error { return }

@@ -74,14 +74,17 @@ public final class Store: @unchecked Sendable {
     /// A node's group commit: unconditional item writes and replicated-log
     /// changes, made durable as one WAL record, then `completion` runs on the
     /// commit thread (keep it short). See ``StorageEngine/prepareGroup(updates:logChanges:)``.
-    public func commitGroup(updates: [ItemUpdate], logChanges: [LogChange],
+    /// A `lazy` record starts no sync of its own: it becomes durable with the
+    /// next one (for writes nobody waits on, such as applying committed entries,
+    /// which would otherwise put a second fsync in every write's path).
+    public func commitGroup(updates: [ItemUpdate], logChanges: [LogChange], lazy: Bool = false,
                             completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
         let prepared: StorageEngine.PreparedWrite
         do {
             prepared = try engineLock.withLock {
                 try committer.checkOpen()
                 let prepared = try engine.prepareGroup(updates: updates, logChanges: logChanges)
-                if engine.hasPendingWAL { committer.signalWork() }
+                if engine.hasPendingWAL && !lazy { committer.signalWork() }
                 return prepared
             }
         } catch {
