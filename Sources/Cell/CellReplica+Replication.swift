@@ -240,6 +240,22 @@ extension CellReplica {
         }
     }
 
+    /// Lets go of the latest snapshot's state, for a runtime that makes one on
+    /// demand (``Ready/snapshotWanted``): a follower behind later asks again,
+    /// so its bytes need not stay in memory.
+    public func releaseSnapshot() {
+        latestSnapshot = nil
+    }
+
+    /// Releases the latest snapshot once no follower needs it any more (each
+    /// holds its index, or this replica no longer leads); until then it is
+    /// kept for retransmits. For a runtime that makes snapshots on demand.
+    public func releaseSnapshotIfDelivered() {
+        guard let snapshot = latestSnapshot else { return }
+        let delivered = configuration.allSatisfy { peer in peer == me || (progress[peer]?.matchIndex ?? 0) >= snapshot.index }
+        if role != .leader || delivered { latestSnapshot = nil }
+    }
+
     public var latestSnapshotIndex: LogIndex { log.snapshotIndex }
 
     /// The snapshot that replaced the log's prefix, kept for followers that need it (and for persisting it).

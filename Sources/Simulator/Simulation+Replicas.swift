@@ -16,6 +16,7 @@ extension Simulation {
             if node.syncing.isEmpty { startSync(node) }
         }
         serveWaitingReads(node, hosted)
+        hosted.replica.releaseSnapshotIfDelivered()
         scheduleTick(node, cell)
     }
 
@@ -49,6 +50,7 @@ extension Simulation {
                 report.snapshotsProvided += 1
                 hosted.replica.provideSnapshot(state: hosted.stateMachine.encoded(), now: node.localNow(now))
             }
+            if ready.snapshot != nil { hosted.replica.releaseSnapshot() }
             drive(node, cell)
         }
         if node.syncing.isEmpty { startSync(node) }

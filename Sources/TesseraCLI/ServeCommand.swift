@@ -55,6 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
     var cache: CacheOptions
 
     func run() async throws {
+        returnLargeBuffersToTheSystem()
         let level = try LogLevelOption.parse(logLevel)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -111,3 +112,21 @@ enum LogLevelOption {
         return level
     }
 }
+
+/// Buffers of a MiB or more (snapshots, group-commit records, large values)
+/// get their own mappings, which go back to the system when freed. By default
+/// glibc raises this threshold to the largest buffer freed so far, after
+/// which such buffers come from its heap and a node's resident size keeps
+/// the high-water mark of every catch-up (measured: 558 MiB instead of 222
+/// MiB after installing 140 MiB of snapshots, with a 32 MiB cache).
+private func returnLargeBuffersToTheSystem() {
+    #if os(Linux)
+        let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD in <malloc.h>, which Swift's Glibc module leaves out
+        _ = glibcMallopt(mmapThreshold, 1 << 20)
+    #endif
+}
+
+#if os(Linux)
+    @_silgen_name("mallopt")
+    private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif

@@ -23,6 +23,8 @@ final class Shard: @unchecked Sendable {
     private var outgoing: [NodeID: [CellEnvelope]] = [:]
     private var endOfPassScheduled = false
     var committedEntries: UInt64 = 0
+    /// Applied log bytes the shard's cells keep in memory (bounded by ``NodeLimits/shardLogBytesMaximum``).
+    private(set) var retainedLogBytes = 0
     var stopping = false
 
     init(index: Int, loop: any EventLoop, services: NodeServices) {
@@ -169,6 +171,7 @@ final class Shard: @unchecked Sendable {
         }
         noticeRoleChange(hosted)
         serveWaitingReads(hosted)
+        hosted.replica.releaseSnapshotIfDelivered()
         scheduleTick(hosted)
     }
 
@@ -178,6 +181,8 @@ final class Shard: @unchecked Sendable {
         }
         apply(ready, hosted)
         hosted.replica.advance(ready, now: now)
+        // An installed snapshot lives in the page store now, not in memory.
+        if ready.snapshot != nil { hosted.replica.releaseSnapshot() }
         if ready.snapshotWanted { provideSnapshot(hosted) }
         compactIfDue(hosted)
     }
@@ -187,12 +192,20 @@ final class Shard: @unchecked Sendable {
     /// applied index: the page store holds that state already (on disk, the log
     /// is truncated with every apply).
     private func compactIfDue(_ hosted: HostedCell) {
+        if retainedLogBytes > NodeLimits.shardLogBytesMaximum {
+            for other in cells.values where other.appliedBytesSinceSnapshot > 0 { compactLog(other) }
+            return
+        }
         let applied = hosted.stateMachine.appliedIndex
-        guard applied > hosted.replica.latestSnapshotIndex,
-            applied >= hosted.replica.latestSnapshotIndex + services.compactionInterval
-                || hosted.appliedBytesSinceSnapshot >= NodeLimits.cellLogBytesMaximum else { return }
+        guard applied >= hosted.replica.latestSnapshotIndex + services.compactionInterval
+            || hosted.appliedBytesSinceSnapshot >= NodeLimits.cellLogBytesMaximum else { return }
+        compactLog(hosted)
+    }
+
+    private func compactLog(_ hosted: HostedCell) {
+        retainedLogBytes -= hosted.appliedBytesSinceSnapshot
         hosted.appliedBytesSinceSnapshot = 0
-        hosted.replica.compactLog(through: applied)
+        hosted.replica.compactLog(through: hosted.stateMachine.appliedIndex)
     }
 
     /// A follower is behind this replica's log: the cell's state, read from the
@@ -202,7 +215,10 @@ final class Shard: @unchecked Sendable {
         // meanwhile may have moved the replica ahead: then a later ready asks again).
         guard hosted.stateMachine.appliedIndex == hosted.replica.appliedIndex else { return }
         do {
-            hosted.replica.provideSnapshot(state: try hosted.stateMachine.encodedSnapshot(), now: now)
+            let state = try hosted.stateMachine.encodedSnapshot()
+            services.logger.info("snapshot made for a follower", metadata: [
+                "cell": "\(String(hosted.cell, radix: 16))", "index": "\(hosted.stateMachine.appliedIndex)", "bytes": "\(state.count)"])
+            hosted.replica.provideSnapshot(state: state, now: now)
         } catch {
             stopOnStorageFailure(error, cell: hosted.cell)
         }
@@ -308,6 +324,7 @@ final class Shard: @unchecked Sendable {
             lastApplied = entry
             committedEntries += 1
             hosted.appliedBytesSinceSnapshot += entry.payloadBytes
+            retainedLogBytes += entry.payloadBytes
             guard let pending = hosted.takePendingWrite(at: entry.index) else { continue }
             if let (command, result) = outcome, command.clientID == pending.command.clientID,
                 command.sequence == pending.command.sequence {

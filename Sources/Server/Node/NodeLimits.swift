@@ -17,8 +17,12 @@ public enum NodeLimits {
     public static let cellPendingWritesMaximum = 4_096
     /// Bytes of those proposed writes; more are answered `overloaded`.
     public static let cellPendingWriteBytesMaximum = 32 << 20
-    /// Bytes of applied log entries a cell keeps before it snapshots and drops
-    /// them (besides the every-1,000-entries rule): large values no longer
-    /// keep up to 1,000 × 392 KiB of log per cell.
-    public static let cellLogBytesMaximum = 16 << 20
+    /// Bytes of applied log entries a cell keeps in memory for followers a
+    /// little behind (besides the every-1,000-entries rule); a follower further
+    /// behind gets a snapshot made from the page store.
+    public static let cellLogBytesMaximum = 1 << 20
+    /// Bytes of applied log entries all cells of one shard keep: past it, every
+    /// cell of the shard drops its applied log, so that the retained log is
+    /// bounded per node, not per cell.
+    public static let shardLogBytesMaximum = 16 << 20
 }

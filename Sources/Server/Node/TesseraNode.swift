@@ -52,6 +52,8 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
         let transport = MultiThreadedEventLoopGroup(numberOfThreads: configuration.transportThreads)
         var storeOptions = StorageOptions()
         storeOptions.cacheBytesMaximum = configuration.cacheBytes
+        // Changes since the last checkpoint stay in memory too: bounded with the cache.
+        storeOptions.checkpointWALBytes = min(64 << 20, max(8 << 20, configuration.cacheBytes / 2))
         let store = try Store(path: configuration.dataDirectory + "/store", options: storeOptions)
         logger.info("store opened", metadata: ["path": "\(store.path)", "recovery": "\(store.recoveryReport)"])
         let links = PeerLinks(layout: layout, group: transport, logger: logger)
