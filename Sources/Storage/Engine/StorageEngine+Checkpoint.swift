@@ -1,100 +1,214 @@
 import Keyspace
 
+/// A checkpoint in progress: what it started from and what it has laid out.
+///
+/// A checkpoint is *fuzzy*: it covers the WAL up to `checkpointSequence`, the
+/// last sequence when it began, and writes each collection that was changed by
+/// then as it is when its slice is taken, which may include later changes.
+/// Replay from `checkpointSequence` is still exact, because every WAL effect
+/// sets an item to a value it names (or deletes it): applied again over a newer
+/// collection it changes nothing that a later effect does not set again.
+/// That is what lets writers go on while the pages are written.
+/// Sendable because one thread at a time drives it: the one that writes the
+/// checkpoint, taking the store's lock for the steps that touch the engine.
+public final class CheckpointJob: @unchecked Sendable {
+    let generation: UInt64
+    let checkpointSequence: UInt64
+    /// The WAL segment that began with the checkpoint; older ones go once it is durable.
+    let segmentName: String
+    var allocator: PageAllocator
+    var released: [UInt32] = []
+    /// Collections changed when the checkpoint began, not yet laid out, in pointer order.
+    var remaining: ArraySlice<Pointer>
+
+    init(generation: UInt64, checkpointSequence: UInt64, segmentName: String, allocator: PageAllocator, remaining: [Pointer]) {
+        self.generation = generation
+        self.checkpointSequence = checkpointSequence
+        self.segmentName = segmentName
+        self.allocator = allocator
+        self.remaining = remaining[...]
+    }
+
+    public var isLaidOut: Bool { remaining.isEmpty }
+
+    /// Collections of one slice: each as it was when the slice was taken, with its new place.
+    public struct Slice {
+        var collections: [(pointer: Pointer, collection: ItemCollection, lastSequence: UInt64, location: CollectionLocation?)] = []
+        public var isEmpty: Bool { collections.isEmpty }
+    }
+
+    /// The index, free list and superblock that make the checkpoint current.
+    public struct Metadata {
+        var pages: [Page]
+        var superblock: Superblock
+        var free: [UInt32]
+    }
+}
+
 extension StorageEngine {
+    /// Bytes of collections per slice: the engine's lock is held while a slice
+    /// is taken and while it is made current, never while its pages are written.
+    static let checkpointSliceBytes = 4 << 20
+
     /// Writes every changed collection, bucket and the directory to fresh pages,
-    /// then a new superblock, then starts a new WAL segment and drops the old.
+    /// then a new superblock, then drops the WAL segments it covers: the whole
+    /// checkpoint at once, on the caller's thread (``Store`` runs the same
+    /// steps on a thread of its own, releasing its lock while pages are written).
     ///
     /// Crash safety comes from never overwriting a page the last durable
     /// checkpoint uses (see ``PageAllocator``): until the new superblock is
     /// synced, the old checkpoint plus the WAL is whole; after, the new one is.
     /// Every prepared write must be flushed first.
     public func checkpoint() throws {
+        let job = try beginCheckpoint()
+        while !job.isLaidOut {
+            let slice = try takeSlice(of: job)
+            try writeSlice(slice)
+            try finishSlice(slice, of: job)
+        }
+        try syncSlices()
+        let metadata = try layOutMetadata(of: job)
+        try writeMetadata(metadata)
+        try finishCheckpoint(job, metadata)
+    }
+
+    /// Starts a checkpoint (under the store's lock, on the thread that appends
+    /// to the WAL): the changed collections are noted, and a new WAL segment
+    /// begins with every replicated log as it stands, durable before the older
+    /// segments can go.
+    public func beginCheckpoint() throws -> CheckpointJob {
         precondition(pendingWAL.isEmpty, "checkpoint with unflushed WAL records")
+        precondition(checkpointInProgress == nil, "a checkpoint while another runs")
         let generation = superblock.generation + 1
         pages.generationLimit = generation
-        var allocator = PageAllocator(free: freePages, pages: pages)
-        var released: [UInt32] = []
-        var written: [Page] = []
+        let checkpointSequence = nextSequence - 1
+        try wal.startSegment(firstSequence: nextSequence)
+        try carryLogsOver()
+        let job = CheckpointJob(
+            generation: generation, checkpointSequence: checkpointSequence, segmentName: wal.segmentName!,
+            allocator: PageAllocator(free: freePages, pages: pages), remaining: memtable.keys.sorted())
+        checkpointInProgress = job
+        return job
+    }
 
-        // 1. Collections, in pointer order so that page layout is deterministic.
-        for pointer in memtable.keys.sorted() {
-            let dirty = memtable[pointer]!
+    /// Under the lock: the next collections of the job, each as it is now, with
+    /// pages allocated for it (pages free in the last durable checkpoint).
+    public func takeSlice(of job: CheckpointJob) throws -> CheckpointJob.Slice {
+        var slice = CheckpointJob.Slice()
+        var bytes = 0
+        while let pointer = job.remaining.first, bytes < Self.checkpointSliceBytes {
+            job.remaining = job.remaining.dropFirst()
+            guard let dirty = memtable[pointer] else { continue }
             if let old = try index.location(of: pointer) {
-                released.append(contentsOf: (0..<old.pageCount).map { old.firstPage + $0 })
-            } else if !dirty.collection.isEmpty {
-                collectionCount += 1
+                job.released.append(contentsOf: (0..<old.pageCount).map { old.firstPage + $0 })
             }
-            if dirty.collection.isEmpty {
-                if try index.location(of: pointer) != nil { collectionCount -= 1 }
-                try index.set(pointer, nil)
-                continue
+            var location: CollectionLocation?
+            if !dirty.collection.isEmpty {
+                let byteCount = dirty.collection.encodedByteCount
+                let count = PageChain.pagesNeeded(for: byteCount)
+                location = CollectionLocation(
+                    firstPage: job.allocator.allocateRun(count), pageCount: UInt32(count), byteCount: UInt32(byteCount))
+                bytes += byteCount
             }
-            let bytes = dirty.collection.encoded()
-            let count = PageChain.pagesNeeded(for: bytes.count)
-            let first = allocator.allocateRun(count)
-            let numbers = (0..<UInt32(count)).map { first + $0 }
-            written.append(contentsOf: PageChain.pages(for: bytes, numbers: numbers, kind: .collection, generation: generation))
-            try index.set(pointer, CollectionLocation(firstPage: first, pageCount: UInt32(count), byteCount: UInt32(bytes.count)))
+            slice.collections.append((pointer, dirty.collection, dirty.lastSequence, location))
         }
+        return slice
+    }
 
-        // 2. Buckets that changed, each to a new page.
+    /// Without the lock: encodes and writes a slice's collections to their new pages (not synced yet).
+    public func writeSlice(_ slice: CheckpointJob.Slice) throws {
+        let generation = pages.generationLimit
+        var written: [Page] = []
+        for entry in slice.collections {
+            guard let location = entry.location else { continue }
+            let bytes = entry.collection.encoded()
+            precondition(bytes.count == Int(location.byteCount), "a collection changed size between its slice and its write")
+            let numbers = (0..<location.pageCount).map { location.firstPage + $0 }
+            written.append(contentsOf: PageChain.pages(for: bytes, numbers: numbers, kind: .collection, generation: generation))
+        }
+        try pages.write(written)
+    }
+
+    /// Under the lock: the index points at the slice's new pages; a collection
+    /// not changed since its slice was taken leaves the memtable for the cache.
+    public func finishSlice(_ slice: CheckpointJob.Slice, of job: CheckpointJob) throws {
+        for entry in slice.collections {
+            let existed = try index.location(of: entry.pointer) != nil
+            try index.set(entry.pointer, entry.location)
+            if entry.location != nil && !existed { collectionCount += 1 }
+            if entry.location == nil && existed { collectionCount -= 1 }
+            if memtable[entry.pointer]?.lastSequence == entry.lastSequence {
+                memtable[entry.pointer] = nil
+                if !entry.collection.isEmpty { cache.insert(entry.pointer, entry.collection) }
+            }
+        }
+    }
+
+    /// Without the lock: makes the written collection pages durable.
+    public func syncSlices() throws {
+        try pages.sync()
+    }
+
+    /// Under the lock: buckets that changed, the directory and the free list, on fresh pages, and the new superblock.
+    public func layOutMetadata(of job: CheckpointJob) throws -> CheckpointJob.Metadata {
+        var written: [Page] = []
         let dirtyBuckets = index.dirtyBuckets
         for bucket in dirtyBuckets {
-            if bucket.page != 0 { released.append(bucket.page) }
-            bucket.page = allocator.allocateRun(1)
-            written.append(Page(number: bucket.page, kind: .bucket, next: 0, generation: generation, payload: index.encodedBucket(bucket)))
+            if bucket.page != 0 { job.released.append(bucket.page) }
+            bucket.page = job.allocator.allocateRun(1)
+            written.append(Page(number: bucket.page, kind: .bucket, next: 0, generation: job.generation, payload: index.encodedBucket(bucket)))
         }
-        released.append(contentsOf: index.orphanedPages.filter { $0 != 0 })
+        job.released.append(contentsOf: index.orphanedPages.filter { $0 != 0 })
 
-        // 3. The directory, as one run, whenever a bucket moved.
+        // The directory, as one run, whenever a bucket moved.
         var directoryFirstPage = superblock.directoryFirstPage
         if !dirtyBuckets.isEmpty || index.directoryDirty || directoryFirstPage == 0 {
             if directoryFirstPage != 0 {
-                released.append(contentsOf: (0..<UInt32(superblock.directoryPageCount)).map { directoryFirstPage + $0 })
+                job.released.append(contentsOf: (0..<UInt32(superblock.directoryPageCount)).map { directoryFirstPage + $0 })
             }
             let bytes = index.encodedDirectory()
             let count = PageChain.pagesNeeded(for: bytes.count)
-            directoryFirstPage = allocator.allocateRun(count)
+            directoryFirstPage = job.allocator.allocateRun(count)
             written.append(contentsOf: PageChain.pages(
-                for: bytes, numbers: (0..<UInt32(count)).map { directoryFirstPage + $0 }, kind: .directory, generation: generation))
+                for: bytes, numbers: (0..<UInt32(count)).map { directoryFirstPage + $0 }, kind: .directory, generation: job.generation))
         }
 
-        // 4. The free list of the new checkpoint: what no one allocated, what this
+        // The free list of the new checkpoint: what no one allocated, what this
         // checkpoint released, and the old free list's own pages.
         if superblock.freeListFirstPage != 0 {
-            released.append(contentsOf: (0..<superblock.freeListPageCount).map { superblock.freeListFirstPage + $0 })
+            job.released.append(contentsOf: (0..<superblock.freeListPageCount).map { superblock.freeListFirstPage + $0 })
         }
-        let freeList = FreeListLayout(allocator: &allocator, released: released, generation: generation)
+        let freeList = FreeListLayout(allocator: &job.allocator, released: job.released, generation: job.generation)
         written.append(contentsOf: freeList.pages)
-
-        // 5. Pages, then the superblock, each made durable before the next step.
-        try pages.write(written)
-        try pages.sync()
         let next = Superblock(
-            generation: generation, checkpointSequence: nextSequence - 1, pageCount: pages.pageCount,
+            generation: job.generation, checkpointSequence: job.checkpointSequence, pageCount: pages.pageCount,
             globalDepth: UInt8(index.globalDepth), directoryFirstPage: directoryFirstPage,
             freeListFirstPage: freeList.firstPage, freeListPageCount: UInt32(freeList.pageCount),
             collectionCount: collectionCount)
-        try pages.write(next.page())
-        try pages.sync()
-
-        // 6. The new checkpoint is the durable one: adopt it and drop the old WAL.
-        superblock = next
-        freePages = freeList.free
         index.markClean()
         index.orphanedPages = []
-        for (pointer, dirty) in memtable where !dirty.collection.isEmpty {
-            cache.insert(pointer, dirty.collection)
-        }
-        memtable = [:]
-        try wal.startSegment(firstSequence: nextSequence, removingOlder: false)
-        try carryLogsOver()
-        try wal.removeOlderSegments()
+        return CheckpointJob.Metadata(pages: written, superblock: next, free: freeList.free)
     }
 
-    /// The logs live only in the WAL: before the older segments go, the new one
-    /// starts with each log as it stands, in one record, made durable first.
-    /// Logs are truncated as their owners snapshot, so this is their live tail.
+    /// Without the lock: the metadata pages, then the superblock, each durable before the next step.
+    public func writeMetadata(_ metadata: CheckpointJob.Metadata) throws {
+        try pages.write(metadata.pages)
+        try pages.sync()
+        try pages.write(metadata.superblock.page())
+        try pages.sync()
+    }
+
+    /// Under the lock: the new checkpoint is the durable one; the WAL segments it covers go.
+    public func finishCheckpoint(_ job: CheckpointJob, _ metadata: CheckpointJob.Metadata) throws {
+        superblock = metadata.superblock
+        freePages = metadata.free
+        checkpointInProgress = nil
+        try wal.removeSegments(before: job.segmentName)
+    }
+
+    /// The logs live only in the WAL: the new segment starts with each log as
+    /// it stands, in one record, made durable before the older segments go.
+    /// Logs are truncated as their owners apply, so this is their live tail.
     private func carryLogsOver() throws {
         guard !logs.isEmpty else { return }
         let changes = logs.keys.sorted().map { id in

@@ -53,6 +53,8 @@ public final class StorageEngine {
     var index: HashIndex
     var freePages: [UInt32]
     var memtable: [Pointer: DirtyCollection] = [:]
+    /// The checkpoint being written, if one is (see ``beginCheckpoint()``).
+    public internal(set) var checkpointInProgress: CheckpointJob?
     /// Replicated logs kept in the WAL, by id: their entries since the last truncation.
     public internal(set) var logs: [UInt64: StoredLog] = [:]
     var cache = CollectionCache()
@@ -125,7 +127,7 @@ public final class StorageEngine {
         if let last = recovery.lastSegment {
             try wal.resume(segment: last.name, at: last.validBytes)
         } else {
-            try wal.startSegment(firstSequence: nextSequence, removingOlder: false)
+            try wal.startSegment(firstSequence: nextSequence)
         }
     }
 
@@ -359,7 +361,7 @@ public final class StorageEngine {
     // MARK: - State
 
     /// Whether the WAL has grown enough since the last checkpoint to take one.
-    public var needsCheckpoint: Bool { wal.bytesSinceCheckpoint >= options.checkpointWALBytes }
+    public var needsCheckpoint: Bool { checkpointInProgress == nil && wal.bytesSinceCheckpoint >= options.checkpointWALBytes }
 
     public var statistics: StorageStatistics {
         StorageStatistics(

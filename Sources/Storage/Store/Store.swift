@@ -13,6 +13,7 @@ public final class Store: @unchecked Sendable {
     private let engineLock = NSLock()
     private let engine: StorageEngine
     private let committer: GroupCommitter
+    private let checkpointer: CheckpointThread
     public let path: String
 
     /// Opens (creating if needed) the store at `path`, recovering after a crash.
@@ -21,6 +22,7 @@ public final class Store: @unchecked Sendable {
         let directory = try POSIXDirectory(path: path)
         engine = try StorageEngine(directory: directory, options: options)
         committer = GroupCommitter(durableSequence: engine.durableSequence)
+        checkpointer = CheckpointThread(committer: committer)
         committer.start(store: self)
     }
 
@@ -133,6 +135,7 @@ public final class Store: @unchecked Sendable {
     /// Waits for in-flight writes, checkpoints and stops. Later calls fail with `.closed`.
     public func close() throws {
         committer.stop()
+        checkpointer.waitUntilIdle()
         try engineLock.withLock {
             try committer.closeForGood(reason: "closed by its owner")
             try engine.close()
@@ -141,6 +144,7 @@ public final class Store: @unchecked Sendable {
 
     deinit {
         committer.stop()
+        checkpointer.waitUntilIdle()
     }
 
     // MARK: The committer's side
@@ -155,11 +159,30 @@ public final class Store: @unchecked Sendable {
         engineLock.withLock { engine.durableSequence = max(engine.durableSequence, lastSequence) }
         committer.markDurable(lastSequence)
         if engineLock.withLock({ engine.needsCheckpoint }) {
-            try engineLock.withLock {
+            // Begun here, where the WAL is appended, so that the new segment starts
+            // between two records; written on a thread of its own, so that commits go on.
+            let job = try engineLock.withLock {
                 try commitPending()
-                try engine.checkpoint()
+                return try engine.beginCheckpoint()
             }
+            checkpointer.run { [weak self] in try self?.writeCheckpoint(job) }
         }
+    }
+
+    /// Writes a checkpoint's pages with the lock released: held only to take a
+    /// slice of changed collections and to make each step current, so reads
+    /// and writes wait for at most a slice's bookkeeping, never for its I/O.
+    private func writeCheckpoint(_ job: CheckpointJob) throws {
+        while true {
+            let slice = try engineLock.withLock { try engine.takeSlice(of: job) }
+            if slice.isEmpty && job.isLaidOut { break }
+            try engine.writeSlice(slice)
+            try engineLock.withLock { try engine.finishSlice(slice, of: job) }
+        }
+        try engine.syncSlices()
+        let metadata = try engineLock.withLock { try engine.layOutMetadata(of: job) }
+        try engine.writeMetadata(metadata)
+        try engineLock.withLock { try engine.finishCheckpoint(job, metadata) }
     }
 
     /// Under the engine lock: makes everything prepared durable (before a checkpoint).
@@ -270,7 +293,7 @@ final class GroupCommitter: @unchecked Sendable {
         for notify in ready { notify(nil) }
     }
 
-    private func fail(_ error: StorageError) {
+    func fail(_ error: StorageError) {
         condition.lock()
         if failure == nil { failure = error }
         let failed = waiters

@@ -56,10 +56,9 @@ final class WriteAheadLog {
         try segment?.sync()
     }
 
-    /// Starts a segment whose first record will have `firstSequence`, and removes
-    /// every older segment when `removingOlder`: the caller guarantees that a
-    /// checkpoint holds their items and the new segment their logs.
-    func startSegment(firstSequence: UInt64, removingOlder: Bool) throws {
+    /// Starts a segment whose first record will have `firstSequence` (older
+    /// ones go with ``removeSegments(before:)`` once a checkpoint covers them).
+    func startSegment(firstSequence: UInt64) throws {
         let name = Self.segmentName(firstSequence: firstSequence)
         segment?.close()
         let file = try directory.openFile(name)
@@ -70,12 +69,11 @@ final class WriteAheadLog {
         writeOffset = 0
         zeroFilledUpTo = 0
         bytesSinceCheckpoint = 0
-        if removingOlder { try removeOlderSegments() }
     }
 
-    /// Removes every segment before the current one.
-    func removeOlderSegments() throws {
-        let older = try segmentNames().filter { $0 != segmentName }
+    /// Removes every segment before `name` (segment names sort by their first sequence).
+    func removeSegments(before name: String) throws {
+        let older = try segmentNames().filter { $0 < name }
         for old in older { try directory.removeFile(old) }
         if !older.isEmpty { try directory.sync() }
     }

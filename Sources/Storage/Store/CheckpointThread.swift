@@ -1,0 +1,44 @@
+import Foundation
+
+/// Runs one checkpoint at a time on a thread of its own. A failed checkpoint
+/// fails the store, as a failed WAL write does: after a failed write or sync
+/// the files' state is unknown, so nothing more is acknowledged.
+final class CheckpointThread: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var running = false
+    private let committer: GroupCommitter
+
+    init(committer: GroupCommitter) {
+        self.committer = committer
+    }
+
+    /// Starts `work` on a new thread. The store begins a checkpoint only once
+    /// the previous one is current, whose thread may still be finishing: wait for it.
+    func run(_ work: @escaping @Sendable () throws -> Void) {
+        condition.lock()
+        while running { condition.wait() }
+        running = true
+        condition.unlock()
+        let thread = Thread { [self] in
+            do {
+                try work()
+            } catch {
+                let reason = (error as? StorageError)?.description ?? "\(error)"
+                committer.fail(StorageError.closed(reason: "a checkpoint failed: \(reason)"))
+            }
+            condition.lock()
+            running = false
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.name = "tessera-checkpoint"
+        thread.start()
+    }
+
+    /// Waits for the checkpoint in progress, if any, to finish.
+    func waitUntilIdle() {
+        condition.lock()
+        while running { condition.wait() }
+        condition.unlock()
+    }
+}
