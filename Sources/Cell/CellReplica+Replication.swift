@@ -10,12 +10,14 @@ extension CellReplica {
     func sendAccept(to peer: NodeID, now: Instant) {
         guard var state = progress[peer], !state.paused else { return }
         if state.nextIndex < log.firstIndex {
-            // A snapshot older than the log's base misses the entries between: ask the runtime for one.
-            guard let snapshot = latestSnapshot, snapshot.index >= log.snapshotIndex else {
+            // A snapshot older than the log's base misses the entries between: ask the
+            // runtime for one. The ask counts as a send, so that retransmits back off
+            // rather than ask again at once.
+            if let snapshot = latestSnapshot, snapshot.index >= log.snapshotIndex {
+                send(.installSnapshot(ballot: hardState.ballot, snapshot: snapshot, sentAt: now), to: peer)
+            } else {
                 snapshotWanted = true
-                return
             }
-            send(.installSnapshot(ballot: hardState.ballot, snapshot: snapshot, sentAt: now), to: peer)
         } else {
             let previousIndex = state.nextIndex - 1
             guard let previousBallot = log.ballot(at: previousIndex) else { return }
