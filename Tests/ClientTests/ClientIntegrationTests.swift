@@ -178,7 +178,9 @@ struct ClientIntegrationTests {
     }
 
     @Test func aStoppedNodeIsSkippedAndReportedAsRefused() async throws {
-        let options = Self.fastOptions(deadline: .seconds(2), attempt: .milliseconds(500))
+        // A deadline long enough to try all three replicas on a loaded machine (at 2 s,
+        // one CI run gave up before it reached the first, and the message lacked it).
+        let options = Self.fastOptions(deadline: .seconds(6), attempt: .milliseconds(500))
         try await Self.withCluster(options: options) { cluster, client in
             let replicas = client.placement(of: Self.key).replicas
             cluster.setScript { _, _, _ in .answer(.written(version: 4)) }
