@@ -20,7 +20,7 @@ final class ResponseHandler: ChannelInboundHandler {
             break  // harmless: a node may greet or ping; neither carries an answer
         case .request:
             violation(context, "the node sent a request frame to a client")
-        case .cellMessages:
+        case .cellMessages, .snapshotTransfer:
             violation(context, "the node sent consensus messages to a client (is this port a peer-only listener?)")
         }
     }

@@ -9,16 +9,18 @@ public enum Frame: Sendable, Equatable {
     case heartbeat
     case request(ClientRequest)
     case response(ClientResponse)
+    /// A snapshot in chunks, or how much of one arrived (between two nodes).
+    case snapshotTransfer(SnapshotTransfer)
 
     /// Bumped on any incompatible change of any frame's layout.
-    public static let version: UInt8 = 2
+    public static let version: UInt8 = 3
     /// Largest `length` accepted: a bigger announcement closes the connection
     /// before any of it is buffered.
     public static let lengthMaximum = 64 << 20
     public static let headerBytes = 4
 
     enum Kind: UInt8 {
-        case hello = 1, cellMessages = 2, heartbeat = 3, request = 4, response = 5
+        case hello = 1, cellMessages = 2, heartbeat = 3, request = 4, response = 5, snapshotTransfer = 6
     }
 
     /// The whole frame, length prefix included.
@@ -42,6 +44,9 @@ public enum Frame: Sendable, Equatable {
         case .response(let response):
             writer.append(Kind.response.rawValue)
             response.encode(into: &writer)
+        case .snapshotTransfer(let transfer):
+            writer.append(Kind.snapshotTransfer.rawValue)
+            transfer.encode(into: &writer)
         }
         var bytes = writer.bytes
         let length = UInt32(bytes.count - Self.headerBytes)
@@ -75,6 +80,8 @@ public enum Frame: Sendable, Equatable {
             self = .request(try ClientRequest(from: &reader))
         case .response:
             self = .response(try ClientResponse(from: &reader))
+        case .snapshotTransfer:
+            self = .snapshotTransfer(try SnapshotTransfer(from: &reader))
         }
         try reader.expectEnd("\(kind) frame")
     }

@@ -76,6 +76,8 @@ import Wire
         case .hello(.client): return ["hello client"]
         case .hello(.peer): return ["hello peer"]
         case .heartbeat: return ["heartbeat"]
+        case .snapshotTransfer(.chunk): return ["snapshot chunk"]
+        case .snapshotTransfer(.progress): return ["snapshot progress"]
         case .cellMessages(let envelopes):
             return [envelopes.isEmpty ? "no cell messages" : "cell messages"] + envelopes.flatMap { envelope -> [String] in
                 switch envelope.message {
@@ -127,7 +129,7 @@ import Wire
     }
 
     static let everyShape: Set<String> = Set([
-        "hello client", "hello peer", "heartbeat", "no cell messages", "cell messages",
+        "hello client", "hello peer", "heartbeat", "no cell messages", "cell messages", "snapshot chunk", "snapshot progress",
         "prepare", "promise", "accept", "accepted", "snapshot", "noop entry", "command entry", "configuration entry",
         "write", "no condition", "absent", "exists", "version equals", "value equals", "delete", "put",
         "get", "strong", "eventual", "query", "from true", "from false", "to true", "to false", "after true", "after false",

@@ -39,12 +39,13 @@ import Wire
     /// The right version, a known kind and the start of a real layout, then random bytes:
     /// gets past the header far more often than pure noise.
     static func plausibleGarbage(_ random: inout RandomFrames) -> [UInt8] {
-        let kind = UInt8(random.int(1...5))
+        let kind = UInt8(random.int(1...6))
         var bytes = [Frame.version, kind]
         switch kind {
         case 2: bytes += [UInt8(random.int(0...2)), 0, 0, 0] + (0..<8).map { _ in random.byte() } + [UInt8(random.int(1...5))]
         case 4: bytes += (0..<8).map { _ in random.byte() } + [UInt8(random.int(1...5))]
         case 5: bytes += (0..<8).map { _ in random.byte() } + [UInt8(random.int(1...8))]
+        case 6: bytes += [UInt8(random.int(1...3))]
         default: bytes += [UInt8(random.int(0...2))]
         }
         // Small numbers decode as short lengths and counts more often than noise does.

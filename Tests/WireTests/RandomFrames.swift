@@ -45,13 +45,23 @@ struct RandomFrames {
     // MARK: Frames
 
     mutating func frame() -> Frame {
-        switch int(0...9) {
+        switch int(0...10) {
         case 0: .hello(hello())
         case 1: .heartbeat
         case 2...4: .cellMessages((0..<int(0...4)).map { _ in envelope() })
         case 5...6: .request(request())
+        case 7: .snapshotTransfer(snapshotTransfer())
         default: .response(response())
         }
+    }
+
+    mutating func snapshotTransfer() -> SnapshotTransfer {
+        let bytes = bytes(upTo: 48)
+        let size = u64() | UInt64(bytes.count) << 8
+        let identity = SnapshotIdentity(cell: u64(), index: u64(), ballot: Ballot(u64()), bytes: size, checksum: u32())
+        if bytes.isEmpty { return .progress(SnapshotProgress(identity: identity, receivedBytes: min(u64(), size))) }
+        return .chunk(SnapshotChunk(identity: identity, leaderBallot: Ballot(u64()), sentAt: Instant(nanoseconds: i64()),
+                                    configuration: members(), offset: u64() % (size - UInt64(bytes.count) + 1), bytes: bytes))
     }
 
     mutating func hello() -> Hello {

@@ -30,17 +30,17 @@ import Wire
     }
 
     @Test func unknownVersionsAndFrameKindsAreNamed() {
-        for version: UInt8 in [0, 1, 3, 255] {
-            #expect(throws: WireError("frame version \(version) is not supported (this node speaks 2)")) {
+        for version: UInt8 in [0, 1, 2, 4, 255] {
+            #expect(throws: WireError("frame version \(version) is not supported (this node speaks 3)")) {
                 try Frame(body: body(version: version, kind: 3))
             }
         }
-        for kind: UInt8 in [0, 6, 255] {
+        for kind: UInt8 in [0, 7, 255] {
             #expect(throws: WireError("unknown frame kind \(kind)")) { try Frame(body: body(kind: kind)) }
         }
         // The version is checked before anything else: a future frame's body is never interpreted.
-        #expect(throws: WireError("frame version 3 is not supported (this node speaks 2)")) {
-            try Frame(body: body(version: 3, kind: 200) { $0.append(UInt64.max) })
+        #expect(throws: WireError("frame version 4 is not supported (this node speaks 3)")) {
+            try Frame(body: body(version: 4, kind: 200) { $0.append(UInt64.max) })
         }
     }
 

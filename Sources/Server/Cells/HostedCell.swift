@@ -39,6 +39,8 @@ final class HostedCell: @unchecked Sendable {
     var scheduledTick: Scheduled<Void>?
     var scheduledTickAt: Instant?
     var wasLeader = false
+    /// The snapshot file this replica made as leader, while its replica holds that snapshot.
+    var outgoingSnapshot: SnapshotDescriptor?
 
     /// Whether one more proposal of `bytes` fits the cell's bounds.
     func hasRoomForWrite(bytes: Int) -> Bool {

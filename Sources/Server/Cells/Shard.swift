@@ -20,7 +20,11 @@ final class Shard: @unchecked Sendable {
     /// What waits for the next group commit; `blocking` entries hold their ready's effects until durable.
     private var diskQueue: [(cell: HostedCell, ready: Ready, group: DiskGroup, blocking: Bool)] = []
     private var syncing = false
-    private var outgoing: [NodeID: [CellEnvelope]] = [:]
+    var outgoing: [NodeID: [CellEnvelope]] = [:]
+    /// Snapshots this node's leaders stream to followers, by cell and peer.
+    var uploads: [UploadKey: SnapshotUpload] = [:]
+    /// Snapshots arriving for this shard's cells, by cell.
+    var downloads: [UInt64: SnapshotDownload] = [:]
     private var endOfPassScheduled = false
     var committedEntries: UInt64 = 0
     /// Applied log bytes the shard's cells keep in memory (bounded by ``NodeLimits/shardLogBytesMaximum``).
@@ -145,9 +149,7 @@ final class Shard: @unchecked Sendable {
     /// durable first, or when an earlier ready of the same cell still waits.
     func drive(_ hosted: HostedCell) {
         let ready = hosted.replica.takeReady()
-        for (to, message) in ready.earlyMessages {
-            outgoing[to, default: []].append(CellEnvelope(cell: hosted.cell, message: message))
-        }
+        for (to, message) in ready.earlyMessages { queue(message, to: to, from: hosted) }
         if !ready.isEmpty {
             if ready.mustSync || hosted.readiesInFlight > 0 {
                 hosted.readiesInFlight += 1
@@ -172,13 +174,12 @@ final class Shard: @unchecked Sendable {
         noticeRoleChange(hosted)
         serveWaitingReads(hosted)
         hosted.replica.releaseSnapshotIfDelivered()
+        forgetReleasedSnapshot(hosted)
         scheduleTick(hosted)
     }
 
     private func complete(_ ready: Ready, _ hosted: HostedCell) {
-        for (to, message) in ready.messages {
-            outgoing[to, default: []].append(CellEnvelope(cell: hosted.cell, message: message))
-        }
+        for (to, message) in ready.messages { queue(message, to: to, from: hosted) }
         apply(ready, hosted)
         hosted.replica.advance(ready, now: now)
         // An installed snapshot lives in the page store now, not in memory.
@@ -208,26 +209,12 @@ final class Shard: @unchecked Sendable {
         hosted.replica.compactLog(through: hosted.stateMachine.appliedIndex)
     }
 
-    /// A follower is behind this replica's log: the cell's state, read from the
-    /// page store at the applied index, becomes the snapshot it is sent.
-    private func provideSnapshot(_ hosted: HostedCell) {
-        // Only the state at the replica's applied index will do (a snapshot installed
-        // meanwhile may have moved the replica ahead: then a later ready asks again).
-        guard hosted.stateMachine.appliedIndex == hosted.replica.appliedIndex else { return }
-        do {
-            let state = try hosted.stateMachine.encodedSnapshot()
-            services.logger.info("snapshot made for a follower", metadata: [
-                "cell": "\(String(hosted.cell, radix: 16))", "index": "\(hosted.stateMachine.appliedIndex)", "bytes": "\(state.count)"])
-            hosted.replica.provideSnapshot(state: state, now: now)
-        } catch {
-            stopOnStorageFailure(error, cell: hosted.cell)
-        }
-    }
-
     /// Replaces the cell's state with a snapshot from its leader; the writes go with the log reset.
     private func install(_ snapshot: Snapshot, _ hosted: HostedCell) -> [ItemUpdate] {
         do {
-            return try hosted.stateMachine.install(snapshot)
+            var staged = snapshot
+            staged.state = try stateBytes(of: snapshot)
+            return try hosted.stateMachine.install(staged)
         } catch let error as CellCommand.DecodingError {
             services.logger.critical("a snapshot from the leader does not decode; stopping", metadata: [
                 "cell": "\(String(hosted.cell, radix: 16))", "error": "\(error.reason)"])

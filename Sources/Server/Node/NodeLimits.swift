@@ -25,4 +25,9 @@ public enum NodeLimits {
     /// cell of the shard drops its applied log, so that the retained log is
     /// bounded per node, not per cell.
     public static let shardLogBytesMaximum = 16 << 20
+    /// Snapshot streams one shard's leaders send at once (each with at most
+    /// 4 MiB in flight); a follower that asks beyond it is served when one ends.
+    public static let snapshotUploadsPerShardMaximum = 4
+    /// Snapshots one shard receives at once; chunks of more are ignored until one ends.
+    public static let snapshotDownloadsPerShardMaximum = 4
 }

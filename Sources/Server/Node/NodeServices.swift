@@ -13,9 +13,10 @@ final class NodeServices: Sendable {
     let compactionInterval: UInt64
     let logger: Logger
     let transport: PeerLinks
+    let snapshotFiles: SnapshotFiles
 
     init(layout: ClusterLayout, store: Store, hostedCells: Set<UInt64>, cellOptions: CellOptions,
-         compactionInterval: UInt64, logger: Logger, transport: PeerLinks) {
+         compactionInterval: UInt64, logger: Logger, transport: PeerLinks, snapshotFiles: SnapshotFiles) {
         self.layout = layout
         self.store = store
         self.hostedCells = hostedCells
@@ -23,6 +24,7 @@ final class NodeServices: Sendable {
         self.compactionInterval = compactionInterval
         self.logger = logger
         self.transport = transport
+        self.snapshotFiles = snapshotFiles
     }
 
     /// The node's monotonic clock: it keeps counting while the process is

@@ -57,8 +57,10 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
         let store = try Store(path: configuration.dataDirectory + "/store", options: storeOptions)
         logger.info("store opened", metadata: ["path": "\(store.path)", "recovery": "\(store.recoveryReport)"])
         let links = PeerLinks(layout: layout, group: transport, logger: logger)
+        let snapshotFiles = try SnapshotFiles(directory: configuration.dataDirectory + "/snapshots")
         services = NodeServices(layout: layout, store: store, hostedCells: hostedCells(), cellOptions: CellOptions(),
-                                compactionInterval: configuration.compactionInterval, logger: logger, transport: links)
+                                compactionInterval: configuration.compactionInterval, logger: logger, transport: links,
+                                snapshotFiles: snapshotFiles)
         let loops = Array(group.makeIterator())
         shards = loops.enumerated().map { Shard(index: $0.offset, loop: $0.element, services: services) }
         do {
@@ -160,6 +162,16 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
                 shard.receive(part.envelopes, from: peer)
                 pacer.processed(part.bytes)
             }
+        }
+    }
+
+    func deliver(_ transfer: SnapshotTransfer, from peer: NodeID, pacer: InboundPacer) {
+        let shard = shard(of: transfer.cell)
+        let bytes = transfer.estimatedBytes
+        pacer.handedOn(bytes)
+        shard.loop.execute {
+            shard.receive(transfer, from: peer)
+            pacer.processed(bytes)
         }
     }
 

@@ -152,6 +152,7 @@ final class ChannelOutbox: Sendable {
             case .error(_, let message): 64 + message.utf8.count
             default: 256
             }
+        case .snapshotTransfer(let transfer): transfer.estimatedBytes
         case .hello, .heartbeat, .request: 64
         }
     }

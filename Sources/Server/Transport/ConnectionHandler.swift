@@ -104,6 +104,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             becomePeer(context)
         case (.peer(let peer), .cellMessages(let envelopes)):
             if let pacer { links.deliver(envelopes, from: peer, pacer: pacer) }
+        case (.peer(let peer), .snapshotTransfer(let transfer)):
+            if let pacer { links.deliver(transfer, from: peer, pacer: pacer) }
         case (.peer, .heartbeat):
             break  // the activity handler already counted its bytes
         case (.client, .request(let request)):

@@ -9,6 +9,8 @@ import Wire
 protocol PeerDispatcher: AnyObject, Sendable {
     /// Steps the envelopes, then tells `pacer` their bytes were processed.
     func deliver(_ envelopes: [CellEnvelope], from peer: NodeID, pacer: InboundPacer)
+    /// Hands a snapshot chunk or progress report to its cell's shard, then tells `pacer`.
+    func deliver(_ transfer: SnapshotTransfer, from peer: NodeID, pacer: InboundPacer)
     func peerSuspected(_ peer: NodeID)
     func peerReachable(_ peer: NodeID)
 }
@@ -113,6 +115,13 @@ final class PeerLinks: Sendable {
         if !frame.isEmpty { frames.append(Frame.cellMessages(frame)) }
         // A full outbox drops them: the peer is not reading, and consensus resends what it still lacks.
         outbox.send(frames)
+    }
+
+    /// A snapshot chunk or progress report; lost if the outbox is full or the
+    /// peer unconnected (the stream resends from what the receiver confirmed).
+    func send(_ transfer: SnapshotTransfer, to peer: NodeID) {
+        guard let outbox = state.withLock({ $0.outboxes[peer] }) else { return }
+        _ = outbox.send(Frame.snapshotTransfer(transfer))
     }
 
     /// Any bytes from a peer prove it alive.
@@ -237,5 +246,11 @@ final class PeerLinks: Sendable {
     func deliver(_ envelopes: [CellEnvelope], from peer: NodeID, pacer: InboundPacer) {
         guard let dispatcher = state.withLock({ $0.dispatcher }) else { return }
         dispatcher.deliver(envelopes, from: peer, pacer: pacer)
+    }
+
+    /// Hands an incoming snapshot chunk or progress report to its shard.
+    func deliver(_ transfer: SnapshotTransfer, from peer: NodeID, pacer: InboundPacer) {
+        guard let dispatcher = state.withLock({ $0.dispatcher }) else { return }
+        dispatcher.deliver(transfer, from: peer, pacer: pacer)
     }
 }

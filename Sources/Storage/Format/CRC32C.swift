@@ -19,8 +19,9 @@ public enum CRC32C {
         return tables
     }()
 
-    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
-        bytes.withUnsafeBytes { checksum($0) }
+    /// `seed` continues a checksum: checksum(b, seed: checksum(a)) == checksum(a + b).
+    public static func checksum(_ bytes: [UInt8], seed: UInt32 = 0) -> UInt32 {
+        bytes.withUnsafeBytes { checksum($0, seed: seed) }
     }
 
     public static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {

@@ -1,0 +1,200 @@
+import Cell
+import Foundation
+import Storage
+import Wire
+
+/// Snapshots travel beside consensus, not inside it: a leader's replica says
+/// `installSnapshot`, and the shard streams the snapshot's file to the peer in
+/// chunks (``SnapshotUpload``). The peer stages them (``SnapshotDownload``)
+/// and, once all arrived intact, steps its replica with the install message.
+/// A cell's snapshot is as large as the cell: it never travels as one message
+/// and is never held whole in a message buffer.
+extension Shard {
+    struct UploadKey: Hashable {
+        let cell: UInt64
+        let peer: NodeID
+    }
+
+    /// Queues a replica's message for `peer`; a snapshot goes as a stream instead.
+    func queue(_ message: CellMessage, to peer: NodeID, from hosted: HostedCell) {
+        if case .installSnapshot(let ballot, let snapshot, let sentAt) = message {
+            offerSnapshot(snapshot, ballot: ballot, sentAt: sentAt, to: peer, from: hosted)
+        } else {
+            outgoing[peer, default: []].append(CellEnvelope(cell: hosted.cell, message: message))
+        }
+    }
+
+    // MARK: Leader side
+
+    /// The replica sends its snapshot (again): start streaming it, or go on with
+    /// the stream already under way (resuming it if it stalled).
+    private func offerSnapshot(_ snapshot: Snapshot, ballot: Ballot, sentAt: Instant, to peer: NodeID, from hosted: HostedCell) {
+        guard let descriptor = SnapshotDescriptor(decoding: snapshot.state),
+            FileManager.default.fileExists(atPath: descriptor.path)
+        else {
+            // A snapshot this node received and installed is no longer on disk: the replica asks for a fresh one.
+            hosted.replica.releaseSnapshot()
+            return
+        }
+        let identity = SnapshotIdentity(cell: hosted.cell, index: snapshot.index, ballot: snapshot.ballot,
+                                        bytes: descriptor.bytes, checksum: descriptor.checksum)
+        let key = UploadKey(cell: hosted.cell, peer: peer)
+        if var upload = uploads[key], upload.identity == identity {
+            upload.leaderBallot = ballot
+            upload.sentAt = sentAt
+            upload.resumeIfStalled(now: now)
+            uploads[key] = upload
+        } else {
+            guard uploads.count < NodeLimits.snapshotUploadsPerShardMaximum || uploads[key] != nil else { return }
+            uploads[key] = SnapshotUpload(peer: peer, identity: identity, path: descriptor.path, leaderBallot: ballot,
+                                          sentAt: sentAt, configuration: snapshot.configuration, now: now)
+            services.logger.info("snapshot stream started", metadata: [
+                "cell": "\(String(hosted.cell, radix: 16))", "peer": "\(services.layout.member(peer).id)",
+                "index": "\(snapshot.index)", "bytes": "\(descriptor.bytes)"])
+        }
+        sendDueChunks(key)
+    }
+
+    /// Sends what the upload's window allows, read from its file.
+    private func sendDueChunks(_ key: UploadKey) {
+        guard var upload = uploads[key] else { return }
+        let ranges = upload.due()
+        uploads[key] = upload
+        for range in ranges {
+            let bytes: [UInt8]
+            do {
+                bytes = try SnapshotFile.read(upload.path, offset: range.lowerBound, count: Int(range.count))
+            } catch {
+                services.logger.warning("snapshot stream stopped", metadata: ["error": "\(error)"])
+                uploads[key] = nil
+                return
+            }
+            guard bytes.count == range.count else {
+                services.logger.warning("snapshot stream stopped: its file is shorter than it was", metadata: ["path": "\(upload.path)"])
+                uploads[key] = nil
+                return
+            }
+            let chunk = SnapshotChunk(identity: upload.identity, leaderBallot: upload.leaderBallot, sentAt: upload.sentAt,
+                                      configuration: upload.configuration, offset: range.lowerBound, bytes: bytes)
+            services.transport.send(.chunk(chunk), to: key.peer)
+        }
+    }
+
+    /// A leader's snapshot file goes once its replica let go of that snapshot
+    /// (delivered, or replaced), with the streams still sending it.
+    func forgetReleasedSnapshot(_ hosted: HostedCell) {
+        guard let made = hosted.outgoingSnapshot, hosted.replica.snapshot?.state != made.encoded else { return }
+        hosted.outgoingSnapshot = nil
+        services.snapshotFiles.remove(made.path)
+        for (key, upload) in uploads where key.cell == hosted.cell && upload.path == made.path { uploads[key] = nil }
+    }
+
+    /// A follower is behind this replica's log: the cell's state, read from the
+    /// page store at the applied index, becomes the snapshot file it is sent.
+    func provideSnapshot(_ hosted: HostedCell) {
+        // Only the state at the replica's applied index will do (a snapshot installed
+        // meanwhile may have moved the replica ahead: then a later ready asks again).
+        guard hosted.stateMachine.appliedIndex == hosted.replica.appliedIndex else { return }
+        let index = hosted.stateMachine.appliedIndex
+        do {
+            let descriptor = try services.snapshotFiles.writeOutgoing(
+                try hosted.stateMachine.encodedSnapshot(), cell: hosted.cell, index: index)
+            if let previous = hosted.outgoingSnapshot, previous.path != descriptor.path { services.snapshotFiles.remove(previous.path) }
+            hosted.outgoingSnapshot = descriptor
+            services.logger.info("snapshot made for a follower", metadata: [
+                "cell": "\(String(hosted.cell, radix: 16))", "index": "\(index)", "bytes": "\(descriptor.bytes)"])
+            hosted.replica.provideSnapshot(state: descriptor.encoded, now: now)
+        } catch {
+            stopOnStorageFailure(error, cell: hosted.cell)
+        }
+    }
+
+    // MARK: Follower side
+
+    func receive(_ transfer: SnapshotTransfer, from peer: NodeID) {
+        guard !stopping else { return }
+        switch transfer {
+        case .progress(let progress):
+            let key = UploadKey(cell: progress.identity.cell, peer: peer)
+            guard var upload = uploads[key], upload.identity == progress.identity else { return }
+            upload.heard(received: progress.receivedBytes, now: now)
+            uploads[key] = upload
+            if upload.isComplete {
+                uploads[key] = nil
+                services.logger.info("snapshot stream delivered", metadata: [
+                    "cell": "\(String(key.cell, radix: 16))", "peer": "\(services.layout.member(peer).id)",
+                    "bytes": "\(upload.identity.bytes)"])
+            } else {
+                sendDueChunks(key)
+            }
+        case .chunk(let chunk):
+            take(chunk, from: peer)
+        }
+    }
+
+    private func take(_ chunk: SnapshotChunk, from peer: NodeID) {
+        let identity = chunk.identity
+        // A deposed leader's stream goes no further; consensus tells it why.
+        guard let hosted = cell(identity.cell), chunk.leaderBallot >= hosted.replica.hardState.ballot else { return }
+        let download: SnapshotDownload
+        if let current = downloads[identity.cell], current.identity == identity {
+            download = current
+        } else {
+            if let stale = downloads.removeValue(forKey: identity.cell) { services.snapshotFiles.remove(stale.path) }
+            guard downloads.count < NodeLimits.snapshotDownloadsPerShardMaximum else { return }
+            do {
+                download = try SnapshotDownload(identity: identity, path: services.snapshotFiles.incomingPath(identity))
+            } catch {
+                stopOnStorageFailure(error, cell: identity.cell)
+            }
+            downloads[identity.cell] = download
+        }
+        let outcome: SnapshotDownload.Outcome
+        do {
+            outcome = try download.take(chunk)
+        } catch {
+            stopOnStorageFailure(error, cell: identity.cell)
+        }
+        switch outcome {
+        case .holding(let received):
+            services.transport.send(.progress(SnapshotProgress(identity: identity, receivedBytes: received)), to: peer)
+        case .corrupt(let found):
+            services.logger.warning("a snapshot arrived with the wrong checksum; asking for it again", metadata: [
+                "cell": "\(String(identity.cell, radix: 16))", "expected": "\(identity.checksum)", "found": "\(found)"])
+            downloads[identity.cell] = nil
+            services.snapshotFiles.remove(download.path)
+            services.transport.send(.progress(SnapshotProgress(identity: identity, receivedBytes: 0)), to: peer)
+        case .complete:
+            downloads[identity.cell] = nil
+            services.transport.send(.progress(SnapshotProgress(identity: identity, receivedBytes: identity.bytes)), to: peer)
+            services.logger.info("snapshot received", metadata: [
+                "cell": "\(String(identity.cell, radix: 16))", "index": "\(identity.index)", "bytes": "\(identity.bytes)"])
+            let snapshot = Snapshot(index: identity.index, ballot: identity.ballot, configuration: chunk.configuration,
+                                    state: download.descriptorForInstall.encoded)
+            hosted.replica.step(.installSnapshot(ballot: chunk.leaderBallot, snapshot: snapshot, sentAt: chunk.sentAt),
+                                from: peer, now: now)
+            // The install (if the replica takes it) reads the file in this drive.
+            drive(hosted)
+            services.snapshotFiles.remove(download.path)
+            finishPassSoon()
+        }
+    }
+
+    /// The state bytes of a snapshot a replica installs: read from the staged
+    /// file, and checked again (it sat on disk since it was checked).
+    func stateBytes(of snapshot: Snapshot) throws -> [UInt8] {
+        guard let descriptor = SnapshotDescriptor(decoding: snapshot.state) else {
+            throw SnapshotInstallError(reason: "its state is not a snapshot file this node staged")
+        }
+        let bytes = try SnapshotFile.read(descriptor.path, offset: 0, count: Int(descriptor.bytes))
+        guard bytes.count == descriptor.bytes, CRC32C.checksum(bytes) == descriptor.checksum else {
+            throw SnapshotInstallError(reason: "its staged file \(descriptor.path) changed after it was checked")
+        }
+        return bytes
+    }
+}
+
+struct SnapshotInstallError: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { "cannot install a snapshot: \(reason)" }
+}

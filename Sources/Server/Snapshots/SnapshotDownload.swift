@@ -1,0 +1,46 @@
+import Foundation
+import Storage
+import Wire
+
+/// A snapshot arriving at a follower, staged in a file: chunks are taken only
+/// in order (a chunk past the end of what is held is answered with where to
+/// resume), and the checksum of everything taken is kept as it grows. Only a
+/// complete file whose checksum matches is installed.
+final class SnapshotDownload {
+    let identity: SnapshotIdentity
+    let path: String
+    private let descriptor: Int32
+    private(set) var received: UInt64 = 0
+    private var checksum: UInt32 = 0
+
+    init(identity: SnapshotIdentity, path: String) throws {
+        self.identity = identity
+        self.path = path
+        descriptor = try SnapshotFile.create(path)
+    }
+
+    deinit { close(descriptor) }
+
+    enum Outcome: Equatable {
+        /// Taken or not, the receiver holds this many bytes.
+        case holding(UInt64)
+        /// Every byte arrived and the checksum matches.
+        case complete
+        /// Every byte arrived and the checksum does not match: start over.
+        case corrupt(found: UInt32)
+    }
+
+    func take(_ chunk: SnapshotChunk) throws -> Outcome {
+        precondition(chunk.identity == identity, "a chunk of another snapshot")
+        guard chunk.offset == received else { return .holding(received) }
+        try SnapshotFile.write(chunk.bytes[...], to: descriptor, at: chunk.offset, path: path)
+        checksum = CRC32C.checksum(chunk.bytes, seed: checksum)
+        received += UInt64(chunk.bytes.count)
+        guard received == identity.bytes else { return .holding(received) }
+        return checksum == identity.checksum ? .complete : .corrupt(found: checksum)
+    }
+
+    var descriptorForInstall: SnapshotDescriptor {
+        SnapshotDescriptor(path: path, bytes: identity.bytes, checksum: identity.checksum)
+    }
+}
