@@ -45,7 +45,8 @@ extension Shard {
             upload.resumeIfStalled(now: now)
             uploads[key] = upload
         } else {
-            guard uploads.count < NodeLimits.snapshotUploadsPerShardMaximum || uploads[key] != nil else { return }
+            let sending = uploads.values.count { !$0.isComplete }
+            guard sending < NodeLimits.snapshotUploadsPerShardMaximum || uploads[key] != nil else { return }
             uploads[key] = SnapshotUpload(peer: peer, identity: identity, path: descriptor.path, leaderBallot: ballot,
                                           sentAt: sentAt, configuration: snapshot.configuration, now: now)
             services.logger.info("snapshot stream started", metadata: [
@@ -120,7 +121,7 @@ extension Shard {
             upload.heard(received: progress.receivedBytes, now: now)
             uploads[key] = upload
             if upload.isComplete {
-                uploads[key] = nil
+                // Kept (without sending) until the replica lets go of the snapshot: its retransmits are not new streams.
                 services.logger.info("snapshot stream delivered", metadata: [
                     "cell": "\(String(key.cell, radix: 16))", "peer": "\(services.layout.member(peer).id)",
                     "bytes": "\(upload.identity.bytes)"])
@@ -140,6 +141,12 @@ extension Shard {
         if let current = downloads[identity.cell], current.identity == identity {
             download = current
         } else {
+            // A stream starts at its first byte; a later chunk means this side lost its staging (or it is a
+            // duplicate after the end): the sender is told to start over, if it still sends this snapshot.
+            guard chunk.offset == 0 else {
+                services.transport.send(.progress(SnapshotProgress(identity: identity, receivedBytes: 0)), to: peer)
+                return
+            }
             if let stale = downloads.removeValue(forKey: identity.cell) { services.snapshotFiles.remove(stale.path) }
             guard downloads.count < NodeLimits.snapshotDownloadsPerShardMaximum else { return }
             do {

@@ -14,6 +14,7 @@ import Wire
 struct SnapshotUpload {
     static let windowBytes: UInt64 = 4 << 20
     static let stallTimeout = Duration.seconds(2)
+    static let redeliveryDelay = Duration.seconds(10)
 
     let peer: NodeID
     let identity: SnapshotIdentity
@@ -43,6 +44,9 @@ struct SnapshotUpload {
     }
 
     var isComplete: Bool { confirmed == identity.bytes }
+    /// When every byte was confirmed: the replica's own message may still ask
+    /// for the snapshot until the follower's answer to the install arrives.
+    private(set) var completedAt: Instant?
 
     /// The byte ranges to send now, each at most one chunk.
     mutating func due() -> [Range<UInt64>] {
@@ -57,9 +61,12 @@ struct SnapshotUpload {
 
     /// The receiver says it holds `received` bytes.
     mutating func heard(received: UInt64, now: Instant) {
+        // Answers to duplicates that arrive after the end change nothing.
+        guard completedAt == nil else { return }
         lastHeardAt = now
         if received > confirmed {
             confirmed = received
+            if isComplete { completedAt = now }
             resentFromConfirmed = false
             // A receiver ahead of what this side sent (an earlier upload's bytes): go on from there.
             sentThrough = max(sentThrough, confirmed)
@@ -74,8 +81,15 @@ struct SnapshotUpload {
         }
     }
 
-    /// Called whenever the replica asks again: after a silence, resends from the last confirmed byte.
+    /// Called whenever the replica asks again: after a silence, resends from
+    /// the last confirmed byte. A delivered snapshot the replica still asks for
+    /// well after delivery (the follower did not take it) is sent again whole.
     mutating func resumeIfStalled(now: Instant) {
+        if let completedAt {
+            guard now - completedAt >= Self.redeliveryDelay else { return }
+            self.completedAt = nil
+            confirmed = 0
+        }
         guard !isComplete, now - lastHeardAt >= Self.stallTimeout else { return }
         lastHeardAt = now
         sentThrough = confirmed
