@@ -229,12 +229,14 @@ extension CellReplica {
         if let snapshot = latestSnapshot, snapshot.index < index { latestSnapshot = nil }
     }
 
-    /// The application's state at the applied index, asked for by
-    /// ``Ready/snapshotWanted``: kept as the latest snapshot and sent to the
-    /// followers behind the log's start.
-    public func provideSnapshot(state: [UInt8], now: Instant) {
-        let index = appliedIndex
-        guard index >= log.snapshotIndex, let ballot = log.ballot(at: index) else { return }
+    /// The application's state at the applied index (or at an earlier
+    /// `index`, for a runtime that made it while applying went on), asked for
+    /// by ``Ready/snapshotWanted``: kept as the latest snapshot and sent to
+    /// the followers behind the log's start. A state older than the log's
+    /// start is of no use and is dropped.
+    public func provideSnapshot(state: [UInt8], index: LogIndex? = nil, now: Instant) {
+        let index = index ?? appliedIndex
+        guard index <= appliedIndex, index >= log.snapshotIndex, let ballot = log.ballot(at: index) else { return }
         latestSnapshot = Snapshot(index: index, ballot: ballot, configuration: configuration(at: index), state: state)
         guard role == .leader else { return }
         for peer in configuration where peer != me {

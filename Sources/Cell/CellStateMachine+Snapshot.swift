@@ -22,21 +22,41 @@ public enum CellSnapshotFormat {
     public static func encode(
         collections: [(name: [UInt8], items: [StoredItem])], sessions: [(client: UInt64, session: ClientSession)]
     ) -> [UInt8] {
+        var bytes = countBytes(collections.count)
+        for (name, items) in collections { bytes += collectionBytes(name: name, items: items) }
+        return bytes + sessionsBytes(sessions.map { ($0.client, encode($0.session)) })
+    }
+
+    // The pieces of an encoding, for a writer that streams a state too large
+    // to hold: a count, then that many collections, then the sessions.
+
+    /// A `u32` count (of collections, which a streaming writer may patch in at the end).
+    public static func countBytes(_ count: Int) -> [UInt8] {
         var writer = CommandWriter()
-        writer.append(UInt32(collections.count))
-        for (name, items) in collections {
-            writer.appendBlob(name)
-            writer.append(UInt32(items.count))
-            for item in items {
-                writer.appendBlob(item.sortKey)
-                writer.appendBlob(item.value)
-                writer.append(item.version)
-            }
+        writer.append(UInt32(count))
+        return writer.bytes
+    }
+
+    /// One collection: `items` non-empty and ascending by sort key.
+    public static func collectionBytes(name: [UInt8], items: [StoredItem]) -> [UInt8] {
+        var writer = CommandWriter()
+        writer.appendBlob(name)
+        writer.append(UInt32(items.count))
+        for item in items {
+            writer.appendBlob(item.sortKey)
+            writer.appendBlob(item.value)
+            writer.append(item.version)
         }
+        return writer.bytes
+    }
+
+    /// The sessions, ascending by client, each as ``encode(_:)`` gives it.
+    public static func sessionsBytes(_ sessions: [(client: UInt64, encodedSession: [UInt8])]) -> [UInt8] {
+        var writer = CommandWriter()
         writer.append(UInt32(sessions.count))
         for (client, session) in sessions {
             writer.append(client)
-            encode(session, into: &writer)
+            writer.bytes += session
         }
         return writer.bytes
     }

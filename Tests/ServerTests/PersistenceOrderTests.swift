@@ -29,11 +29,11 @@ import Testing
     }
 
     /// Commands of several clients over a few collections, with conditions, deletes and retries.
-    static func commands(count: Int) -> [LogEntry] {
-        var random = SplitMix64(seed: 7)
-        return (1...count).map { index in
+    static func commands(count: Int, collections: UInt64 = 4, first: Int = 1) -> [LogEntry] {
+        var random = SplitMix64(seed: 7 &+ UInt64(first))
+        return (first..<first + count).map { index in
             let client = random.next() % 5
-            let key = ItemKey(collection: Array("acme/users/rnd/u\(random.next() % 4)".utf8), sortKey: Array("s\(random.next() % 3)".utf8))
+            let key = ItemKey(collection: Array("acme/users/rnd/u\(random.next() % collections)".utf8), sortKey: Array("s\(random.next() % 3)".utf8))
             let write: ItemWrite
             switch random.next() % 4 {
             case 0: write = ItemWrite(key: key, value: nil)
@@ -111,5 +111,52 @@ import Testing
         #expect(try CellRecords.decodeEntry(stored) == Self.entry(4, ballot: 3))
         stored.body[0] ^= 1
         #expect(throws: (any Error).self) { try CellRecords.decodeEntry(stored) }
+    }
+}
+
+/// A snapshot is written from the store on another thread while the cell
+/// applies entries: pre-images keep it the state at its index.
+@Suite struct SnapshotBuildTests {
+    /// Applies more entries every time the writer appends: the store changes under it at every step.
+    struct InterleavingSink: SnapshotSink {
+        var bytes: [UInt8] = []
+        var onAppend: () throws -> Void
+        mutating func append(_ more: [UInt8]) throws {
+            bytes += more
+            try onAppend()
+        }
+        mutating func patchStart(_ start: [UInt8]) { bytes.replaceSubrange(0..<start.count, with: start) }
+    }
+
+    @Test(arguments: [1, 3, 9]) func aSnapshotWrittenWhileTheCellAppliesIsTheStateAtItsIndex(entriesPerStep: Int) async throws {
+        try await PersistenceOrderTests.withStores(1) { paths in
+            let store = try Store(path: paths[0])
+            defer { try? store.close() }
+            var state = PageCellState(cell: 0, cellDepth: 0, store: store, configuration: [NodeID(0)])
+            var memory = CellStateMachine()
+            let before = PersistenceOrderTests.commands(count: 150, collections: 30)
+            for entry in before {
+                _ = memory.apply(entry)
+                _ = try state.apply(entry)
+            }
+            state.appliedBallot = Ballot(1)
+            try await PersistenceOrderTests.commit(state.takeUpdates(), [], to: store)
+            let expected = memory.encoded()
+
+            let build = SnapshotBuild(cell: 0, index: 150)
+            var after = PersistenceOrderTests.commands(count: 400, collections: 30, first: 151)[...]
+            var sink = InterleavingSink {
+                for entry in after.prefix(entriesPerStep) { _ = try state.apply(entry) }
+                after = after.dropFirst(entriesPerStep)
+                let updates = state.takeUpdates()
+                try state.recordPreimages(of: updates, into: build)
+                store.commitGroup(updates: updates, logChanges: [], lazy: true) { _ in }
+            }
+            try state.snapshotSource.write(build, to: &sink)
+            #expect(after.count < 400, "no entry was applied while the snapshot was written")
+            #expect(sink.bytes == expected)
+            // And the store did move on: the state now differs.
+            #expect(try state.encodedSnapshot() != expected)
+        }
     }
 }

@@ -41,6 +41,8 @@ final class HostedCell: @unchecked Sendable {
     var wasLeader = false
     /// The snapshot file this replica made as leader, while its replica holds that snapshot.
     var outgoingSnapshot: SnapshotDescriptor?
+    /// The snapshot being written for a follower, on the node's snapshot thread.
+    var snapshotBuild: SnapshotBuild?
 
     /// Whether one more proposal of `bytes` fits the cell's bounds.
     func hasRoomForWrite(bytes: Int) -> Bool {

@@ -90,21 +90,52 @@ extension Shard {
         for (key, upload) in uploads where key.cell == hosted.cell && upload.path == made.path { uploads[key] = nil }
     }
 
-    /// A follower is behind this replica's log: the cell's state, read from the
-    /// page store at the applied index, becomes the snapshot file it is sent.
+    /// A follower is behind this replica's log: the cell's state at the
+    /// applied index becomes a snapshot file, written from the page store on
+    /// the node's snapshot thread while the cell goes on (see ``SnapshotBuild``).
     func provideSnapshot(_ hosted: HostedCell) {
+        // One build per cell at a time: when it ends, the replica has its snapshot.
+        guard hosted.snapshotBuild == nil else { return }
         // Only the state at the replica's applied index will do (a snapshot installed
         // meanwhile may have moved the replica ahead: then a later ready asks again).
-        guard hosted.stateMachine.appliedIndex == hosted.replica.appliedIndex else { return }
-        let index = hosted.stateMachine.appliedIndex
+        guard hosted.stateMachine.appliedIndex == hosted.replica.appliedIndex,
+            !hosted.stateMachine.hasPendingWrites else { return }
+        let build = SnapshotBuild(cell: hosted.cell, index: hosted.stateMachine.appliedIndex)
+        hosted.snapshotBuild = build
+        let source = hosted.stateMachine.snapshotSource
+        let files = services.snapshotFiles
+        services.snapshotQueue.async { [self] in
+            let result = Result { try files.writeOutgoing(build, from: source) }
+            loop.execute { [self] in finishBuild(build, of: hosted, result) }
+        }
+    }
+
+    private func finishBuild(_ build: SnapshotBuild, of hosted: HostedCell, _ result: Result<SnapshotDescriptor, any Error>) {
+        guard hosted.snapshotBuild === build, !stopping else {
+            if case .success(let descriptor) = result { services.snapshotFiles.remove(descriptor.path) }
+            return
+        }
+        hosted.snapshotBuild = nil
+        let descriptor: SnapshotDescriptor
+        switch result {
+        case .success(let made): descriptor = made
+        case .failure(let error as SnapshotBuildCancelled): _ = error; return
+        case .failure(let error): stopOnStorageFailure(error, cell: hosted.cell)
+        }
+        if let previous = hosted.outgoingSnapshot { services.snapshotFiles.remove(previous.path) }
+        hosted.outgoingSnapshot = descriptor
+        services.logger.info("snapshot made for a follower", metadata: [
+            "cell": "\(String(hosted.cell, radix: 16))", "index": "\(build.index)", "bytes": "\(descriptor.bytes)"])
+        hosted.replica.provideSnapshot(state: descriptor.encoded, index: build.index, now: now)
+        drive(hosted)
+        finishPassSoon()
+    }
+
+    /// Before the cell's writes reach the store, a build under way keeps what they overwrite.
+    func recordPreimages(of updates: [ItemUpdate], _ hosted: HostedCell) {
+        guard let build = hosted.snapshotBuild else { return }
         do {
-            let descriptor = try services.snapshotFiles.writeOutgoing(
-                try hosted.stateMachine.encodedSnapshot(), cell: hosted.cell, index: index)
-            if let previous = hosted.outgoingSnapshot, previous.path != descriptor.path { services.snapshotFiles.remove(previous.path) }
-            hosted.outgoingSnapshot = descriptor
-            services.logger.info("snapshot made for a follower", metadata: [
-                "cell": "\(String(hosted.cell, radix: 16))", "index": "\(index)", "bytes": "\(descriptor.bytes)"])
-            hosted.replica.provideSnapshot(state: descriptor.encoded, now: now)
+            try hosted.stateMachine.recordPreimages(of: updates, into: build)
         } catch {
             stopOnStorageFailure(error, cell: hosted.cell)
         }

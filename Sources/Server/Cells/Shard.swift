@@ -206,11 +206,16 @@ final class Shard: @unchecked Sendable {
     private func compactLog(_ hosted: HostedCell) {
         retainedLogBytes -= hosted.appliedBytesSinceSnapshot
         hosted.appliedBytesSinceSnapshot = 0
-        hosted.replica.compactLog(through: hosted.stateMachine.appliedIndex)
+        // A snapshot being built needs the entries after its index, to follow it.
+        let through = min(hosted.stateMachine.appliedIndex, hosted.snapshotBuild?.index ?? .max)
+        hosted.replica.compactLog(through: through)
     }
 
     /// Replaces the cell's state with a snapshot from its leader; the writes go with the log reset.
     private func install(_ snapshot: Snapshot, _ hosted: HostedCell) -> [ItemUpdate] {
+        // A build under way reads a state this install replaces.
+        hosted.snapshotBuild?.cancel()
+        hosted.snapshotBuild = nil
         do {
             var staged = snapshot
             staged.state = try stateBytes(of: snapshot)
@@ -324,6 +329,7 @@ final class Shard: @unchecked Sendable {
         guard let lastApplied else { return }
         hosted.stateMachine.appliedBallot = lastApplied.ballot
         let updates = hosted.stateMachine.takeUpdates()
+        recordPreimages(of: updates, hosted)
         let truncation = LogChange(log: hosted.cell, truncation: .compact(through: lastApplied.index))
         services.store.commitGroup(updates: updates, logChanges: [truncation], lazy: true) { [self] result in
             guard case .failure(let error) = result else { return }

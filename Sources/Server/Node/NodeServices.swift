@@ -1,4 +1,5 @@
 import Cell
+import Dispatch
 import Logging
 import NIOCore
 import Storage
@@ -14,6 +15,8 @@ final class NodeServices: Sendable {
     let logger: Logger
     let transport: PeerLinks
     let snapshotFiles: SnapshotFiles
+    /// Builds snapshot files from the page store, off the shards' loops, one at a time.
+    let snapshotQueue = DispatchQueue(label: "tessera.snapshots")
 
     init(layout: ClusterLayout, store: Store, hostedCells: Set<UInt64>, cellOptions: CellOptions,
          compactionInterval: UInt64, logger: Logger, transport: PeerLinks, snapshotFiles: SnapshotFiles) {

@@ -48,6 +48,11 @@ struct PageCellState: CellState {
 
     func read(_ key: ItemKey) throws -> StoredItem? {
         if let pending = pendingItems[key] { return pending }
+        return try storedItem(key)
+    }
+
+    /// The item as the store holds it, without the writes not handed over yet.
+    func storedItem(_ key: ItemKey) throws -> StoredItem? {
         let item = try store.readNow { try $0.item(pointer: Pointer(hashing: key.collection), sortKey: key.sortKey) }
         return item.map { StoredItem(sortKey: $0.sortKey, value: $0.value, version: $0.version) }
     }
@@ -90,6 +95,8 @@ struct PageCellState: CellState {
 
     // MARK: Handing writes to the store
 
+    var hasPendingWrites: Bool { !pendingOrder.isEmpty || !pendingSessions.isEmpty }
+
     /// The writes made since the last call, with the applied index and log
     /// base, for one group commit; `pending` is empty afterwards.
     mutating func takeUpdates() -> [ItemUpdate] {
@@ -114,23 +121,15 @@ struct PageCellState: CellState {
 
     // MARK: Snapshots
 
-    /// The cell's state at the applied index, in the snapshot format: every
-    /// collection of the cell's pointer range, and the sessions.
-    func encodedSnapshot() throws -> [UInt8] {
-        precondition(pendingOrder.isEmpty && pendingSessions.isEmpty, "a snapshot between applying entries and handing over their writes")
-        let scanned = try userCollections()
-        let sessions = try storedSessions()
-        return CellSnapshotFormat.encode(
-            collections: scanned.map { ($0.name, $0.items.map { StoredItem(sortKey: $0.sortKey, value: $0.value, version: $0.version) }) },
-            sessions: sessions)
-    }
-
     /// Replaces the cell's state with a snapshot's: the writes that delete every
     /// item and session the cell has and put the snapshot's, and its applied index.
     mutating func install(_ snapshot: Snapshot) throws -> [ItemUpdate] {
         let (collections, sessions) = try CellSnapshotFormat.decode(snapshot.state)
         precondition(pendingOrder.isEmpty && pendingSessions.isEmpty, "a snapshot installed between applying entries and handing over their writes")
-        for collection in try userCollections() {
+        // One collection at a time: only the keys to delete stay, not the cell's values.
+        for pointer in try store.readNow({ try $0.collectionPointers(withPrefix: cell, depth: cellDepth) }) {
+            guard let collection = try store.readNow({ try $0.scannedCollection(pointer: pointer) }),
+                CellSnapshotSource.isUserCollection(collection.name) else { continue }
             for item in collection.items {
                 try store(ItemKey(collection: collection.name, sortKey: item.sortKey), nil)
             }
@@ -147,12 +146,6 @@ struct PageCellState: CellState {
         return takeUpdates()
     }
 
-    private func userCollections() throws -> [ScannedCollection] {
-        try store.readNow { try $0.collections(withPrefix: cell, depth: cellDepth) }
-            .filter { $0.name.first != 0 && !$0.name.isEmpty }
-            .sorted { $0.name.lexicographicallyPrecedes($1.name) }
-    }
-
     private func storedSessions() throws -> [(client: UInt64, session: ClientSession)] {
         var sessions: [(client: UInt64, session: ClientSession)] = []
         var after: ContinuationToken? = ContinuationToken(lastSortKey: Self.baseSortKey)
@@ -160,7 +153,7 @@ struct PageCellState: CellState {
             let page = try store.readNow {
                 try $0.query(pointer: metadataPointer, QueryRange(limit: QueryRange.limitMaximum, continuation: after))
             }
-            for item in page.items where item.sortKey.first == Self.sessionPrefix && item.sortKey.count == 9 {
+            for item in page.items where Self.isSessionKey(item.sortKey) {
                 sessions.append((Self.client(of: item.sortKey), try decodeSession(item.value)))
             }
             after = page.continuation
@@ -174,6 +167,10 @@ struct PageCellState: CellState {
         var key: [UInt8] = [sessionPrefix]
         withUnsafeBytes(of: client.bigEndian) { key.append(contentsOf: $0) }
         return key
+    }
+
+    static func isSessionKey(_ sortKey: [UInt8]) -> Bool {
+        sortKey.count == 9 && sortKey.first == sessionPrefix
     }
 
     static func client(of sessionKey: [UInt8]) -> UInt64 {

@@ -1,12 +1,13 @@
 import Foundation
 import Storage
+import Synchronization
 import Wire
 
 /// Where a node keeps snapshot files: those it made for lagging followers
 /// (`outgoing`) and those arriving from a leader (`incoming`). Neither outlives
 /// the process that made it: a restarted node clears both, a leader makes a
 /// new snapshot on demand, and a follower is sent its snapshot again.
-struct SnapshotFiles: Sendable {
+final class SnapshotFiles: Sendable {
     let directory: String
 
     init(directory: String) throws {
@@ -18,8 +19,12 @@ struct SnapshotFiles: Sendable {
         }
     }
 
+    /// Distinguishes two snapshots of one cell at one index (a file may still be streaming when the next is made).
+    private let serial = Atomic<UInt64>(0)
+
     func outgoingPath(cell: UInt64, index: UInt64) -> String {
-        "\(directory)/outgoing/\(String(cell, radix: 16))-\(index).snapshot"
+        let serial = serial.add(1, ordering: .relaxed).newValue
+        return "\(directory)/outgoing/\(String(cell, radix: 16))-\(index)-\(serial).snapshot"
     }
 
     func incomingPath(_ identity: SnapshotIdentity) -> String {
@@ -34,6 +39,31 @@ struct SnapshotFiles: Sendable {
         defer { close(descriptor) }
         try SnapshotFile.write(bytes[...], to: descriptor, at: 0, path: path)
         return SnapshotDescriptor(path: path, bytes: UInt64(bytes.count), checksum: CRC32C.checksum(bytes))
+    }
+
+    /// Streams a cell's state at the build's index into a new file (on the
+    /// caller's thread; never a shard's loop). The checksum is taken by
+    /// reading the file back, since its first bytes are written last.
+    func writeOutgoing(_ build: SnapshotBuild, from source: CellSnapshotSource) throws -> SnapshotDescriptor {
+        let path = outgoingPath(cell: build.cell, index: build.index)
+        var sink = FileSnapshotSink(path: path, descriptor: try SnapshotFile.create(path))
+        defer { close(sink.descriptor) }
+        do {
+            try source.write(build, to: &sink)
+            try sink.flush()
+        } catch {
+            remove(path)
+            throw error
+        }
+        var checksum: UInt32 = 0
+        var offset: UInt64 = 0
+        while offset < sink.length {
+            let piece = try SnapshotFile.read(path, offset: offset, count: Int(min(UInt64(4 << 20), sink.length - offset)))
+            guard !piece.isEmpty else { throw SnapshotFileError(path: path, operation: "read back", code: EIO) }
+            checksum = CRC32C.checksum(piece, seed: checksum)
+            offset += UInt64(piece.count)
+        }
+        return SnapshotDescriptor(path: path, bytes: sink.length, checksum: checksum)
     }
 
     func remove(_ path: String) {
@@ -123,5 +153,35 @@ struct SnapshotDescriptor: Equatable, Sendable {
             let path = try? reader.readString("snapshot path", maximum: 4096), (try? reader.expectEnd("descriptor")) != nil
         else { return nil }
         self.init(path: path, bytes: bytes, checksum: checksum)
+    }
+}
+
+/// A snapshot written to a file through a 1 MiB buffer.
+struct FileSnapshotSink: SnapshotSink {
+    let path: String
+    let descriptor: Int32
+    private(set) var length: UInt64 = 0
+    private var buffer: [UInt8] = []
+
+    init(path: String, descriptor: Int32) {
+        self.path = path
+        self.descriptor = descriptor
+    }
+
+    mutating func append(_ bytes: [UInt8]) throws {
+        buffer += bytes
+        length += UInt64(bytes.count)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    mutating func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try SnapshotFile.write(buffer[...], to: descriptor, at: length - UInt64(buffer.count), path: path)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    mutating func patchStart(_ bytes: [UInt8]) throws {
+        try flush()
+        try SnapshotFile.write(bytes[...], to: descriptor, at: 0, path: path)
     }
 }

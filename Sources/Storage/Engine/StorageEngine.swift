@@ -315,18 +315,26 @@ public final class StorageEngine {
     /// `prefix` (a cell), in pointer order, durable or not. Reads the index
     /// buckets that cover the prefix, and each collection once.
     public func collections(withPrefix prefix: UInt64, depth: Int) throws -> [ScannedCollection] {
+        try collectionPointers(withPrefix: prefix, depth: depth).compactMap { try scannedCollection(pointer: $0) }
+    }
+
+    /// The pointers of ``collections(withPrefix:depth:)``, without reading
+    /// the collections (some may turn out empty): for a reader that takes a
+    /// large cell one collection at a time.
+    public func collectionPointers(withPrefix prefix: UInt64, depth: Int) throws -> [Pointer] {
         func matches(_ pointer: Pointer) -> Bool {
             depth == 0 || pointer.leadingWord >> UInt64(64 - depth) == prefix
         }
         var pointers = Set(memtable.keys.filter(matches))
         for pointer in try index.pointers(withPrefix: prefix, depth: depth) { pointers.insert(pointer) }
-        var found: [ScannedCollection] = []
-        for pointer in pointers.sorted() {
-            let collection = try self.collection(pointer).collection
-            guard !collection.isEmpty else { continue }
-            found.append(ScannedCollection(name: collection.name, pointer: pointer, items: collection.items))
-        }
-        return found
+        return pointers.sorted()
+    }
+
+    /// One collection now, durable or not; nil when it is empty.
+    public func scannedCollection(pointer: Pointer) throws -> ScannedCollection? {
+        let collection = try self.collection(pointer).collection
+        guard !collection.isEmpty else { return nil }
+        return ScannedCollection(name: collection.name, pointer: pointer, items: collection.items)
     }
 
     /// The current collection of a pointer: in-flight changes first, then the cache, then disk.

@@ -1,0 +1,104 @@
+import Cell
+import Keyspace
+import Storage
+
+/// Where a streamed snapshot goes: a file, or memory for a small one.
+protocol SnapshotSink {
+    mutating func append(_ bytes: [UInt8]) throws
+    /// Overwrites the first bytes (the collection count, known only at the end).
+    mutating func patchStart(_ bytes: [UInt8]) throws
+}
+
+struct MemorySnapshotSink: SnapshotSink {
+    var bytes: [UInt8] = []
+    mutating func append(_ more: [UInt8]) { bytes += more }
+    mutating func patchStart(_ start: [UInt8]) { bytes.replaceSubrange(0..<start.count, with: start) }
+}
+
+/// Reads one cell's state from the store for a snapshot, one collection at a
+/// time, on any thread: a cell larger than memory is written without being
+/// held. See ``SnapshotBuild`` for how the state stays the one at its index.
+struct CellSnapshotSource: Sendable {
+    let cell: UInt64
+    let cellDepth: Int
+    let store: Store
+    let metadataName: [UInt8]
+    let metadataPointer: Pointer
+
+    /// Writes the state at `build.index` in ``CellSnapshotFormat``: the same
+    /// bytes as the in-memory state machine's at that index.
+    func write(_ build: SnapshotBuild, to sink: inout some SnapshotSink) throws {
+        // Names first (the format orders collections by name), then each collection's items.
+        var named: [(name: [UInt8], pointer: Pointer)] = []
+        for pointer in try store.readNow({ try $0.collectionPointers(withPrefix: cell, depth: cellDepth) }) {
+            guard !build.isCancelled else { throw SnapshotBuildCancelled() }
+            guard let name = try store.readNow({ try $0.scannedCollection(pointer: pointer) })?.name,
+                Self.isUserCollection(name) else { continue }
+            named.append((name, pointer))
+        }
+        // Collections emptied after the index exist only as pre-images now.
+        let seen = Set(named.map(\.name))
+        for name in build.collectionsWithPreimages where Self.isUserCollection(name) && !seen.contains(name) {
+            named.append((name, Pointer(hashing: name)))
+        }
+        named.sort { $0.name.lexicographicallyPrecedes($1.name) }
+
+        try sink.append(CellSnapshotFormat.countBytes(0))
+        var written = 0
+        for (name, pointer) in named {
+            guard !build.isCancelled else { throw SnapshotBuildCancelled() }
+            let items = try itemsAtIndex(of: name, pointer: pointer, build)
+            guard !items.isEmpty else { continue }
+            try sink.append(CellSnapshotFormat.collectionBytes(name: name, items: items))
+            written += 1
+        }
+        let sessions = try itemsAtIndex(of: metadataName, pointer: metadataPointer, build, where: PageCellState.isSessionKey)
+            .map { (client: PageCellState.client(of: $0.sortKey), encodedSession: $0.value) }
+        try sink.append(CellSnapshotFormat.sessionsBytes(sessions))
+        try sink.patchStart(CellSnapshotFormat.countBytes(written))
+    }
+
+    /// A collection's items at the build's index, ascending by sort key.
+    private func itemsAtIndex(of name: [UInt8], pointer: Pointer, _ build: SnapshotBuild,
+                              where isPart: ([UInt8]) -> Bool = { _ in true }) throws -> [StoredItem] {
+        // The pre-images are read after the store: a write the store shows has its pre-image recorded already.
+        let current = try store.readNow { try $0.scannedCollection(pointer: pointer) }?.items ?? []
+        let preimages = build.preimages(in: name).filter { isPart($0.key) }
+        var items = current.compactMap { item -> StoredItem? in
+            guard isPart(item.sortKey), preimages[item.sortKey] == nil else { return nil }
+            precondition(item.version <= build.index,
+                         "cell \(String(cell, radix: 16)): an item of version \(item.version) changed after the snapshot's index \(build.index) without a pre-image")
+            return StoredItem(sortKey: item.sortKey, value: item.value, version: item.version)
+        }
+        for case let (_, item?) in preimages { items.append(item) }
+        items.sort { $0.sortKey.lexicographicallyPrecedes($1.sortKey) }
+        return items
+    }
+
+    static func isUserCollection(_ name: [UInt8]) -> Bool { !name.isEmpty && name.first != 0 }
+}
+
+extension PageCellState {
+    var snapshotSource: CellSnapshotSource {
+        CellSnapshotSource(cell: cell, cellDepth: cellDepth, store: store, metadataName: metadataName, metadataPointer: metadataPointer)
+    }
+
+    /// Keeps, for a build under way, what `updates` (just taken, not yet
+    /// handed to the store) overwrite. The applied-state record is not part of a snapshot.
+    func recordPreimages(of updates: [ItemUpdate], into build: SnapshotBuild) throws {
+        precondition(!hasPendingWrites, "pre-images are read from the store, after the writes were taken")
+        for update in updates where !(update.collection == metadataName && update.sortKey == Self.baseSortKey) {
+            let key = ItemKey(collection: update.collection, sortKey: update.sortKey)
+            try build.recordPreimage(of: key) { try storedItem(key) }
+        }
+    }
+
+    /// The cell's state at the applied index, in the snapshot format, in
+    /// memory (for tests and small cells; a node streams it to a file).
+    func encodedSnapshot() throws -> [UInt8] {
+        precondition(!hasPendingWrites, "a snapshot between applying entries and handing over their writes")
+        var sink = MemorySnapshotSink()
+        try snapshotSource.write(SnapshotBuild(cell: cell, index: appliedIndex), to: &sink)
+        return sink.bytes
+    }
+}

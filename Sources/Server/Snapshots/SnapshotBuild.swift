@@ -1,0 +1,48 @@
+import Cell
+import Synchronization
+
+/// A snapshot of one cell at `index`, written on another thread while the
+/// cell goes on applying entries. Before the shard overwrites an item (or a
+/// session) for the first time after `index`, it records the item's value
+/// there: its pre-image. The writer reads the store, takes items whose
+/// version is at most `index` (nothing touched them since), and the
+/// pre-images for the rest; that is the state at `index`, exactly.
+final class SnapshotBuild: Sendable {
+    let cell: UInt64
+    let index: LogIndex
+
+    private struct State {
+        /// By collection name, then sort key; nil: the item did not exist at `index`.
+        var preimages: [[UInt8]: [[UInt8]: StoredItem?]] = [:]
+        var cancelled = false
+    }
+    private let state = Mutex(State())
+
+    init(cell: UInt64, index: LogIndex) {
+        self.cell = cell
+        self.index = index
+    }
+
+    /// Called by the shard (the cell's only writer) before it writes `key`:
+    /// reads the item's current value once, the first time.
+    func recordPreimage(of key: ItemKey, reading read: () throws -> StoredItem?) rethrows {
+        let known = state.withLock { $0.preimages[key.collection]?.keys.contains(key.sortKey) ?? false }
+        guard !known else { return }
+        let item = try read()
+        state.withLock { $0.preimages[key.collection, default: [:]][key.sortKey] = .some(item) }
+    }
+
+    func preimages(in collection: [UInt8]) -> [[UInt8]: StoredItem?] {
+        state.withLock { $0.preimages[collection] ?? [:] }
+    }
+
+    var collectionsWithPreimages: [[UInt8]] {
+        state.withLock { Array($0.preimages.keys) }
+    }
+
+    /// The cell installed a leader's snapshot meanwhile: what this build reads is no longer its state at `index`.
+    func cancel() { state.withLock { $0.cancelled = true } }
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
+}
+
+struct SnapshotBuildCancelled: Error {}
