@@ -37,7 +37,7 @@ import Wire
         let identity = SnapshotIdentity(cell: 3, index: 40, ballot: Ballot(9), bytes: sent.bytes, checksum: sent.checksum)
         var upload = SnapshotUpload(peer: NodeID(1), identity: identity, path: sent.path, leaderBallot: Ballot(12),
                                     sentAt: .zero, configuration: [NodeID(0), NodeID(1), NodeID(2)], now: .zero)
-        let download = try SnapshotDownload(identity: identity, path: files.incomingPath(identity))
+        let download = try SnapshotDownload(identity: identity, path: files.incomingPath(identity), now: .zero)
         var now = Instant.zero
         var inFlight: [SnapshotChunk] = []
         var answers: [UInt64] = []
@@ -53,7 +53,7 @@ import Wire
             }
             #expect(upload.sentThrough - upload.confirmed <= SnapshotUpload.windowBytes)
             for chunk in inFlight {
-                switch try download.take(chunk) {
+                switch try download.take(chunk, now: now) {
                 case .holding(let received): if link.delivers() { answers.append(received) }
                 case .complete:
                     #expect(download.received == identity.bytes)
@@ -119,18 +119,36 @@ import Wire
         #expect(upload.due().isEmpty, "the window is full again: nothing more to send until an answer advances")
     }
 
+    @Test func aDeliveredSnapshotIsNotSentAgainUntilTheReplicaStillAsksLongAfter() throws {
+        let identity = SnapshotIdentity(cell: 1, index: 2, ballot: Ballot(3), bytes: 3 << 20, checksum: 0)
+        var upload = SnapshotUpload(peer: NodeID(1), identity: identity, path: "/nonexistent", leaderBallot: Ballot(3),
+                                    sentAt: .zero, configuration: [], now: .zero)
+        #expect(upload.due().count == 3)
+        upload.heard(received: 3 << 20, now: .zero)
+        #expect(upload.isComplete)
+        // A stray answer to a duplicate chunk, and the replica's retransmits soon after, change nothing.
+        upload.heard(received: 0, now: .zero + .seconds(1))
+        upload.resumeIfStalled(now: .zero + .seconds(5))
+        #expect(upload.isComplete && upload.due().isEmpty)
+        // Asked again well after delivery: the follower did not take it, so it goes again whole.
+        upload.resumeIfStalled(now: .zero + SnapshotUpload.redeliveryDelay)
+        #expect(!upload.isComplete)
+        #expect(upload.due().first == 0..<(1 << 20))
+    }
+
     @Test func aCorruptedStreamIsNeverReportedComplete() throws {
         try Self.withDirectory { files in
             let source = Self.content(3 << 20, seed: 5)
             let identity = SnapshotIdentity(cell: 1, index: 2, ballot: Ballot(3), bytes: UInt64(source.count),
                                             checksum: CRC32C.checksum(source))
-            let download = try SnapshotDownload(identity: identity, path: files.incomingPath(identity))
+            let download = try SnapshotDownload(identity: identity, path: files.incomingPath(identity), now: .zero)
             var outcome = SnapshotDownload.Outcome.holding(0)
             for offset in stride(from: 0, to: source.count, by: 1 << 20) {
                 var bytes = Array(source[offset..<offset + (1 << 20)])
                 if offset == 1 << 20 { bytes[77] ^= 0x10 }
-                outcome = try download.take(SnapshotChunk(identity: identity, leaderBallot: Ballot(3), sentAt: .zero,
-                                                          configuration: [], offset: UInt64(offset), bytes: bytes))
+                let chunk = SnapshotChunk(identity: identity, leaderBallot: Ballot(3), sentAt: .zero,
+                                          configuration: [], offset: UInt64(offset), bytes: bytes)
+                outcome = try download.take(chunk, now: .zero)
             }
             guard case .corrupt = outcome else {
                 Issue.record("a flipped bit was taken as \(outcome)")

@@ -139,6 +139,13 @@ extension Shard {
         } catch {
             stopOnStorageFailure(error, cell: hosted.cell)
         }
+        if build.preimageBytes > NodeLimits.snapshotPreimageBytesMaximum {
+            // The cell changes faster than its snapshot is written: give up; the follower asks again.
+            services.logger.warning("snapshot given up: the cell changed too much while it was written", metadata: [
+                "cell": "\(String(hosted.cell, radix: 16))", "index": "\(build.index)", "preimageBytes": "\(build.preimageBytes)"])
+            build.cancel()
+            hosted.snapshotBuild = nil
+        }
     }
 
     // MARK: Follower side
@@ -179,9 +186,14 @@ extension Shard {
                 return
             }
             if let stale = downloads.removeValue(forKey: identity.cell) { services.snapshotFiles.remove(stale.path) }
+            // Streams their leaders stopped sending (the replica caught up otherwise, or the leader moved) make room.
+            for (cell, idle) in downloads where now - idle.lastChunkAt >= SnapshotDownload.abandonedAfter {
+                downloads[cell] = nil
+                services.snapshotFiles.remove(idle.path)
+            }
             guard downloads.count < NodeLimits.snapshotDownloadsPerShardMaximum else { return }
             do {
-                download = try SnapshotDownload(identity: identity, path: services.snapshotFiles.incomingPath(identity))
+                download = try SnapshotDownload(identity: identity, path: services.snapshotFiles.incomingPath(identity), now: now)
             } catch {
                 stopOnStorageFailure(error, cell: identity.cell)
             }
@@ -189,7 +201,7 @@ extension Shard {
         }
         let outcome: SnapshotDownload.Outcome
         do {
-            outcome = try download.take(chunk)
+            outcome = try download.take(chunk, now: now)
         } catch {
             stopOnStorageFailure(error, cell: identity.cell)
         }

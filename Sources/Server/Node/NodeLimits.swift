@@ -30,4 +30,8 @@ public enum NodeLimits {
     public static let snapshotUploadsPerShardMaximum = 4
     /// Snapshots one shard receives at once; chunks of more are ignored until one ends.
     public static let snapshotDownloadsPerShardMaximum = 4
+    /// Values a cell overwrites while its snapshot is written, kept so the
+    /// snapshot stays the state at its index; past it the snapshot is given up
+    /// (and made again when the follower asks).
+    public static let snapshotPreimageBytesMaximum = 64 << 20
 }

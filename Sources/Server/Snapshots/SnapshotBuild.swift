@@ -14,6 +14,7 @@ final class SnapshotBuild: Sendable {
     private struct State {
         /// By collection name, then sort key; nil: the item did not exist at `index`.
         var preimages: [[UInt8]: [[UInt8]: StoredItem?]] = [:]
+        var preimageBytes = 0
         var cancelled = false
     }
     private let state = Mutex(State())
@@ -29,8 +30,14 @@ final class SnapshotBuild: Sendable {
         let known = state.withLock { $0.preimages[key.collection]?.keys.contains(key.sortKey) ?? false }
         guard !known else { return }
         let item = try read()
-        state.withLock { $0.preimages[key.collection, default: [:]][key.sortKey] = .some(item) }
+        state.withLock { state in
+            state.preimages[key.collection, default: [:]][key.sortKey] = .some(item)
+            state.preimageBytes += 64 + key.collection.count + key.sortKey.count + (item?.value.count ?? 0)
+        }
     }
+
+    /// What the pre-images hold: a build that keeps more than its bound is given up (see ``NodeLimits``).
+    var preimageBytes: Int { state.withLock { $0.preimageBytes } }
 
     func preimages(in collection: [UInt8]) -> [[UInt8]: StoredItem?] {
         state.withLock { $0.preimages[collection] ?? [:] }

@@ -1,3 +1,4 @@
+import Cell
 import Foundation
 import Storage
 import Wire
@@ -12,10 +13,14 @@ final class SnapshotDownload {
     private let descriptor: Int32
     private(set) var received: UInt64 = 0
     private var checksum: UInt32 = 0
+    private(set) var lastChunkAt: Instant
+    /// A download without a chunk for this long is given up when room is needed.
+    static let abandonedAfter = Duration.seconds(10)
 
-    init(identity: SnapshotIdentity, path: String) throws {
+    init(identity: SnapshotIdentity, path: String, now: Instant) throws {
         self.identity = identity
         self.path = path
+        lastChunkAt = now
         descriptor = try SnapshotFile.create(path)
     }
 
@@ -30,8 +35,9 @@ final class SnapshotDownload {
         case corrupt(found: UInt32)
     }
 
-    func take(_ chunk: SnapshotChunk) throws -> Outcome {
+    func take(_ chunk: SnapshotChunk, now: Instant) throws -> Outcome {
         precondition(chunk.identity == identity, "a chunk of another snapshot")
+        lastChunkAt = now
         guard chunk.offset == received else { return .holding(received) }
         try SnapshotFile.write(chunk.bytes[...], to: descriptor, at: chunk.offset, path: path)
         checksum = CRC32C.checksum(chunk.bytes, seed: checksum)
