@@ -42,19 +42,19 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         // One replicated cell: Multi-Paxos log, leader lease, fencing, snapshots (sans-I/O).
-        .target(name: "Cell", dependencies: ["Placement"]),
+        .target(name: "Cell", dependencies: ["Placement", "Storage"]),
         // The deterministic simulator: seeded network, disks, clocks and clients around real cells.
-        .target(name: "Simulator", dependencies: ["Cell", "Linearizability"]),
+        .target(name: "Simulator", dependencies: ["Cell", "Storage", "Linearizability"]),
         // The node protocol: versioned, length-framed binary frames for peers and clients, and their NIO codec.
         .target(
             name: "Wire",
-            dependencies: ["Cell", "Keyspace", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["Cell", "Storage", "Keyspace", .product(name: "NIOCore", package: "swift-nio")]
         ),
         // The Swift client: key → pointer → cell → replicas, cached leaders, redirects, retries, deadlines.
         .target(
             name: "Client",
             dependencies: [
-                "Wire", "Keyspace", "Placement",
+                "Wire", "Storage", "Keyspace", "Placement",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -135,7 +135,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Cell"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "TestSupport"], resources: [.copy("Vectors")]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Cell", "TestSupport"]),
-        .testTarget(name: "CellTests", dependencies: ["Cell", "TestSupport"]),
+        .testTarget(name: "CellTests", dependencies: ["Cell", "Storage", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "TestSupport"], resources: [.copy("Vectors")]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability", "TestSupport"]),
@@ -157,6 +157,6 @@ let package = Package(
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ]
         ),
-        .testTarget(name: "WireTests", dependencies: ["Wire", "Cell", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "Cell", "Storage", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),
     ]
 )

@@ -1,3 +1,5 @@
+import Storage
+
 /// Where an item lives inside a cell: its collection (the canonical
 /// `account/resource/type/primaryKey` bytes, what the pointer hashes) and its
 /// sort key. Items of one collection are kept in sort-key order.
@@ -16,24 +18,13 @@ public struct ItemKey: Hashable, Sendable, Comparable {
     }
 }
 
-/// A condition on an item's current state, checked when the entry is applied.
-public enum ItemCondition: Hashable, Sendable {
-    case none
-    case absent
-    case exists
-    /// The item's version (the log index that last wrote it) equals this.
-    case versionEquals(LogIndex)
-    /// The item exists and its value equals these bytes.
-    case valueEquals([UInt8])
-}
-
 /// One write of a command: a put (`value` set) or a delete (`value` nil), under a condition.
 public struct ItemWrite: Hashable, Sendable {
     public var key: ItemKey
     public var value: [UInt8]?
-    public var condition: ItemCondition
+    public var condition: WriteCondition
 
-    public init(key: ItemKey, value: [UInt8]?, condition: ItemCondition = .none) {
+    public init(key: ItemKey, value: [UInt8]?, condition: WriteCondition = .none) {
         self.key = key
         self.value = value
         self.condition = condition
@@ -118,7 +109,7 @@ public struct CellCommand: Hashable, Sendable {
             case 1: value = try reader.readBlob()
             case let flag: throw DecodingError(reason: "value flag \(flag) is neither 0 nor 1")
             }
-            let condition: ItemCondition
+            let condition: WriteCondition
             switch try reader.read(UInt8.self) {
             case 0: condition = .none
             case 1: condition = .absent

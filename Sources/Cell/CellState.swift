@@ -1,3 +1,5 @@
+import Storage
+
 /// Where a cell's state machine keeps its items and its clients' sessions.
 ///
 /// The rules of applying an entry (sessions, conditions, all-or-nothing
@@ -10,13 +12,13 @@ public protocol CellState {
     associatedtype Failure: Error
 
     var appliedIndex: LogIndex { get set }
-    func read(_ key: ItemKey) throws(Failure) -> StoredItem?
+    func read(_ key: ItemKey) throws(Failure) -> Item?
     func session(_ client: UInt64) throws(Failure) -> ClientSession?
     var sessionCount: Int { get }
     /// Every session's client and the log index that last used it.
     func sessionAges() throws(Failure) -> [(client: UInt64, lastIndex: LogIndex)]
     /// Puts (`item` set) or deletes (`item` nil) one item.
-    mutating func store(_ key: ItemKey, _ item: StoredItem?) throws(Failure)
+    mutating func store(_ key: ItemKey, _ item: Item?) throws(Failure)
     /// Puts or forgets one session.
     mutating func storeSession(_ client: UInt64, _ session: ClientSession?) throws(Failure)
 }
@@ -57,19 +59,19 @@ extension CellState {
     /// Checks each write's condition against the state the writes before it in
     /// the same command would leave, then applies all of them, or none.
     private mutating func execute(_ writes: [ItemWrite], version: LogIndex) throws(Failure) -> CellCommandResult {
-        var pending: [ItemKey: StoredItem?] = [:]
+        var pending: [ItemKey: Item?] = [:]
         for (number, write) in writes.enumerated() {
-            let current: StoredItem? = if let written = pending[write.key] { written } else { try read(write.key) }
+            let current: Item? = if let written = pending[write.key] { written } else { try read(write.key) }
             guard write.condition.holds(for: current) else {
                 return .conditionFailed(write: number, currentVersion: current?.version)
             }
             if writes.count > 1 {
-                pending.updateValue(write.value.map { StoredItem(sortKey: write.key.sortKey, value: $0, version: version) },
+                pending.updateValue(write.value.map { Item(sortKey: write.key.sortKey, version: version, value: $0) },
                                     forKey: write.key)
             }
         }
         for write in writes {
-            try store(write.key, write.value.map { StoredItem(sortKey: write.key.sortKey, value: $0, version: version) })
+            try store(write.key, write.value.map { Item(sortKey: write.key.sortKey, version: version, value: $0) })
         }
         return .applied(version: version)
     }
@@ -101,17 +103,5 @@ public struct ClientSession: Hashable, Sendable {
             results = results.filter { $0.key >= acknowledgedBelow }
         }
         lastIndex = index
-    }
-}
-
-extension ItemCondition {
-    func holds(for item: StoredItem?) -> Bool {
-        switch self {
-        case .none: true
-        case .absent: item == nil
-        case .exists: item != nil
-        case .versionEquals(let version): item?.version == version
-        case .valueEquals(let value): item?.value == value
-        }
     }
 }

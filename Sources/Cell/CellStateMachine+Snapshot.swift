@@ -1,3 +1,5 @@
+import Storage
+
 /// A cell's state as snapshot bytes. Everything is written in sorted order so
 /// that equal states give equal bytes on every replica. The applied index is
 /// not in the bytes: it is the snapshot's own index.
@@ -20,7 +22,7 @@ public enum CellSnapshotFormat {
     /// The bytes of a state. Collections must be ascending by name with
     /// non-empty, sorted items; sessions ascending by client.
     public static func encode(
-        collections: [(name: [UInt8], items: [StoredItem])], sessions: [(client: UInt64, session: ClientSession)]
+        collections: [(name: [UInt8], items: [Item])], sessions: [(client: UInt64, session: ClientSession)]
     ) -> [UInt8] {
         var bytes = countBytes(collections.count)
         for (name, items) in collections { bytes += collectionBytes(name: name, items: items) }
@@ -38,7 +40,7 @@ public enum CellSnapshotFormat {
     }
 
     /// One collection: `items` non-empty and ascending by sort key.
-    public static func collectionBytes(name: [UInt8], items: [StoredItem]) -> [UInt8] {
+    public static func collectionBytes(name: [UInt8], items: [Item]) -> [UInt8] {
         var writer = CommandWriter()
         writer.appendBlob(name)
         writer.append(UInt32(items.count))
@@ -65,10 +67,10 @@ public enum CellSnapshotFormat {
     /// could not have produced: truncation, trailing bytes, unknown kinds,
     /// unsorted or duplicate keys, empty collections, results below their watermark.
     public static func decode(_ bytes: [UInt8]) throws(CellCommand.DecodingError)
-        -> (collections: [(name: [UInt8], items: [StoredItem])], sessions: [(client: UInt64, session: ClientSession)])
+        -> (collections: [(name: [UInt8], items: [Item])], sessions: [(client: UInt64, session: ClientSession)])
     {
         var reader = CommandReader(bytes: bytes)
-        var collections: [(name: [UInt8], items: [StoredItem])] = []
+        var collections: [(name: [UInt8], items: [Item])] = []
         let collectionCount = try reader.readCount(each: collectionBytesMinimum, of: "collections")
         for _ in 0..<collectionCount {
             let name = try reader.readBlob()
@@ -77,10 +79,12 @@ public enum CellSnapshotFormat {
             }
             let itemCount = try reader.readCount(each: itemBytesMinimum, of: "items")
             guard itemCount > 0 else { throw .init(reason: "empty collection at byte \(reader.offset)") }
-            var items: [StoredItem] = []
+            var items: [Item] = []
             items.reserveCapacity(itemCount)
             for _ in 0..<itemCount {
-                let item = StoredItem(sortKey: try reader.readBlob(), value: try reader.readBlob(), version: try reader.read(UInt64.self))
+                let sortKey = try reader.readBlob()
+                let value = try reader.readBlob()
+                let item = Item(sortKey: sortKey, version: try reader.read(UInt64.self), value: value)
                 if let last = items.last, !last.sortKey.lexicographicallyPrecedes(item.sortKey) {
                     throw .init(reason: "items out of sort-key order at byte \(reader.offset)")
                 }

@@ -1,16 +1,4 @@
-/// One item as a cell stores it.
-public struct StoredItem: Hashable, Sendable {
-    public var sortKey: [UInt8]
-    public var value: [UInt8]
-    /// The log index of the command that last wrote it.
-    public var version: LogIndex
-
-    public init(sortKey: [UInt8], value: [UInt8], version: LogIndex) {
-        self.sortKey = sortKey
-        self.value = value
-        self.version = version
-    }
-}
+import Storage
 
 /// The replicated state of one cell in memory (the simulator, the explorer
 /// and tests; a node keeps it in its page store): its items, sorted by sort key
@@ -23,7 +11,7 @@ public struct CellStateMachine: CellState, Hashable, Sendable {
     public static let sessionsMaximum = CellSessions.maximum
 
     /// Items by collection; each array is sorted by sort key and never empty.
-    var collections: [[UInt8]: [StoredItem]] = [:]
+    var collections: [[UInt8]: [Item]] = [:]
     var sessions: [UInt64: ClientSession] = [:]
     public var appliedIndex: LogIndex = 0
     public internal(set) var itemCount = 0
@@ -32,7 +20,7 @@ public struct CellStateMachine: CellState, Hashable, Sendable {
 
     public var sessionCount: Int { sessions.count }
 
-    public func read(_ key: ItemKey) -> StoredItem? {
+    public func read(_ key: ItemKey) -> Item? {
         guard let items = collections[key.collection] else { return nil }
         let (index, found) = Self.position(of: key.sortKey, in: items)
         return found ? items[index] : nil
@@ -54,7 +42,7 @@ public struct CellStateMachine: CellState, Hashable, Sendable {
     /// further items match; the next page passes the last sort key returned as `after`.
     public func query(
         collection: [UInt8], from: [UInt8]?, to: [UInt8]?, reverse: Bool, limit: Int, after: [UInt8]?
-    ) -> (items: [StoredItem], more: Bool) {
+    ) -> (items: [Item], more: Bool) {
         guard let items = collections[collection] else { return ([], false) }
         // Bounds as indices into `items`: [lower, upper).
         var lower = from.map { Self.position(of: $0, in: items).index } ?? 0
@@ -73,7 +61,7 @@ public struct CellStateMachine: CellState, Hashable, Sendable {
         return (page, count < upper - lower)
     }
 
-    public mutating func store(_ key: ItemKey, _ item: StoredItem?) {
+    public mutating func store(_ key: ItemKey, _ item: Item?) {
         let collection = key.collection
         if let item {
             itemCount += Self.put(item, into: &collections[collection, default: []])
@@ -86,7 +74,7 @@ public struct CellStateMachine: CellState, Hashable, Sendable {
     // MARK: Sorted arrays
 
     /// Where `sortKey` is in `items`, or where it would be inserted.
-    static func position(of sortKey: [UInt8], in items: [StoredItem]) -> (index: Int, found: Bool) {
+    static func position(of sortKey: [UInt8], in items: [Item]) -> (index: Int, found: Bool) {
         var low = 0
         var high = items.count
         while low < high {
@@ -97,7 +85,7 @@ public struct CellStateMachine: CellState, Hashable, Sendable {
     }
 
     /// Returns how many items were added (0 when `item` replaced one).
-    private static func put(_ item: StoredItem, into items: inout [StoredItem]) -> Int {
+    private static func put(_ item: Item, into items: inout [Item]) -> Int {
         let (index, found) = position(of: item.sortKey, in: items)
         if found {
             items[index] = item
@@ -108,7 +96,7 @@ public struct CellStateMachine: CellState, Hashable, Sendable {
     }
 
     /// Returns how many items were removed.
-    private static func remove(_ sortKey: [UInt8], from items: inout [StoredItem]) -> Int {
+    private static func remove(_ sortKey: [UInt8], from items: inout [Item]) -> Int {
         let (index, found) = position(of: sortKey, in: items)
         guard found else { return 0 }
         items.remove(at: index)

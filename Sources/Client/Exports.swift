@@ -4,4 +4,5 @@
 @_exported import struct Keyspace.Key
 @_exported import struct Wire.ClusterInfo
 @_exported import struct Wire.NodeStatus
+@_exported import enum Storage.WriteCondition
 @_exported import enum Wire.ReadConsistency

@@ -1,30 +1,6 @@
 import Keyspace
 import Wire
 
-/// A condition a write's target item must meet for the write to apply.
-public enum WriteCondition: Sendable, Hashable {
-    /// Always applies.
-    case none
-    /// The item must not exist.
-    case absent
-    /// The item must exist.
-    case exists
-    /// The item must exist with this version.
-    case versionEquals(UInt64)
-    /// The item must exist with exactly this value.
-    case valueEquals([UInt8])
-
-    var wire: WireCondition {
-        switch self {
-        case .none: .none
-        case .absent: .absent
-        case .exists: .exists
-        case .versionEquals(let version): .versionEquals(version)
-        case .valueEquals(let value): .valueEquals(value)
-        }
-    }
-}
-
 /// One write of an atomic batch: a put when `value` is set, a delete when it is `nil`.
 public struct ClientWrite: Sendable, Hashable {
     public var key: Key

@@ -120,7 +120,7 @@ public final class TesseraClient: Sendable {
 
     private func write(_ writes: [ClientWrite], operation: String) async throws -> WriteResult {
         let pointer = try validateBatch(writes, operation: operation)
-        let wireWrites = writes.map { WireWrite(key: $0.key.text, value: $0.value, condition: $0.condition.wire) }
+        let wireWrites = writes.map { WireWrite(key: $0.key.text, value: $0.value, condition: $0.condition) }
         let sequence = sequences.begin()
         defer { sequences.finish(sequence) }
         let clientID = self.clientID

@@ -5,7 +5,7 @@
 //   CrashWriter <data-dir> <writers> [seconds]
 //
 // Each of <writers> tasks w loops: put `acme/crash/rnd/w<w>/<n>` (n zero-padded to
-// 10 digits, so sort-key order is numeric order; condition mustNotExist), then one
+// 10 digits, so sort-key order is numeric order; condition absent), then one
 // compare-and-swap on the shared key `acme/crash/rnd/shared` (get, put with
 // versionEquals, retried with the version a failed condition reports). n continues
 // after the largest n already in the store. After each acknowledged write it prints
@@ -106,7 +106,7 @@ await withTaskGroup(of: Void.self) { group in
                 while ContinuousClock.now < deadline {
                     let key = try Key(account: "acme", resource: "crash", type: .rnd, primaryKey: "w\(writer)", sortKey: sortKey(n))
                     let value = makeValue(kind: "own", writer: writer, n: n, run: run, previous: 0)
-                    switch try await store.put(key, value: value, condition: .mustNotExist) {
+                    switch try await store.put(key, value: value, condition: .absent) {
                     case .applied(let version): acknowledge(key, version, value)
                     case .conditionFailed(let current):
                         fail("writer \(writer): \(key.text) already exists (version \(current.map(String.init) ?? "nil"))", status: 70)
@@ -116,7 +116,7 @@ await withTaskGroup(of: Void.self) { group in
                     var current = try await store.get(shared)?.version
                     for _ in 0..<4 {
                         let value = makeValue(kind: "shared", writer: writer, n: casCount + 1, run: run, previous: current ?? 0)
-                        let condition: WriteCondition = current.map { .versionEquals($0) } ?? .mustNotExist
+                        let condition: WriteCondition = current.map { .versionEquals($0) } ?? .absent
                         switch try await store.put(shared, value: value, condition: condition) {
                         case .applied(let version):
                             casCount += 1

@@ -1,5 +1,6 @@
 import Cell
 import Linearizability
+import Storage
 
 extension Simulation {
     /// The keys of the workload: a few per cell, so that operations collide.
@@ -50,7 +51,7 @@ extension Simulation {
     /// One write of one key. The client has one request outstanding at a time,
     /// so every sequence below the current one is finished.
     private func command(
-        _ clientIndex: Int, _ sequence: UInt64, _ key: String, value: String?, condition: ItemCondition
+        _ clientIndex: Int, _ sequence: UInt64, _ key: String, value: String?, condition: WriteCondition
     ) -> CellCommand {
         let write = ItemWrite(key: ItemKey(collection: Array(key.utf8)), value: value.map { Array($0.utf8) }, condition: condition)
         return CellCommand(clientID: UInt64(clientIndex), sequence: sequence, acknowledgedBelow: sequence, writes: [write])

@@ -51,7 +51,7 @@ struct CasCommand: AsyncParsableCommand {
     func run() async throws {
         let parsed = try LocalStore.parseKey(key)
         let bytes = try readValueArgument(new)
-        let condition: WriteCondition = expected.map { .valueEquals(Array($0.utf8)) } ?? .mustNotExist
+        let condition: WriteCondition = expected.map { .valueEquals(Array($0.utf8)) } ?? .absent
         let outcome = try await store.with(creating: true, isWrite: true) { store in
             try await store.put(parsed, value: bytes, condition: condition)
         }

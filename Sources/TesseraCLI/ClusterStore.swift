@@ -18,7 +18,7 @@ struct ClusterItemStore: ItemStore {
 
     func put(_ key: Key, value: [UInt8], condition: Storage.WriteCondition) async throws -> WriteOutcome {
         do {
-            return Self.outcome(try await client.put(key, value: value, condition: Self.condition(condition)))
+            return Self.outcome(try await client.put(key, value: value, condition: condition))
         } catch {
             throw ClusterConnection.failure(error, write: true)
         }
@@ -26,7 +26,7 @@ struct ClusterItemStore: ItemStore {
 
     func delete(_ key: Key, condition: Storage.WriteCondition) async throws -> WriteOutcome {
         do {
-            return Self.outcome(try await client.delete(key, condition: Self.condition(condition)))
+            return Self.outcome(try await client.delete(key, condition: condition))
         } catch {
             throw ClusterConnection.failure(error, write: true)
         }
@@ -50,16 +50,6 @@ struct ClusterItemStore: ItemStore {
                 continuation: result.continuation.map { ContinuationToken(resumingAfter: $0) })
         } catch {
             throw ClusterConnection.failure(error, write: false)
-        }
-    }
-
-    static func condition(_ condition: Storage.WriteCondition) -> Client.WriteCondition {
-        switch condition {
-        case .none: .none
-        case .mustNotExist: .absent
-        case .mustExist: .exists
-        case .versionEquals(let version): .versionEquals(version)
-        case .valueEquals(let value): .valueEquals(value)
         }
     }
 

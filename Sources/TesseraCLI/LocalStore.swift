@@ -32,9 +32,9 @@ struct ConditionOptions: ParsableArguments {
 
     var condition: WriteCondition {
         if let ifVersion { return .versionEquals(ifVersion) }
-        if ifAbsent { return .mustNotExist }
+        if ifAbsent { return .absent }
         if let ifValue { return .valueEquals(Array(ifValue.utf8)) }
-        if ifExists { return .mustExist }
+        if ifExists { return .exists }
         return .none
     }
 }

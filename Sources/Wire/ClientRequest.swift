@@ -1,3 +1,4 @@
+import Storage
 /// How fresh a read must be.
 public enum ReadConsistency: UInt8, Sendable, Equatable, CaseIterable {
     /// From the cell's leader under its lease: sees every acknowledged write.
@@ -6,24 +7,15 @@ public enum ReadConsistency: UInt8, Sendable, Equatable, CaseIterable {
     case eventual = 1
 }
 
-/// A condition on the item a write targets, as the client sends it.
-public enum WireCondition: Sendable, Equatable {
-    case none
-    case absent
-    case exists
-    case versionEquals(UInt64)
-    case valueEquals([UInt8])
-}
-
 /// One write of a request: a put when `value` is set, a delete when not.
 /// `key` is the key's text form (`account/resource/type/primaryKey[/sortKey]`);
 /// the node parses it and names the part at fault if it is malformed.
 public struct WireWrite: Sendable, Equatable {
     public var key: String
     public var value: [UInt8]?
-    public var condition: WireCondition
+    public var condition: WriteCondition
 
-    public init(key: String, value: [UInt8]?, condition: WireCondition = .none) {
+    public init(key: String, value: [UInt8]?, condition: WriteCondition = .none) {
         self.key = key
         self.value = value
         self.condition = condition
@@ -117,7 +109,7 @@ public struct ClientRequest: Sendable, Equatable {
             for _ in 0..<count {
                 let key = try reader.readString("key", maximum: Self.keyBytesMaximum)
                 let value = try reader.readOptionalBlob("value", maximum: Self.valueBytesMaximum)
-                let condition: WireCondition
+                let condition: WriteCondition
                 switch try reader.read(UInt8.self, "condition kind") {
                 case 0: condition = .none
                 case 1: condition = .absent

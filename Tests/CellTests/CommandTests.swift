@@ -1,6 +1,7 @@
 import Cell
 import TestSupport
 import Testing
+import Storage
 
 /// Conditions decided at apply time, exactly-once retries, and the command encoding.
 @Suite(.cpuBound)
@@ -82,7 +83,7 @@ struct CommandTests {
 
     @Test func commandsSurviveAnEncodeDecodeRoundTrip() throws {
         var random = SeededRandom(seed: 0xC0FFEE)
-        let everyCondition: [ItemCondition] = [.none, .absent, .exists, .versionEquals(0), .versionEquals(.max), .valueEquals([]), .valueEquals([1, 2])]
+        let everyCondition: [WriteCondition] = [.none, .absent, .exists, .versionEquals(0), .versionEquals(.max), .valueEquals([]), .valueEquals([1, 2])]
         let fixed: [CellCommand] = [
             .put("", "", client: 0, sequence: 0),
             .put("k", "v", client: .max, sequence: .max, acknowledgedBelow: .max),
@@ -178,7 +179,7 @@ struct SeededRandom {
     }
 
     /// A random condition kind; `version` is the one a version condition names.
-    mutating func condition(version: UInt64) -> ItemCondition {
+    mutating func condition(version: UInt64) -> WriteCondition {
         switch int(0...4) {
         case 0: .none
         case 1: .absent

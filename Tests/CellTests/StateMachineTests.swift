@@ -1,5 +1,6 @@
 import Cell
 import Testing
+import Storage
 
 /// One cell's state machine on its own: batches, conditions and client sessions.
 struct StateMachineTests {
@@ -27,7 +28,7 @@ struct StateMachineTests {
         // Every condition holds: every write lands, versioned with the entry's index.
         #expect(machine.run([.put(b, "2", if: .absent), .delete(a, if: .versionEquals(1)), .put(other, "x")]) == .applied(version: 3))
         #expect(machine.read(a) == nil && machine.itemCount == 2)
-        #expect(machine.read(b) == StoredItem(sortKey: Array("b".utf8), value: Array("2".utf8), version: 3))
+        #expect(machine.read(b) == Item(sortKey: Array("b".utf8), version: 3, value: Array("2".utf8)))
         #expect(machine.read(other)?.version == 3)
     }
 
@@ -47,7 +48,7 @@ struct StateMachineTests {
     @Test func eachConditionKindHoldsExactlyWhenItShould() {
         let v = Array("v".utf8)
         // Condition, holds on an absent item, holds on the item "v" at version 1.
-        let table: [(ItemCondition, Bool, Bool)] = [
+        let table: [(WriteCondition, Bool, Bool)] = [
             (.none, true, true),
             (.absent, true, false),
             (.exists, false, true),
@@ -161,11 +162,11 @@ extension CellStateMachine {
 }
 
 extension ItemWrite {
-    static func put(_ key: ItemKey, _ value: String, if condition: ItemCondition = .none) -> ItemWrite {
+    static func put(_ key: ItemKey, _ value: String, if condition: WriteCondition = .none) -> ItemWrite {
         ItemWrite(key: key, value: Array(value.utf8), condition: condition)
     }
 
-    static func delete(_ key: ItemKey, if condition: ItemCondition = .none) -> ItemWrite {
+    static func delete(_ key: ItemKey, if condition: WriteCondition = .none) -> ItemWrite {
         ItemWrite(key: key, value: nil, condition: condition)
     }
 }

@@ -1,4 +1,5 @@
 import Cell
+import Storage
 
 // A tiny deterministic runtime for the replicas of one cell: one shared clock,
 // a message queue the test controls, a "disk" per replica (what it persisted
@@ -531,7 +532,7 @@ extension CellCommand {
     /// A one-write command on the item with collection `key` and an empty sort
     /// key; by default the client has no other request outstanding.
     static func write(
-        _ key: String, _ value: String?, condition: ItemCondition = .none, client: UInt64, sequence: UInt64,
+        _ key: String, _ value: String?, condition: WriteCondition = .none, client: UInt64, sequence: UInt64,
         acknowledgedBelow: UInt64? = nil
     ) -> CellCommand {
         CellCommand(

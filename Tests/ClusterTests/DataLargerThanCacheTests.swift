@@ -60,9 +60,25 @@ extension ClusterTests {
                               "\(cluster.nodes[index].id) is resident at \(bytes >> 20) MiB, above its cache plus \(Self.nodeOverheadBytes >> 20) MiB")
             }
 
-            // The lagging node restarts on its data and serves what it had at once.
+            // The lagging node restarts on its data and serves what it had at once. Writes go on in
+            // the large cell meanwhile: its snapshot is made and streamed while the cell changes.
+            let overwritten = Set(second.prefix(24))
+            func expected(_ index: Int) -> [UInt8] { Self.largeValue(overwritten.contains(index) ? index + 3000 : index) }
             let restartedAt = ContinuousClock.now
             try cluster.start(lagging)
+            let overwrites = Task {
+                try await withClient(cluster.endpoints, options: .cluster(deadline: .seconds(30))) { client in
+                    for round in 1...3 {
+                        for index in overwritten.sorted() {
+                            do {
+                                _ = try await client.put(keys[index], value: Self.largeValue(index + 1000 * round))
+                            } catch {
+                                cluster.fail("overwriting \(keys[index]) failed: \(error)")
+                            }
+                        }
+                    }
+                }
+            }
             try await cluster.waitUntilListening(lagging, timeout: .seconds(30))
             var servedAfter: Duration?
             try await withClient(cluster.endpoints, options: .cluster(deadline: .seconds(30))) { client in
@@ -74,10 +90,11 @@ extension ClusterTests {
                 cluster.check(served, "node \(lagging + 1) did not serve its own data within 30 s of its restart")
 
                 // It catches up on what it missed: a snapshot made from the leader's page store, streamed.
+                try await overwrites.value
                 let caughtUp = await waitUntil(timeout: .seconds(90), every: .milliseconds(500)) {
                     for index in second.reversed() {
                         let item = try? await client.get(keys[index], consistency: .eventual, at: cluster.nodes[lagging].id)
-                        if item?.value != Self.largeValue(index) { return false }
+                        if item?.value != expected(index) { return false }
                     }
                     return true
                 }

@@ -25,7 +25,7 @@ struct CrashConsistencyTests {
             switch index % 6 {
             case 0, 1: writes.append([.put(try key(primary, "s\(index % 3)"), value)])
             case 2: writes.append([.delete(try key(primary, "s\(index % 3)"))])
-            case 3: writes.append([.put(try key(primary, "s1"), value, condition: .mustExist)])
+            case 3: writes.append([.put(try key(primary, "s1"), value, condition: .exists)])
             case 4: writes.append([.put(try key(primary, "s\(index)"), value), .put(try key(primaryKeys[(index + 1) % 4]), value)])
             default: writes.append([.put(try key("big"), [UInt8](repeating: UInt8(index), count: 9_000 + index))])
             }

@@ -29,8 +29,8 @@ struct ModelBasedTests {
         func randomCondition(for key: Key) -> WriteCondition {
             let current = model.item(key)
             switch random.int(0..<7) {
-            case 0: return .mustNotExist
-            case 1: return .mustExist
+            case 0: return .absent
+            case 1: return .exists
             case 2: return .versionEquals(current?.version ?? UInt64(random.int(1...5)))
             case 3: return .versionEquals(UInt64(random.int(1...200)))
             case 4: return .valueEquals(current?.value ?? [1])

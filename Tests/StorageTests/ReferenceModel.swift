@@ -35,8 +35,8 @@ struct ReferenceModel: Equatable {
     private func holds(_ condition: WriteCondition, _ current: Item?) -> Bool {
         switch condition {
         case .none: true
-        case .mustNotExist: current == nil
-        case .mustExist: current != nil
+        case .absent: current == nil
+        case .exists: current != nil
         case .versionEquals(let version): current?.version == version
         case .valueEquals(let value): current?.value == value
         }

@@ -21,9 +21,9 @@ struct StorageEngineTests {
     @Test func conditionsReturnTheCurrentVersionWhenTheyFail() throws {
         let store = try EngineHarness()
         let key = "acme/users/rnd/bob"
-        #expect(try store.put(key, "a", .mustExist) == .conditionFailed(currentVersion: nil))
-        let created = try store.put(key, "a", .mustNotExist).version!
-        #expect(try store.put(key, "b", .mustNotExist) == .conditionFailed(currentVersion: created))
+        #expect(try store.put(key, "a", .exists) == .conditionFailed(currentVersion: nil))
+        let created = try store.put(key, "a", .absent).version!
+        #expect(try store.put(key, "b", .absent) == .conditionFailed(currentVersion: created))
         #expect(try store.put(key, "b", .versionEquals(created + 100)) == .conditionFailed(currentVersion: created))
         let swapped = try store.put(key, "b", .versionEquals(created)).version!
         #expect(try store.put(key, "c", .valueEquals(Array("a".utf8))) == .conditionFailed(currentVersion: swapped))
@@ -40,7 +40,7 @@ struct StorageEngineTests {
         let keyY = try Key(parsing: "acme/tab/rnd/y")
         let failed = try store.write([
             .put(keyY, Array("new-y".utf8)),
-            .put(keyX, Array("new-x".utf8), condition: .mustNotExist),
+            .put(keyX, Array("new-x".utf8), condition: .absent),
         ])
         guard case .conditionFailed(index: 1, currentVersion: .some) = failed else {
             Issue.record("expected the second write to fail, got \(failed)")

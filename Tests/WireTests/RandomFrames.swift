@@ -1,3 +1,4 @@
+import Storage
 import Cell
 import TestSupport
 import Wire
@@ -119,7 +120,7 @@ struct RandomFrames {
     }
 
     mutating func write() -> WireWrite {
-        let condition: WireCondition = switch int(0...4) {
+        let condition: WriteCondition = switch int(0...4) {
         case 0: .none
         case 1: .absent
         case 2: .exists

@@ -81,6 +81,20 @@ extension Shard {
         }
     }
 
+    /// The index of a snapshot of this cell being written, or being streamed
+    /// to a follower that confirmed a chunk lately: the log is not compacted
+    /// past it, or the snapshot would be of no use when it arrives. A stream
+    /// that went quiet holds nothing (the follower may be gone).
+    func snapshotIndexInUse(_ hosted: HostedCell) -> LogIndex? {
+        if let build = hosted.snapshotBuild { return build.index }
+        let time = now
+        let streaming = uploads.values.filter { upload in
+            upload.identity.cell == hosted.cell && !upload.isComplete
+                && time - upload.lastHeardAt < SnapshotUpload.stallTimeout * 5
+        }
+        return streaming.map(\.identity.index).min()
+    }
+
     /// A leader's snapshot file goes once its replica let go of that snapshot
     /// (delivered, or replaced), with the streams still sending it.
     func forgetReleasedSnapshot(_ hosted: HostedCell) {

@@ -206,8 +206,8 @@ final class Shard: @unchecked Sendable {
     private func compactLog(_ hosted: HostedCell) {
         retainedLogBytes -= hosted.appliedBytesSinceSnapshot
         hosted.appliedBytesSinceSnapshot = 0
-        // A snapshot being built needs the entries after its index, to follow it.
-        let through = min(hosted.stateMachine.appliedIndex, hosted.snapshotBuild?.index ?? .max)
+        // A snapshot being built or streamed needs the entries after its index, to follow it.
+        let through = min(hosted.stateMachine.appliedIndex, snapshotIndexInUse(hosted) ?? .max)
         hosted.replica.compactLog(through: through)
     }
 

@@ -55,14 +55,7 @@ extension ClusterLayout {
                 if let value = write.value, value.count > ClusterLimits.valueBytesMaximum {
                     return .failure(ParseFailure("write #\(number + 1): value is \(value.count) bytes; the limit is \(ClusterLimits.valueBytesMaximum)"))
                 }
-                let condition: ItemCondition
-                switch write.condition {
-                case .none: condition = .none
-                case .absent: condition = .absent
-                case .exists: condition = .exists
-                case .versionEquals(let version): condition = .versionEquals(version)
-                case .valueEquals(let value): condition = .valueEquals(value)
-                }
+                let condition = write.condition
                 if case .valueEquals(let expected) = condition { bytes += expected.count }
                 bytes += key.canonicalCollectionBytes.count + key.sortKey.count + (write.value?.count ?? 0)
                 items.append(ItemWrite(key: ItemKey(collection: key.canonicalCollectionBytes, sortKey: key.sortKey),

@@ -60,15 +60,15 @@ struct CellSnapshotSource: Sendable {
 
     /// A collection's items at the build's index, ascending by sort key.
     private func itemsAtIndex(of name: [UInt8], pointer: Pointer, _ build: SnapshotBuild,
-                              where isPart: ([UInt8]) -> Bool = { _ in true }) throws -> [StoredItem] {
+                              where isPart: ([UInt8]) -> Bool = { _ in true }) throws -> [Item] {
         // The pre-images are read after the store: a write the store shows has its pre-image recorded already.
         let current = try store.readNow { try $0.scannedCollection(pointer: pointer) }?.items ?? []
         let preimages = build.preimages(in: name).filter { isPart($0.key) }
-        var items = current.compactMap { item -> StoredItem? in
+        var items = current.compactMap { item -> Item? in
             guard isPart(item.sortKey), preimages[item.sortKey] == nil else { return nil }
             precondition(item.version <= build.index,
                          "cell \(String(cell, radix: 16)): an item of version \(item.version) changed after the snapshot's index \(build.index) without a pre-image")
-            return StoredItem(sortKey: item.sortKey, value: item.value, version: item.version)
+            return item
         }
         for case let (_, item?) in preimages { items.append(item) }
         items.sort { $0.sortKey.lexicographicallyPrecedes($1.sortKey) }

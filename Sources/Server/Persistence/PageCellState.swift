@@ -31,7 +31,7 @@ struct PageCellState: CellState {
     var configuration: [NodeID]
     private(set) var sessionCount = 0
 
-    private var pendingItems: [ItemKey: StoredItem?] = [:]
+    private var pendingItems: [ItemKey: Item?] = [:]
     private var pendingOrder: [ItemKey] = []
     private var pendingSessions: [UInt64: ClientSession?] = [:]
 
@@ -46,15 +46,15 @@ struct PageCellState: CellState {
 
     // MARK: CellState
 
-    func read(_ key: ItemKey) throws -> StoredItem? {
+    func read(_ key: ItemKey) throws -> Item? {
         if let pending = pendingItems[key] { return pending }
         return try storedItem(key)
     }
 
     /// The item as the store holds it, without the writes not handed over yet.
-    func storedItem(_ key: ItemKey) throws -> StoredItem? {
+    func storedItem(_ key: ItemKey) throws -> Item? {
         let item = try store.readNow { try $0.item(pointer: Pointer(hashing: key.collection), sortKey: key.sortKey) }
-        return item.map { StoredItem(sortKey: $0.sortKey, value: $0.value, version: $0.version) }
+        return item
     }
 
     func session(_ client: UInt64) throws -> ClientSession? {
@@ -72,7 +72,7 @@ struct PageCellState: CellState {
         return ages.map { ($0.key, $0.value) }
     }
 
-    mutating func store(_ key: ItemKey, _ item: StoredItem?) throws {
+    mutating func store(_ key: ItemKey, _ item: Item?) throws {
         if pendingItems.updateValue(item, forKey: key) == nil { pendingOrder.append(key) }
     }
 
@@ -85,12 +85,12 @@ struct PageCellState: CellState {
     // MARK: Reads outside applying
 
     func query(collection: [UInt8], from: [UInt8]?, to: [UInt8]?, reverse: Bool, limit: Int, after: [UInt8]?) throws
-        -> (items: [StoredItem], more: Bool)
+        -> (items: [Item], more: Bool)
     {
         precondition(pendingOrder.isEmpty, "a query between applying entries and handing over their writes")
         let range = QueryRange(from: from, to: to, reverse: reverse, limit: limit, continuation: after.map(ContinuationToken.init))
         let page = try store.readNow { try $0.query(pointer: Pointer(hashing: collection), range) }
-        return (page.items.map { StoredItem(sortKey: $0.sortKey, value: $0.value, version: $0.version) }, page.continuation != nil)
+        return (page.items, page.continuation != nil)
     }
 
     // MARK: Handing writes to the store

@@ -1,4 +1,5 @@
 import Cell
+import Storage
 import Synchronization
 
 /// A snapshot of one cell at `index`, written on another thread while the
@@ -13,7 +14,7 @@ final class SnapshotBuild: Sendable {
 
     private struct State {
         /// By collection name, then sort key; nil: the item did not exist at `index`.
-        var preimages: [[UInt8]: [[UInt8]: StoredItem?]] = [:]
+        var preimages: [[UInt8]: [[UInt8]: Item?]] = [:]
         var preimageBytes = 0
         var cancelled = false
     }
@@ -26,7 +27,7 @@ final class SnapshotBuild: Sendable {
 
     /// Called by the shard (the cell's only writer) before it writes `key`:
     /// reads the item's current value once, the first time.
-    func recordPreimage(of key: ItemKey, reading read: () throws -> StoredItem?) rethrows {
+    func recordPreimage(of key: ItemKey, reading read: () throws -> Item?) rethrows {
         let known = state.withLock { $0.preimages[key.collection]?.keys.contains(key.sortKey) ?? false }
         guard !known else { return }
         let item = try read()
@@ -39,7 +40,7 @@ final class SnapshotBuild: Sendable {
     /// What the pre-images hold: a build that keeps more than its bound is given up (see ``NodeLimits``).
     var preimageBytes: Int { state.withLock { $0.preimageBytes } }
 
-    func preimages(in collection: [UInt8]) -> [[UInt8]: StoredItem?] {
+    func preimages(in collection: [UInt8]) -> [[UInt8]: Item?] {
         state.withLock { $0.preimages[collection] ?? [:] }
     }
 

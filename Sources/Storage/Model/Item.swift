@@ -14,20 +14,26 @@ public struct Item: Hashable, Sendable {
     }
 }
 
-/// A condition a write must meet to be applied; checked atomically with the write.
+/// A condition a write must meet to be applied; checked atomically with the
+/// write. The one spelling of "condition" from the client through the wire and
+/// the cells' logs down to the store.
 public enum WriteCondition: Hashable, Sendable {
+    /// Always applies.
     case none
-    case mustNotExist
-    case mustExist
+    /// The item must not exist.
+    case absent
+    /// The item must exist.
+    case exists
+    /// The item must exist with this version.
     case versionEquals(UInt64)
-    /// The machine's COMPARE-AND-SWAP: applies only if the current value equals these bytes.
+    /// The item must exist with exactly this value: the machine's COMPARE-AND-SWAP.
     case valueEquals([UInt8])
 
-    func holds(for current: Item?) -> Bool {
+    public func holds(for current: Item?) -> Bool {
         switch self {
         case .none: true
-        case .mustNotExist: current == nil
-        case .mustExist: current != nil
+        case .absent: current == nil
+        case .exists: current != nil
         case .versionEquals(let version): current?.version == version
         case .valueEquals(let value): current?.value == value
         }
