@@ -91,6 +91,10 @@ public final class Simulation {
         let end = options.faultPhase.nanosecondsValue + options.livenessBound.nanosecondsValue
         while report.violation == nil, let (time, event) = queue.pop(), time <= end {
             if options.eventsMaximum > 0 && report.events >= options.eventsMaximum { break }
+            if options.eventBudget > 0 && report.events >= options.eventBudget {
+                violation("\(options.eventBudget) events by simulated time \(Double(time) / 1e6) ms, the budget: an event storm (a livelock)")
+                break
+            }
             now = time
             report.events += 1
             handle(event)

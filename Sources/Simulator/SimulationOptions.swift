@@ -37,6 +37,10 @@ public struct SimulationOptions: Sendable, Hashable {
     public var compactionInterval: UInt64 = 40
     /// Stop after this many events (0: no cap), as if time ran out.
     public var eventsMaximum = 0
+    /// A seed that needs more events than this fails: a storm of events that
+    /// never lets simulated time reach its end is a livelock, and would
+    /// otherwise hang a range run while its memory grows (0: no budget).
+    public var eventBudget = 5_000_000
 
     public init() {}
 

@@ -32,7 +32,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Simulated seconds of the fault phase (a healed phase follows).")
     var seconds: Int = 20
 
-    @Option(help: "Cap on events processed (0: no cap).")
+    @Option(help: "Cap on events processed, as if time ran out (0: no cap). Without it, a seed that needs more than 5,000,000 events fails as an event storm.")
     var steps: Int = 0
 
     @Option(help: "Simulated nodes.")
@@ -88,6 +88,7 @@ struct SimulateCommand: ParsableCommand {
         options.faults = try parsedFaults()
         options.plantedBug = try parsedBug()
         options.eventsMaximum = steps
+        if steps > 0 { options.eventBudget = 0 }
         var failures: [UInt64] = []
         var lastProgress = ContinuousClock.now
         for offset in 0..<seeds {

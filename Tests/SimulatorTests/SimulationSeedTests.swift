@@ -44,4 +44,17 @@ struct SimulationSeedTests {
         #expect(report.passed, "\(report)")
         #expect(report.operationsUnknown == 0 && report.crashes == 0)
     }
+
+    /// A seed whose events outrun simulated time fails, naming the storm,
+    /// instead of hanging a range run (seed 7580043 once reached 3 million
+    /// events and 11 GB before a time cap stopped it).
+    @Test func aSeedPastItsEventBudgetFailsAsAnEventStorm() {
+        var options = Self.options(seed: 7)
+        options.eventBudget = 2_000
+        let report = Simulation(options: options).run()
+        #expect(!report.passed)
+        #expect(report.violation?.contains("event storm") == true, "\(report)")
+        options.eventBudget = SimulationOptions().eventBudget
+        #expect(Simulation(options: options).run().passed)
+    }
 }
