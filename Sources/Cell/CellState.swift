@@ -19,8 +19,9 @@ public protocol CellState {
     func sessionAges() throws(Failure) -> [(client: UInt64, lastIndex: LogIndex)]
     /// Puts (`item` set) or deletes (`item` nil) one item.
     mutating func store(_ key: ItemKey, _ item: Item?) throws(Failure)
-    /// Puts or forgets one session.
-    mutating func storeSession(_ client: UInt64, _ session: ClientSession?) throws(Failure)
+    /// Puts or forgets one session; `existed` says whether the client had one
+    /// (the caller just read it, so a store need not read it again).
+    mutating func storeSession(_ client: UInt64, _ session: ClientSession?, existed: Bool) throws(Failure)
 }
 
 /// Bounds shared by every kind of cell state.
@@ -39,7 +40,8 @@ extension CellState {
         precondition(entry.index == appliedIndex + 1, "entries must be applied in order: \(entry.index) after \(appliedIndex)")
         appliedIndex = entry.index
         guard case .command(let bytes) = entry.payload, let command = try? CellCommand(decoding: bytes) else { return nil }
-        var session = try self.session(command.clientID) ?? ClientSession()
+        let stored = try self.session(command.clientID)
+        var session = stored ?? ClientSession()
         let result: CellCommandResult
         var executed = false
         if command.sequence < session.watermark {
@@ -51,7 +53,7 @@ extension CellState {
             executed = true
         }
         session.record(executed ? result : nil, for: command.sequence, acknowledgedBelow: command.acknowledgedBelow, at: entry.index)
-        try storeSession(command.clientID, session)
+        try storeSession(command.clientID, session, existed: stored != nil)
         if sessionCount > CellSessions.maximum { try evictSessions() }
         return (command, result)
     }
@@ -81,7 +83,7 @@ extension CellState {
         let ages = try sessionAges()
         let oldest = ages.sorted { ($0.lastIndex, $0.client) < ($1.lastIndex, $1.client) }
             .prefix(ages.count - CellSessions.afterEviction)
-        for session in oldest { try storeSession(session.client, nil) }
+        for session in oldest { try storeSession(session.client, nil, existed: true) }
     }
 }
 

@@ -32,7 +32,8 @@ public struct CellStateMachine: CellState, Hashable, Sendable {
         sessions.map { ($0.key, $0.value.lastIndex) }
     }
 
-    public mutating func storeSession(_ client: UInt64, _ session: ClientSession?) {
+    public mutating func storeSession(_ client: UInt64, _ session: ClientSession?, existed: Bool) {
+        assert(existed == (sessions[client] != nil), "client \(client): told its session existed: \(existed)")
         sessions[client] = session
     }
 

@@ -70,6 +70,13 @@ import Wire
         return (nil, stepsMaximum)
     }
 
+    /// An upload whose ranges alone are looked at (its file is never read).
+    static func upload(bytes: UInt64) -> SnapshotUpload {
+        let identity = SnapshotIdentity(cell: 1, index: 2, ballot: Ballot(3), bytes: bytes, checksum: 0)
+        return SnapshotUpload(peer: NodeID(1), identity: identity, path: "/nonexistent", leaderBallot: Ballot(3),
+                              sentAt: .zero, configuration: [], now: .zero)
+    }
+
     @Test func aStreamOverAPerfectLinkDeliversEveryByteInWindowedChunks() throws {
         try Self.withDirectory { files in
             let source = Self.content(9 << 20 | 12_345, seed: 1)
@@ -92,9 +99,7 @@ import Wire
     }
 
     @Test func aReceiverThatStartedOverIsSentEverythingAgain() throws {
-        let identity = SnapshotIdentity(cell: 1, index: 2, ballot: Ballot(3), bytes: 10 << 20, checksum: 0)
-        var upload = SnapshotUpload(peer: NodeID(1), identity: identity, path: "/nonexistent", leaderBallot: Ballot(3),
-                                    sentAt: .zero, configuration: [], now: .zero)
+        var upload = Self.upload(bytes: 10 << 20)
         #expect(upload.due().count == 4)
         upload.heard(received: 2 << 20, now: .zero)
         #expect(upload.due() == [(4 << 20)..<(5 << 20), (5 << 20)..<(6 << 20)])
@@ -105,9 +110,7 @@ import Wire
     }
 
     @Test func aDuplicateAnswerRewindsOnceNotOncePerChunk() throws {
-        let identity = SnapshotIdentity(cell: 1, index: 2, ballot: Ballot(3), bytes: 10 << 20, checksum: 0)
-        var upload = SnapshotUpload(peer: NodeID(1), identity: identity, path: "/nonexistent", leaderBallot: Ballot(3),
-                                    sentAt: .zero, configuration: [], now: .zero)
+        var upload = Self.upload(bytes: 10 << 20)
         _ = upload.due()
         upload.heard(received: 1 << 20, now: .zero)  // chunk 0 taken
         _ = upload.due()
@@ -120,9 +123,7 @@ import Wire
     }
 
     @Test func aDeliveredSnapshotIsNotSentAgainUntilTheReplicaStillAsksLongAfter() throws {
-        let identity = SnapshotIdentity(cell: 1, index: 2, ballot: Ballot(3), bytes: 3 << 20, checksum: 0)
-        var upload = SnapshotUpload(peer: NodeID(1), identity: identity, path: "/nonexistent", leaderBallot: Ballot(3),
-                                    sentAt: .zero, configuration: [], now: .zero)
+        var upload = Self.upload(bytes: 3 << 20)
         #expect(upload.due().count == 3)
         upload.heard(received: 3 << 20, now: .zero)
         #expect(upload.isComplete)

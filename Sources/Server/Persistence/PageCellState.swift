@@ -76,8 +76,7 @@ struct PageCellState: CellState {
         if pendingItems.updateValue(item, forKey: key) == nil { pendingOrder.append(key) }
     }
 
-    mutating func storeSession(_ client: UInt64, _ session: ClientSession?) throws {
-        let existed = try self.session(client) != nil
+    mutating func storeSession(_ client: UInt64, _ session: ClientSession?, existed: Bool) throws {
         sessionCount += (session != nil ? 1 : 0) - (existed ? 1 : 0)
         pendingSessions[client] = .some(session)
     }
