@@ -1,3 +1,5 @@
+import Foundation
+
 /// An in-memory disk for tests and the simulator. It remembers which writes
 /// are durable (synced) and which are not, can stop at a planned operation as
 /// if the machine lost power, and then decides what the unsynced writes left
@@ -5,7 +7,12 @@
 ///
 /// File creation, removal and truncation are treated as durable at once (the
 /// engine syncs the directory after them anyway); data writes are not.
-public final class SimulatedDisk: StorageDirectory {
+///
+/// Every operation takes one lock, so a ``Store``'s threads may share the
+/// disk; operations are counted in the order they take it.
+public final class SimulatedDisk: StorageDirectory, @unchecked Sendable {
+    let lock = NSRecursiveLock()
+
     final class FileState {
         var durable: [UInt8] = []
         var current: [UInt8] = []
@@ -41,6 +48,8 @@ public final class SimulatedDisk: StorageDirectory {
     /// Applies `loss` to the unsynced writes and makes the disk usable again, as
     /// after a reboot. Open file handles from before stay dead.
     public func crash(_ loss: CrashLoss) {
+        lock.lock()
+        defer { lock.unlock() }
         var writeIndex = 0
         for name in files.keys.sorted() {
             let state = files[name]!
@@ -67,16 +76,18 @@ public final class SimulatedDisk: StorageDirectory {
     }
 
     /// Number of unsynced writes across all files, for tests that enumerate subsets.
-    public var unsyncedWriteCount: Int { files.values.reduce(0) { $0 + $1.unsynced.count } }
+    public var unsyncedWriteCount: Int { lock.withLock { files.values.reduce(0) { $0 + $1.unsynced.count } } }
 
     /// Flips one bit of a file's current and durable content (corruption tests).
     public func flipBit(in name: String, byteOffset: Int, bit: Int) {
+        lock.lock()
+        defer { lock.unlock() }
         guard let state = files[name], byteOffset < state.current.count else { return }
         state.current[byteOffset] ^= 1 << UInt8(bit)
         if byteOffset < state.durable.count { state.durable[byteOffset] ^= 1 << UInt8(bit) }
     }
 
-    public func fileSize(_ name: String) -> Int? { files[name]?.current.count }
+    public func fileSize(_ name: String) -> Int? { lock.withLock { files[name]?.current.count } }
 
     /// Handles opened before the last crash refuse all work.
     var generation = 0
@@ -107,22 +118,28 @@ public final class SimulatedDisk: StorageDirectory {
     // MARK: StorageDirectory
 
     public func openFile(_ name: String) throws -> StorageFile {
+        lock.lock()
+        defer { lock.unlock() }
         if hasCrashed { throw StorageError.simulatedCrash }
         return SimulatedFile(name: name, disk: self, state: state(name), generation: generation)
     }
 
     public func fileNames() throws -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
         if hasCrashed { throw StorageError.simulatedCrash }
         return files.keys.sorted()
     }
 
     public func removeFile(_ name: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
         try step()
         files[name] = nil
     }
 
     public func sync() throws {
-        try step()
+        try lock.withLock { try step() }
     }
 
     public func close() {}
@@ -146,12 +163,16 @@ final class SimulatedFile: StorageFile {
     }
 
     func read(at offset: Int, count: Int) throws -> [UInt8] {
+        disk.lock.lock()
+        defer { disk.lock.unlock() }
         try checkAlive()
         guard offset < state.current.count else { return [] }
         return Array(state.current[offset..<min(offset + count, state.current.count)])
     }
 
     func write(_ bytes: [UInt8], at offset: Int) throws {
+        disk.lock.lock()
+        defer { disk.lock.unlock() }
         try checkAlive()
         try disk.step()
         SimulatedDisk.apply(bytes, at: offset, to: &state.current)
@@ -159,6 +180,8 @@ final class SimulatedFile: StorageFile {
     }
 
     func sync() throws {
+        disk.lock.lock()
+        defer { disk.lock.unlock() }
         try checkAlive()
         try disk.step()
         disk.syncCount += 1
@@ -167,11 +190,15 @@ final class SimulatedFile: StorageFile {
     }
 
     func size() throws -> Int {
+        disk.lock.lock()
+        defer { disk.lock.unlock() }
         try checkAlive()
         return state.current.count
     }
 
     func truncate(to size: Int) throws {
+        disk.lock.lock()
+        defer { disk.lock.unlock() }
         try checkAlive()
         try disk.step()
         if size < state.current.count { state.current.removeSubrange(size...) } else {

@@ -17,9 +17,13 @@ public final class Store: @unchecked Sendable {
     public let path: String
 
     /// Opens (creating if needed) the store at `path`, recovering after a crash.
-    public init(path: String, options: StorageOptions = StorageOptions()) throws {
+    public convenience init(path: String, options: StorageOptions = StorageOptions()) throws {
+        try self.init(directory: try POSIXDirectory(path: path), path: path, options: options)
+    }
+
+    /// Opens a store in `directory` (a simulated disk, in crash tests); `path` names it in messages.
+    public init(directory: StorageDirectory, path: String, options: StorageOptions = StorageOptions()) throws {
         self.path = path
-        let directory = try POSIXDirectory(path: path)
         engine = try StorageEngine(directory: directory, options: options)
         committer = GroupCommitter(durableSequence: engine.durableSequence)
         checkpointer = CheckpointThread(committer: committer)
