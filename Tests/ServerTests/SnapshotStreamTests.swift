@@ -55,6 +55,7 @@ import Wire
             for chunk in inFlight {
                 switch try download.take(chunk, now: now) {
                 case .holding(let received): if link.delivers() { answers.append(received) }
+                case .duplicate: break
                 case .complete:
                     #expect(download.received == identity.bytes)
                     return (try SnapshotFile.read(download.path, offset: 0, count: source.count + 1), step)
@@ -120,6 +121,47 @@ import Wire
         upload.heard(received: 1 << 20, now: .zero)
         upload.heard(received: 1 << 20, now: .zero)
         #expect(upload.due().isEmpty, "the window is full again: nothing more to send until an answer advances")
+    }
+
+    /// A resend after a silence crosses the answers to the chunks it repeats:
+    /// the duplicates are not answered, so the stream goes on from the answers
+    /// and sends each chunk at most twice, not every window twice to the end.
+    @Test func aResendThatCrossesTheAnswersSendsEachChunkAtMostTwice() throws {
+        try Self.withDirectory { files in
+            let source = Self.content(8 << 20, seed: 9)
+            let sent = try files.writeOutgoing(source, cell: 3, index: 40)
+            let identity = SnapshotIdentity(cell: 3, index: 40, ballot: Ballot(9), bytes: sent.bytes, checksum: sent.checksum)
+            var upload = SnapshotUpload(peer: NodeID(1), identity: identity, path: sent.path, leaderBallot: Ballot(9),
+                                        sentAt: .zero, configuration: [], now: .zero)
+            let download = try SnapshotDownload(identity: identity, path: files.incomingPath(identity), now: .zero)
+            var sends: [UInt64: Int] = [:]
+            var inFlight: [Range<UInt64>] = []
+            func send(_ ranges: [Range<UInt64>]) {
+                for range in ranges { sends[range.lowerBound, default: 0] += 1 }
+                inFlight += ranges
+            }
+            send(upload.due())
+            // Slow answers: the replica offers again after the stall timeout, and the window goes again.
+            upload.resumeIfStalled(now: .zero + SnapshotUpload.stallTimeout)
+            send(upload.due())
+            var now = Instant.zero + SnapshotUpload.stallTimeout
+            var outcome = SnapshotDownload.Outcome.duplicate
+            while !inFlight.isEmpty, outcome != .complete {
+                let range = inFlight.removeFirst()
+                let bytes = Array(source[Int(range.lowerBound)..<Int(range.upperBound)])
+                let chunk = SnapshotChunk(identity: identity, leaderBallot: Ballot(9), sentAt: .zero, configuration: [],
+                                          offset: range.lowerBound, bytes: bytes)
+                now = now + .milliseconds(10)
+                outcome = try download.take(chunk, now: now)
+                if case .holding(let received) = outcome { upload.heard(received: received, now: now) }
+                if outcome == .complete { upload.heard(received: identity.bytes, now: now) }
+                send(upload.due())
+            }
+            #expect(outcome == .complete)
+            #expect(upload.isComplete)
+            #expect(sends.values.allSatisfy { $0 <= 2 }, "chunks sent more than twice: \(sends.filter { $0.value > 2 })")
+            #expect(sends.values.reduce(0, +) <= 12, "\(sends.values.reduce(0, +)) chunk sends for 8 chunks")
+        }
     }
 
     @Test func aDeliveredSnapshotIsNotSentAgainUntilTheReplicaStillAsksLongAfter() throws {

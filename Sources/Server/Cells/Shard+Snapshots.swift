@@ -45,6 +45,10 @@ extension Shard {
             upload.resumeIfStalled(now: now)
             uploads[key] = upload
         } else {
+            // Streams to followers that stopped answering make room.
+            for (other, upload) in uploads where !upload.isComplete && now - upload.lastHeardAt >= SnapshotUpload.abandonedAfter {
+                uploads[other] = nil
+            }
             let sending = uploads.values.count { !$0.isComplete }
             guard sending < NodeLimits.snapshotUploadsPerShardMaximum || uploads[key] != nil else { return }
             uploads[key] = SnapshotUpload(peer: peer, identity: identity, path: descriptor.path, leaderBallot: ballot,
@@ -86,6 +90,12 @@ extension Shard {
     /// past it, or the snapshot would be of no use when it arrives. A stream
     /// that went quiet holds nothing (the follower may be gone).
     func snapshotIndexInUse(_ hosted: HostedCell) -> LogIndex? {
+        // Holding the log back is bounded too: past it, the snapshot is given up (the follower asks again).
+        guard hosted.appliedBytesSinceSnapshot <= NodeLimits.snapshotHeldLogBytesMaximum else {
+            hosted.snapshotBuild?.cancel()
+            hosted.snapshotBuild = nil
+            return nil
+        }
         if let build = hosted.snapshotBuild { return build.index }
         let time = now
         let streaming = uploads.values.filter { upload in
@@ -100,16 +110,22 @@ extension Shard {
     func forgetReleasedSnapshot(_ hosted: HostedCell) {
         guard let made = hosted.outgoingSnapshot, hosted.replica.snapshot?.state != made.encoded else { return }
         hosted.outgoingSnapshot = nil
+        discardOutgoing(made, of: hosted.cell)
+    }
+
+    private func discardOutgoing(_ made: SnapshotDescriptor, of cell: UInt64) {
         services.snapshotFiles.remove(made.path)
-        for (key, upload) in uploads where key.cell == hosted.cell && upload.path == made.path { uploads[key] = nil }
+        for (key, upload) in uploads where key.cell == cell && upload.path == made.path { uploads[key] = nil }
     }
 
     /// A follower is behind this replica's log: the cell's state at the
     /// applied index becomes a snapshot file, written from the page store on
     /// the node's snapshot thread while the cell goes on (see ``SnapshotBuild``).
     func provideSnapshot(_ hosted: HostedCell) {
-        // One build per cell at a time: when it ends, the replica has its snapshot.
-        guard hosted.snapshotBuild == nil else { return }
+        // One build per cell at a time: when it ends, the replica has its snapshot. And a few per
+        // shard: each holds pre-images and its cell's log (a replica not served now asks again).
+        guard hosted.snapshotBuild == nil,
+            cells.values.count(where: { $0.snapshotBuild != nil }) < NodeLimits.snapshotBuildsPerShardMaximum else { return }
         // Only the state at the replica's applied index will do (a snapshot installed
         // meanwhile may have moved the replica ahead: then a later ready asks again).
         guard hosted.stateMachine.appliedIndex == hosted.replica.appliedIndex,
@@ -134,9 +150,13 @@ extension Shard {
         switch result {
         case .success(let made): descriptor = made
         case .failure(let error as SnapshotBuildCancelled): _ = error; return
+        case .failure(let error as SnapshotFileError):
+            // The snapshot folder failed (full, say), not the store: the follower asks again later.
+            services.logger.warning("snapshot not made", metadata: ["cell": "\(String(hosted.cell, radix: 16))", "error": "\(error)"])
+            return
         case .failure(let error): stopOnStorageFailure(error, cell: hosted.cell)
         }
-        if let previous = hosted.outgoingSnapshot { services.snapshotFiles.remove(previous.path) }
+        if let previous = hosted.outgoingSnapshot { discardOutgoing(previous, of: hosted.cell) }
         hosted.outgoingSnapshot = descriptor
         services.logger.info("snapshot made for a follower", metadata: [
             "cell": "\(String(hosted.cell, radix: 16))", "index": "\(build.index)", "bytes": "\(descriptor.bytes)"])
@@ -170,10 +190,11 @@ extension Shard {
         case .progress(let progress):
             let key = UploadKey(cell: progress.identity.cell, peer: peer)
             guard var upload = uploads[key], upload.identity == progress.identity else { return }
-            upload.heard(received: progress.receivedBytes, now: now)
+            let completed = upload.heard(received: progress.receivedBytes, now: now)
             uploads[key] = upload
             if upload.isComplete {
                 // Kept (without sending) until the replica lets go of the snapshot: its retransmits are not new streams.
+                guard completed else { return }
                 services.logger.info("snapshot stream delivered", metadata: [
                     "cell": "\(String(key.cell, radix: 16))", "peer": "\(services.layout.member(peer).id)",
                     "bytes": "\(upload.identity.bytes)"])
@@ -187,8 +208,18 @@ extension Shard {
 
     private func take(_ chunk: SnapshotChunk, from peer: NodeID) {
         let identity = chunk.identity
-        // A deposed leader's stream goes no further; consensus tells it why.
-        guard let hosted = cell(identity.cell), chunk.leaderBallot >= hosted.replica.hardState.ballot else { return }
+        guard let hosted = cell(identity.cell) else { return }
+        // A deposed leader's stream goes no further: it is told the ballot that replaced it, as an install would be.
+        guard chunk.leaderBallot >= hosted.replica.hardState.ballot else {
+            queue(.accepted(ballot: hosted.replica.hardState.ballot, success: false, matchIndex: 0, sentAt: chunk.sentAt),
+                  to: peer, from: hosted)
+            finishPassSoon()
+            return
+        }
+        // The snapshot was received and handed to the replica a moment ago: a late resend is not a new stream.
+        if let (received, at) = receivedSnapshots[identity.cell], received == identity, now - at < SnapshotUpload.redeliveryDelay {
+            return
+        }
         let download: SnapshotDownload
         if let current = downloads[identity.cell], current.identity == identity {
             download = current
@@ -209,7 +240,8 @@ extension Shard {
             do {
                 download = try SnapshotDownload(identity: identity, path: services.snapshotFiles.incomingPath(identity), now: now)
             } catch {
-                stopOnStorageFailure(error, cell: identity.cell)
+                services.logger.warning("snapshot not received", metadata: ["cell": "\(String(identity.cell, radix: 16))", "error": "\(error)"])
+                return
             }
             downloads[identity.cell] = download
         }
@@ -217,9 +249,15 @@ extension Shard {
         do {
             outcome = try download.take(chunk, now: now)
         } catch {
-            stopOnStorageFailure(error, cell: identity.cell)
+            // The snapshot folder failed (full, say): the staging goes, and the leader starts over when asked.
+            services.logger.warning("snapshot not received", metadata: ["cell": "\(String(identity.cell, radix: 16))", "error": "\(error)"])
+            downloads[identity.cell] = nil
+            services.snapshotFiles.remove(download.path)
+            return
         }
         switch outcome {
+        case .duplicate:
+            break
         case .holding(let received):
             services.transport.send(.progress(SnapshotProgress(identity: identity, receivedBytes: received)), to: peer)
         case .corrupt(let found):
@@ -230,6 +268,7 @@ extension Shard {
             services.transport.send(.progress(SnapshotProgress(identity: identity, receivedBytes: 0)), to: peer)
         case .complete:
             downloads[identity.cell] = nil
+            receivedSnapshots[identity.cell] = (identity, now)
             services.transport.send(.progress(SnapshotProgress(identity: identity, receivedBytes: identity.bytes)), to: peer)
             services.logger.info("snapshot received", metadata: [
                 "cell": "\(String(identity.cell, radix: 16))", "index": "\(identity.index)", "bytes": "\(identity.bytes)"])

@@ -25,6 +25,8 @@ final class Shard: @unchecked Sendable {
     var uploads: [UploadKey: SnapshotUpload] = [:]
     /// Snapshots arriving for this shard's cells, by cell.
     var downloads: [UInt64: SnapshotDownload] = [:]
+    /// The last snapshot each cell received whole, and when (late resends of it are ignored).
+    var receivedSnapshots: [UInt64: (identity: SnapshotIdentity, at: Instant)] = [:]
     private var endOfPassScheduled = false
     var committedEntries: UInt64 = 0
     /// Applied log bytes the shard's cells keep in memory (bounded by ``NodeLimits/shardLogBytesMaximum``).
@@ -91,6 +93,8 @@ final class Shard: @unchecked Sendable {
         let time = now
         var touched: [HostedCell] = []
         for envelope in envelopes {
+            // Snapshots arrive as streams only: an inline one names no file this node staged.
+            if case .installSnapshot = envelope.message { continue }
             guard let hosted = cell(envelope.cell) else { continue }
             hosted.replica.step(envelope.message, from: peer, now: time)
             if touched.last !== hosted { touched.append(hosted) }
@@ -204,11 +208,14 @@ final class Shard: @unchecked Sendable {
     }
 
     private func compactLog(_ hosted: HostedCell) {
+        // A snapshot being built or streamed needs the entries after its index, to follow it.
+        let applied = hosted.stateMachine.appliedIndex
+        let through = min(applied, snapshotIndexInUse(hosted) ?? .max)
+        hosted.replica.compactLog(through: through)
+        // Held back, the log keeps its bytes (and counts toward the hold's bound).
+        guard through == applied else { return }
         retainedLogBytes -= hosted.appliedBytesSinceSnapshot
         hosted.appliedBytesSinceSnapshot = 0
-        // A snapshot being built or streamed needs the entries after its index, to follow it.
-        let through = min(hosted.stateMachine.appliedIndex, snapshotIndexInUse(hosted) ?? .max)
-        hosted.replica.compactLog(through: through)
     }
 
     /// Replaces the cell's state with a snapshot from its leader; the writes go with the log reset.

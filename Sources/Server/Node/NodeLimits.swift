@@ -34,4 +34,9 @@ public enum NodeLimits {
     /// snapshot stays the state at its index; past it the snapshot is given up
     /// (and made again when the follower asks).
     public static let snapshotPreimageBytesMaximum = 64 << 20
+    /// Snapshots one shard's leaders write at once (on the node's one snapshot thread).
+    public static let snapshotBuildsPerShardMaximum = 2
+    /// Applied log a cell keeps past its compaction point for a snapshot being
+    /// written or streamed; past it the snapshot is given up.
+    public static let snapshotHeldLogBytesMaximum = 64 << 20
 }

@@ -63,6 +63,9 @@ struct CellSnapshotSource: Sendable {
                               where isPart: ([UInt8]) -> Bool = { _ in true }) throws -> [Item] {
         // The pre-images are read after the store: a write the store shows has its pre-image recorded already.
         let current = try store.readNow { try $0.scannedCollection(pointer: pointer) }?.items ?? []
+        // A cancelled build records no pre-images: what it read may be newer than its index.
+        // (The cancel comes before any write without a pre-image, so this check after the read suffices.)
+        guard !build.isCancelled else { throw SnapshotBuildCancelled() }
         let preimages = build.preimages(in: name).filter { isPart($0.key) }
         var items = current.compactMap { item -> Item? in
             guard isPart(item.sortKey), preimages[item.sortKey] == nil else { return nil }

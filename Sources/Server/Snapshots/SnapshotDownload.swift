@@ -27,8 +27,11 @@ final class SnapshotDownload {
     deinit { close(descriptor) }
 
     enum Outcome: Equatable {
-        /// Taken or not, the receiver holds this many bytes.
+        /// Taken, or past a gap (a chunk was lost): the receiver holds this many bytes.
         case holding(UInt64)
+        /// Bytes the receiver holds already (a resend that crossed the answer): not answered,
+        /// so that the sender does not take it for a loss and go back again.
+        case duplicate
         /// Every byte arrived and the checksum matches.
         case complete
         /// Every byte arrived and the checksum does not match: start over.
@@ -38,6 +41,7 @@ final class SnapshotDownload {
     func take(_ chunk: SnapshotChunk, now: Instant) throws -> Outcome {
         precondition(chunk.identity == identity, "a chunk of another snapshot")
         lastChunkAt = now
+        guard chunk.offset >= received else { return .duplicate }
         guard chunk.offset == received else { return .holding(received) }
         try SnapshotFile.write(chunk.bytes[...], to: descriptor, at: chunk.offset, path: path)
         checksum = CRC32C.checksum(chunk.bytes, seed: checksum)

@@ -15,6 +15,8 @@ struct SnapshotUpload {
     static let windowBytes: UInt64 = 4 << 20
     static let stallTimeout = Duration.seconds(2)
     static let redeliveryDelay = Duration.seconds(10)
+    /// A stream whose receiver has not answered for this long is dropped when room is needed.
+    static let abandonedAfter = Duration.seconds(10)
 
     let peer: NodeID
     let identity: SnapshotIdentity
@@ -28,7 +30,10 @@ struct SnapshotUpload {
     private(set) var confirmed: UInt64 = 0
     /// Bytes `0..<sentThrough` were handed to the transport.
     private(set) var sentThrough: UInt64 = 0
+    /// When the receiver last answered (a stream without answers holds nothing back).
     private(set) var lastHeardAt: Instant
+    /// When sending last resumed from the confirmed byte, for stall pacing.
+    private var lastResumedAt: Instant
     /// Set once a resend started from `confirmed`; another answer at the same point then changes nothing.
     private var resentFromConfirmed = false
 
@@ -41,6 +46,7 @@ struct SnapshotUpload {
         self.sentAt = sentAt
         self.configuration = configuration
         lastHeardAt = now
+        lastResumedAt = now
     }
 
     var isComplete: Bool { confirmed == identity.bytes }
@@ -59,10 +65,11 @@ struct SnapshotUpload {
         return ranges
     }
 
-    /// The receiver says it holds `received` bytes.
-    mutating func heard(received: UInt64, now: Instant) {
-        // Answers to duplicates that arrive after the end change nothing.
-        guard completedAt == nil else { return }
+    /// The receiver says it holds `received` bytes; true when that completes the stream.
+    @discardableResult
+    mutating func heard(received: UInt64, now: Instant) -> Bool {
+        // Answers that arrive after the end change nothing.
+        guard completedAt == nil else { return false }
         lastHeardAt = now
         if received > confirmed {
             confirmed = received
@@ -79,9 +86,10 @@ struct SnapshotUpload {
             sentThrough = confirmed
             resentFromConfirmed = true
         }
+        return completedAt != nil
     }
 
-    /// Called whenever the replica asks again: after a silence, resends from
+    /// Called whenever the replica offers the snapshot again: after a silence, resends from
     /// the last confirmed byte. A delivered snapshot the replica still asks for
     /// well after delivery (the follower did not take it) is sent again whole.
     mutating func resumeIfStalled(now: Instant) {
@@ -90,8 +98,8 @@ struct SnapshotUpload {
             self.completedAt = nil
             confirmed = 0
         }
-        guard !isComplete, now - lastHeardAt >= Self.stallTimeout else { return }
-        lastHeardAt = now
+        guard !isComplete, now - max(lastHeardAt, lastResumedAt) >= Self.stallTimeout else { return }
+        lastResumedAt = now
         sentThrough = confirmed
         resentFromConfirmed = true
     }
