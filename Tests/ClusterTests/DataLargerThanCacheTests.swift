@@ -60,13 +60,13 @@ extension ClusterTests {
                               "\(cluster.nodes[index].id) is resident at \(bytes >> 20) MiB, above its cache plus \(Self.nodeOverheadBytes >> 20) MiB")
             }
 
-            // The lagging node restarts on its data and serves what it had at once. Writes go on in
-            // the large cell meanwhile: its snapshot is made and streamed while the cell changes.
+            // The lagging node restarts on its data and serves what it had at once. Then writes go on
+            // in the large cell while it catches up: its snapshot is made and streamed while the cell changes.
             let overwritten = Set(second.prefix(24))
             func expected(_ index: Int) -> [UInt8] { Self.largeValue(overwritten.contains(index) ? index + 3000 : index) }
             let restartedAt = ContinuousClock.now
             try cluster.start(lagging)
-            let overwrites = Task {
+            func overwrite() -> Task<Void, any Error> { Task {
                 try await withClient(cluster.endpoints, options: .cluster(deadline: .seconds(30))) { client in
                     for round in 1...3 {
                         for index in overwritten.sorted() {
@@ -78,7 +78,7 @@ extension ClusterTests {
                         }
                     }
                 }
-            }
+            } }
             try await cluster.waitUntilListening(lagging, timeout: .seconds(30))
             var servedAfter: Duration?
             try await withClient(cluster.endpoints, options: .cluster(deadline: .seconds(30))) { client in
@@ -88,6 +88,7 @@ extension ClusterTests {
                 }
                 servedAfter = ContinuousClock.now - restartedAt
                 cluster.check(served, "node \(lagging + 1) did not serve its own data within 30 s of its restart")
+                let overwrites = overwrite()
 
                 // It catches up on what it missed: a snapshot made from the leader's page store, streamed.
                 try await overwrites.value
