@@ -37,7 +37,7 @@ import Wire
         let identity = SnapshotIdentity(cell: 3, index: 40, ballot: Ballot(9), bytes: sent.bytes, checksum: sent.checksum)
         var upload = SnapshotUpload(peer: NodeID(1), identity: identity, path: sent.path, leaderBallot: Ballot(12),
                                     sentAt: .zero, configuration: [NodeID(0), NodeID(1), NodeID(2)], now: .zero)
-        let download = try SnapshotDownload(identity: identity, path: files.incomingPath(identity), now: .zero)
+        let download = try SnapshotDownload(identity: identity, files: files, now: .zero)
         var now = Instant.zero
         var inFlight: [SnapshotChunk] = []
         var answers: [UInt64] = []
@@ -45,7 +45,7 @@ import Wire
             now = now + .milliseconds(100)
             for range in upload.due() {
                 #expect(range.count <= SnapshotTransfer.chunkBytesMaximum)
-                let bytes = try SnapshotFile.read(sent.path, offset: range.lowerBound, count: Int(range.count))
+                let bytes = try files.read(sent.path, offset: range.lowerBound, count: Int(range.count))
                 if link.delivers() {
                     inFlight.append(SnapshotChunk(identity: identity, leaderBallot: Ballot(12), sentAt: now,
                                                   configuration: upload.configuration, offset: range.lowerBound, bytes: bytes))
@@ -58,7 +58,7 @@ import Wire
                 case .duplicate: break
                 case .complete:
                     #expect(download.received == identity.bytes)
-                    return (try SnapshotFile.read(download.path, offset: 0, count: source.count + 1), step)
+                    return (try files.read(download.path, offset: 0, count: source.count + 1), step)
                 case .corrupt(let found): Issue.record("checksum \(found) does not match \(identity.checksum)")
                 }
             }
@@ -133,7 +133,7 @@ import Wire
             let identity = SnapshotIdentity(cell: 3, index: 40, ballot: Ballot(9), bytes: sent.bytes, checksum: sent.checksum)
             var upload = SnapshotUpload(peer: NodeID(1), identity: identity, path: sent.path, leaderBallot: Ballot(9),
                                         sentAt: .zero, configuration: [], now: .zero)
-            let download = try SnapshotDownload(identity: identity, path: files.incomingPath(identity), now: .zero)
+            let download = try SnapshotDownload(identity: identity, files: files, now: .zero)
             var sends: [UInt64: Int] = [:]
             var inFlight: [Range<UInt64>] = []
             func send(_ ranges: [Range<UInt64>]) {
@@ -184,7 +184,7 @@ import Wire
             let source = Self.content(3 << 20, seed: 5)
             let identity = SnapshotIdentity(cell: 1, index: 2, ballot: Ballot(3), bytes: UInt64(source.count),
                                             checksum: CRC32C.checksum(source))
-            let download = try SnapshotDownload(identity: identity, path: files.incomingPath(identity), now: .zero)
+            let download = try SnapshotDownload(identity: identity, files: files, now: .zero)
             var outcome = SnapshotDownload.Outcome.holding(0)
             for offset in stride(from: 0, to: source.count, by: 1 << 20) {
                 var bytes = Array(source[offset..<offset + (1 << 20)])
@@ -206,5 +206,16 @@ import Wire
         #expect(SnapshotDescriptor(decoding: []) == nil)
         #expect(SnapshotDescriptor(decoding: Array(descriptor.encoded.dropLast())) == nil)
         #expect(SnapshotDescriptor(decoding: [0, 0, 0, 0] + descriptor.encoded) == nil)
+    }
+}
+
+extension SnapshotFiles {
+    /// A whole snapshot written at once, as a leader's file would be.
+    func writeOutgoing(_ bytes: [UInt8], cell: UInt64, index: UInt64) throws -> SnapshotDescriptor {
+        let path = outgoingPath(cell: cell, index: index)
+        let file = try create(path)
+        defer { file.close() }
+        try write(bytes, to: file, at: 0, path: path)
+        return SnapshotDescriptor(path: path, bytes: UInt64(bytes.count), checksum: CRC32C.checksum(bytes))
     }
 }

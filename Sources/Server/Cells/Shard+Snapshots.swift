@@ -68,7 +68,7 @@ extension Shard {
         for range in ranges {
             let bytes: [UInt8]
             do {
-                bytes = try SnapshotFile.read(upload.path, offset: range.lowerBound, count: Int(range.count))
+                bytes = try services.snapshotFiles.read(upload.path, offset: range.lowerBound, count: Int(range.count))
             } catch {
                 services.logger.warning("snapshot stream stopped", metadata: ["error": "\(error)"])
                 uploads[key] = nil
@@ -238,7 +238,7 @@ extension Shard {
             }
             guard downloads.count < NodeLimits.snapshotDownloadsPerShardMaximum else { return }
             do {
-                download = try SnapshotDownload(identity: identity, path: services.snapshotFiles.incomingPath(identity), now: now)
+                download = try SnapshotDownload(identity: identity, files: services.snapshotFiles, now: now)
             } catch {
                 services.logger.warning("snapshot not received", metadata: ["cell": "\(String(identity.cell, radix: 16))", "error": "\(error)"])
                 return
@@ -289,7 +289,7 @@ extension Shard {
         guard let descriptor = SnapshotDescriptor(decoding: snapshot.state) else {
             throw SnapshotInstallError(reason: "its state is not a snapshot file this node staged")
         }
-        let bytes = try SnapshotFile.read(descriptor.path, offset: 0, count: Int(descriptor.bytes))
+        let bytes = try services.snapshotFiles.read(descriptor.path, offset: 0, count: Int(descriptor.bytes))
         guard bytes.count == descriptor.bytes, CRC32C.checksum(bytes) == descriptor.checksum else {
             throw SnapshotInstallError(reason: "its staged file \(descriptor.path) changed after it was checked")
         }

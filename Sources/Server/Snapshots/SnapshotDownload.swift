@@ -10,21 +10,23 @@ import Wire
 final class SnapshotDownload {
     let identity: SnapshotIdentity
     let path: String
-    private let descriptor: Int32
+    private let files: SnapshotFiles
+    private let file: StorageFile
     private(set) var received: UInt64 = 0
     private var checksum: UInt32 = 0
     private(set) var lastChunkAt: Instant
     /// A download without a chunk for this long is given up when room is needed.
     static let abandonedAfter = Duration.seconds(10)
 
-    init(identity: SnapshotIdentity, path: String, now: Instant) throws {
+    init(identity: SnapshotIdentity, files: SnapshotFiles, now: Instant) throws {
         self.identity = identity
-        self.path = path
+        self.files = files
+        path = files.incomingPath(identity)
         lastChunkAt = now
-        descriptor = try SnapshotFile.create(path)
+        file = try files.create(path)
     }
 
-    deinit { close(descriptor) }
+    deinit { file.close() }
 
     enum Outcome: Equatable {
         /// Taken, or past a gap (a chunk was lost): the receiver holds this many bytes.
@@ -43,7 +45,7 @@ final class SnapshotDownload {
         lastChunkAt = now
         guard chunk.offset >= received else { return .duplicate }
         guard chunk.offset == received else { return .holding(received) }
-        try SnapshotFile.write(chunk.bytes[...], to: descriptor, at: chunk.offset, path: path)
+        try files.write(chunk.bytes, to: file, at: chunk.offset, path: path)
         checksum = CRC32C.checksum(chunk.bytes, seed: checksum)
         received += UInt64(chunk.bytes.count)
         guard received == identity.bytes else { return .holding(received) }

@@ -4,41 +4,65 @@ import Synchronization
 import Wire
 
 /// Where a node keeps snapshot files: those it made for lagging followers
-/// (`outgoing`) and those arriving from a leader (`incoming`). Neither outlives
-/// the process that made it: a restarted node clears both, a leader makes a
-/// new snapshot on demand, and a follower is sent its snapshot again.
-final class SnapshotFiles: Sendable {
+/// (`outgoing`) and those arriving from a leader (`incoming`), each a
+/// ``POSIXDirectory`` (the store's file layer, with its lock). Neither
+/// outlives the process that made it: a restarted node clears both, a leader
+/// makes a new snapshot on demand, and a follower is sent its snapshot again.
+/// No fsync: a snapshot file is rebuilt after a crash, never trusted across one.
+/// Every error names the file and is a ``SnapshotFileError``, so that a failing
+/// snapshot folder is told apart from a failing store.
+final class SnapshotFiles: @unchecked Sendable {
     let directory: String
+    private let outgoing: POSIXDirectory
+    private let incoming: POSIXDirectory
+    /// Distinguishes two snapshots of one cell at one index (a file may still be streaming when the next is made).
+    private let serial = Atomic<UInt64>(0)
 
     init(directory: String) throws {
         self.directory = directory
         let manager = FileManager.default
         try? manager.removeItem(atPath: directory)
-        for part in ["outgoing", "incoming"] {
-            try manager.createDirectory(atPath: directory + "/" + part, withIntermediateDirectories: true)
-        }
+        try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        outgoing = try POSIXDirectory(path: directory + "/outgoing")
+        incoming = try POSIXDirectory(path: directory + "/incoming")
     }
-
-    /// Distinguishes two snapshots of one cell at one index (a file may still be streaming when the next is made).
-    private let serial = Atomic<UInt64>(0)
 
     func outgoingPath(cell: UInt64, index: UInt64) -> String {
         let serial = serial.add(1, ordering: .relaxed).newValue
-        return "\(directory)/outgoing/\(String(cell, radix: 16))-\(index)-\(serial).snapshot"
+        return "\(outgoing.path)/\(String(cell, radix: 16))-\(index)-\(serial).snapshot"
     }
 
     func incomingPath(_ identity: SnapshotIdentity) -> String {
-        "\(directory)/incoming/\(String(identity.cell, radix: 16))-\(identity.index)-\(identity.ballot.number).part"
+        "\(incoming.path)/\(String(identity.cell, radix: 16))-\(identity.index)-\(identity.ballot.number).part"
     }
 
-    /// Writes a whole snapshot and says where it is. No fsync: the file is
-    /// rebuilt after a crash, never trusted across one.
-    func writeOutgoing(_ bytes: [UInt8], cell: UInt64, index: UInt64) throws -> SnapshotDescriptor {
-        let path = outgoingPath(cell: cell, index: index)
-        let descriptor = try SnapshotFile.create(path)
-        defer { close(descriptor) }
-        try SnapshotFile.write(bytes[...], to: descriptor, at: 0, path: path)
-        return SnapshotDescriptor(path: path, bytes: UInt64(bytes.count), checksum: CRC32C.checksum(bytes))
+    /// Opens `path` (one of this folder's) empty.
+    func create(_ path: String) throws -> StorageFile {
+        try failing(path, "create") {
+            let (directory, name) = try folder(of: path)
+            let file = try directory.openFile(name)
+            try file.truncate(to: 0)
+            return file
+        }
+    }
+
+    /// `count` bytes from `offset`; fewer only if the file is shorter.
+    func read(_ path: String, offset: UInt64, count: Int) throws -> [UInt8] {
+        try failing(path, "read") {
+            let (directory, name) = try folder(of: path)
+            let file = try directory.openFile(name)
+            defer { file.close() }
+            return try file.read(at: Int(offset), count: count)
+        }
+    }
+
+    func write(_ bytes: [UInt8], to file: StorageFile, at offset: UInt64, path: String) throws {
+        try failing(path, "write") { try file.write(bytes, at: Int(offset)) }
+    }
+
+    func remove(_ path: String) {
+        guard let (directory, name) = try? folder(of: path) else { return }
+        try? directory.removeFile(name)
     }
 
     /// Streams a cell's state at the build's index into a new file (on the
@@ -46,8 +70,8 @@ final class SnapshotFiles: Sendable {
     /// reading the file back, since its first bytes are written last.
     func writeOutgoing(_ build: SnapshotBuild, from source: CellSnapshotSource) throws -> SnapshotDescriptor {
         let path = outgoingPath(cell: build.cell, index: build.index)
-        var sink = FileSnapshotSink(path: path, descriptor: try SnapshotFile.create(path))
-        defer { close(sink.descriptor) }
+        var sink = FileSnapshotSink(files: self, path: path, file: try create(path))
+        defer { sink.file.close() }
         do {
             try source.write(build, to: &sink)
             try sink.flush()
@@ -58,65 +82,37 @@ final class SnapshotFiles: Sendable {
         var checksum: UInt32 = 0
         var offset: UInt64 = 0
         while offset < sink.length {
-            let piece = try SnapshotFile.read(path, offset: offset, count: Int(min(UInt64(4 << 20), sink.length - offset)))
-            guard !piece.isEmpty else { throw SnapshotFileError(path: path, operation: "read back", code: EIO) }
+            let piece = try read(path, offset: offset, count: Int(min(UInt64(4 << 20), sink.length - offset)))
+            guard !piece.isEmpty else { throw SnapshotFileError(path: path, operation: "read back", reason: "the file is shorter than written") }
             checksum = CRC32C.checksum(piece, seed: checksum)
             offset += UInt64(piece.count)
         }
         return SnapshotDescriptor(path: path, bytes: sink.length, checksum: checksum)
     }
 
-    func remove(_ path: String) {
-        unlink(path)
-    }
-}
-
-/// The few POSIX calls snapshot files need, with errors that name the file.
-enum SnapshotFile {
-    static func create(_ path: String) throws -> Int32 {
-        let descriptor = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw SnapshotFileError(path: path, operation: "create", code: errno) }
-        return descriptor
+    private func folder(of path: String) throws -> (directory: POSIXDirectory, name: String) {
+        let name = (path as NSString).lastPathComponent
+        let parent = (path as NSString).deletingLastPathComponent
+        for directory in [outgoing, incoming] where directory.path == parent { return (directory, name) }
+        throw SnapshotFileError(path: path, operation: "find", reason: "not in \(directory)")
     }
 
-    static func write(_ bytes: ArraySlice<UInt8>, to descriptor: Int32, at offset: UInt64, path: String) throws {
-        var done = 0
-        try bytes.withUnsafeBytes { buffer in
-            while done < buffer.count {
-                let written = pwrite(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-                if written < 0, errno == EINTR { continue }
-                guard written > 0 else { throw SnapshotFileError(path: path, operation: "write", code: errno) }
-                done += written
-            }
+    private func failing<T>(_ path: String, _ operation: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as SnapshotFileError {
+            throw error
+        } catch {
+            throw SnapshotFileError(path: path, operation: operation, reason: "\(error)")
         }
-    }
-
-    /// `count` bytes from `offset`; fewer only if the file is shorter.
-    static func read(_ path: String, offset: UInt64, count: Int) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw SnapshotFileError(path: path, operation: "open", code: errno) }
-        defer { close(descriptor) }
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        try bytes.withUnsafeMutableBytes { buffer in
-            while done < count {
-                let got = pread(descriptor, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-                if got < 0, errno == EINTR { continue }
-                guard got >= 0 else { throw SnapshotFileError(path: path, operation: "read", code: errno) }
-                if got == 0 { break }
-                done += got
-            }
-        }
-        bytes.removeSubrange(done...)
-        return bytes
     }
 }
 
 struct SnapshotFileError: Error, CustomStringConvertible {
     let path: String
     let operation: String
-    let code: Int32
-    var description: String { "cannot \(operation) snapshot file \(path): \(String(cString: strerror(code)))" }
+    let reason: String
+    var description: String { "cannot \(operation) snapshot file \(path): \(reason)" }
 }
 
 /// What a replica holds as a snapshot's `state` on a node: where the bytes
@@ -158,14 +154,16 @@ struct SnapshotDescriptor: Equatable, Sendable {
 
 /// A snapshot written to a file through a 1 MiB buffer.
 struct FileSnapshotSink: SnapshotSink {
+    let files: SnapshotFiles
     let path: String
-    let descriptor: Int32
+    let file: StorageFile
     private(set) var length: UInt64 = 0
     private var buffer: [UInt8] = []
 
-    init(path: String, descriptor: Int32) {
+    init(files: SnapshotFiles, path: String, file: StorageFile) {
+        self.files = files
         self.path = path
-        self.descriptor = descriptor
+        self.file = file
     }
 
     mutating func append(_ bytes: [UInt8]) throws {
@@ -176,12 +174,12 @@ struct FileSnapshotSink: SnapshotSink {
 
     mutating func flush() throws {
         guard !buffer.isEmpty else { return }
-        try SnapshotFile.write(buffer[...], to: descriptor, at: length - UInt64(buffer.count), path: path)
+        try files.write(buffer, to: file, at: length - UInt64(buffer.count), path: path)
         buffer.removeAll(keepingCapacity: true)
     }
 
     mutating func patchStart(_ bytes: [UInt8]) throws {
         try flush()
-        try SnapshotFile.write(bytes[...], to: descriptor, at: 0, path: path)
+        try files.write(bytes, to: file, at: 0, path: path)
     }
 }
