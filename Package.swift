@@ -43,8 +43,11 @@ let package = Package(
         ),
         // One replicated cell: Multi-Paxos log, leader lease, fencing, snapshots (sans-I/O).
         .target(name: "Cell", dependencies: ["Placement", "Storage"]),
-        // The deterministic simulator: seeded network, disks, clocks and clients around real cells.
-        .target(name: "Simulator", dependencies: ["Cell", "Storage", "Linearizability"]),
+        // A cell's life on a node: the ready loop (ready → WAL → apply into the page store), the
+        // cell's state in the page store, its log records. The same code under SwiftNIO and the simulator.
+        .target(name: "CellHost", dependencies: ["Cell", "Storage", "Keyspace", "Wire"]),
+        // The deterministic simulator: seeded network, disks, clocks and clients around real cells and their ready loop.
+        .target(name: "Simulator", dependencies: ["CellHost", "Cell", "Storage", "Keyspace", "Linearizability"]),
         // The node protocol: versioned, length-framed binary frames for peers and clients, and their NIO codec.
         .target(
             name: "Wire",
@@ -63,7 +66,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Wire", "Cell", "Storage", "Keyspace", "Placement",
+                "CellHost", "Wire", "Cell", "Storage", "Keyspace", "Placement",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -134,7 +137,7 @@ let package = Package(
         // Helpers shared by the test targets only (seeded randomness, temporary folders).
         .target(name: "TestSupport", dependencies: ["Cell"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "TestSupport"], resources: [.copy("Vectors")]),
-        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Cell", "TestSupport"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Cell", "Storage", "TestSupport"]),
         .testTarget(name: "CellTests", dependencies: ["Cell", "Storage", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "TestSupport"], resources: [.copy("Vectors")]),
@@ -146,7 +149,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Cell", "Keyspace", "Storage", "Placement", "Wire"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "CellHost", "Cell", "Keyspace", "Storage", "Placement", "Wire"]),
         .testTarget(name: "CLITests", dependencies: ["Storage", "Keyspace", "TestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: ["Client", "Keyspace", "Wire", "Linearizability", "TestSupport"]),
         .testTarget(

@@ -1,11 +1,10 @@
 import Cell
+import CellHost
+import Storage
 
-/// One replica hosted on a simulated node, with its state machine and the
+/// One replica hosted on a simulated node: the ready loop's cell, with the
 /// client requests waiting on it.
-final class HostedReplica {
-    let cell: Int
-    var replica: CellReplica
-    var stateMachine = CellStateMachine()
+final class SimulatedCell: HostedCell {
     /// Proposed writes by log index, answered when that index is applied.
     var pendingWrites: [LogIndex: ClientRequest] = [:]
     /// Strong reads waiting for a (renewed) lease.
@@ -13,30 +12,15 @@ final class HostedReplica {
     /// The real time of the tick event already queued, if any.
     var scheduledTick: Int64?
 
-    init(cell: Int, replica: CellReplica) {
-        self.cell = cell
-        self.replica = replica
-    }
-
     /// The simulator's register `key` is the item with that collection and an empty sort key.
-    func value(of key: String) -> String? {
-        stateMachine.read(ItemKey(collection: Array(key.utf8))).map { String(decoding: $0.value, as: UTF8.self) }
+    func value(of key: String) throws -> String? {
+        try stateMachine.read(ItemKey(collection: Array(key.utf8))).map { String(decoding: $0.value, as: UTF8.self) }
     }
 }
 
-extension PersistedReplicaState {
-    static let empty = PersistedReplicaState(hardState: HardState(), snapshot: nil, entries: [])
-
-    /// The node's own compaction: the snapshot replaces the entries it covers.
-    mutating func compact(_ snapshot: Snapshot) {
-        self.snapshot = snapshot
-        base = LogBase(index: snapshot.index, ballot: snapshot.ballot, configuration: snapshot.configuration)
-        entries.removeAll { $0.index <= snapshot.index }
-    }
-}
-
-/// A machine of the simulated cluster: a drifting clock, a disk with group
-/// commit, the replicas it hosts, and its view of which peers are alive.
+/// A machine of the simulated cluster: a drifting clock, a disk that
+/// survives its crashes, the node's store and ready loop on that disk (the
+/// server's code), and its view of which peers are alive.
 final class SimulatedNode {
     let id: NodeID
     var isUp = true
@@ -45,22 +29,31 @@ final class SimulatedNode {
     /// Local clock = offset + real × rate.
     var clockOffset: Int64
     var clockRate: Double
-    var hosted: [Int: HostedReplica] = [:]
-    /// What the node wrote for each cell's replica: survives crashes.
-    var durable: [Int: PersistedReplicaState] = [:]
-    /// Readies waiting for the disk, oldest first; `syncing` are the ones the running fsync covers.
-    var diskQueue: [(cell: Int, ready: Ready)] = []
-    var syncing: [(cell: Int, ready: Ready)] = []
+    /// The node's disk: what was synced survives a crash; the rest is lost or torn.
+    let disk = SimulatedDisk()
+    /// The store and ready loop of the running incarnation (nil while down).
+    var store: Store?
+    var pipeline: ReadyLoop<SimulatedNode>?
+    /// A group commit round is written and its sync is under way, or about to start.
+    var commitRoundScheduled = false
+    var passEndScheduled = false
     var lastHeard: [NodeID: Int64] = [:]
     var suspected: Set<NodeID> = []
     /// While paused, the node's events wait until this real time, in order.
     var pausedUntil: Int64?
+    unowned let simulation: Simulation
 
-    init(id: NodeID, clockOffset: Int64, clockRate: Double) {
+    init(id: NodeID, clockOffset: Int64, clockRate: Double, simulation: Simulation) {
         self.id = id
         self.clockOffset = clockOffset
         self.clockRate = clockRate
+        self.simulation = simulation
     }
+
+    func hosted(_ cell: Int) -> SimulatedCell? { pipeline?.cells[UInt64(cell)] }
+
+    /// The cells this node hosts, in order (none while down).
+    var hostedCells: [Int] { (pipeline?.cells.keys.map { Int($0) } ?? []).sorted() }
 
     func localNow(_ real: Int64) -> Instant {
         Instant(nanoseconds: clockOffset + Int64((Double(real) * clockRate).rounded(.down)))

@@ -9,7 +9,7 @@ extension Simulation {
         var holders: [NodeID] = []
         for member in cellReplicas[cell] {
             let node = nodes[Int(member.rawValue)]
-            guard node.isUp, let hosted = node.hosted[cell] else { continue }
+            guard node.isUp, let hosted = node.hosted(cell) else { continue }
             let replica = hosted.replica
             if replica.role == .leader {
                 if let other = leaderOfBallot[cell]?[replica.ballot], other != member {
@@ -28,7 +28,7 @@ extension Simulation {
     /// ballot, and all replicas applied the same state.
     func checkLiveness() {
         for cell in 0..<options.cells {
-            let hosted = cellReplicas[cell].compactMap { nodes[Int($0.rawValue)].hosted[cell] }
+            let hosted = cellReplicas[cell].compactMap { nodes[Int($0.rawValue)].hosted(cell) }
             let leaders = hosted.filter { $0.replica.role == .leader }
             guard leaders.count == 1, let leader = leaders.first else {
                 violation("liveness: cell \(cell) has \(leaders.count) leaders \(options.livenessBound) after the faults healed")
@@ -38,8 +38,11 @@ extension Simulation {
                 violation("liveness: cell \(cell)'s leader has not committed its log after the faults healed")
                 return
             }
-            for replica in hosted where replica.stateMachine != leader.stateMachine {
-                violation("liveness: cell \(cell): replica on \(replica.replica.me) applied through \(replica.stateMachine.appliedIndex), leader through \(leader.stateMachine.appliedIndex)")
+            // Every replica's page store holds the leader's state, item for item.
+            let leaderState = try? leader.stateMachine.encodedSnapshot()
+            for replica in hosted where replica.stateMachine.appliedIndex != leader.stateMachine.appliedIndex
+                || (try? replica.stateMachine.encodedSnapshot()) != leaderState {
+                violation("liveness: cell \(cell): replica on \(replica.replica.me) applied through \(replica.stateMachine.appliedIndex), leader through \(leader.stateMachine.appliedIndex), and their states differ")
                 return
             }
         }

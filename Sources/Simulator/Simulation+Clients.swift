@@ -6,7 +6,7 @@ extension Simulation {
     /// The keys of the workload: a few per cell, so that operations collide.
     func key(_ index: Int) -> (key: String, cell: Int) {
         let cell = index % options.cells
-        return ("k\(index)", cell)
+        return (cellKeys[cell][index / options.cells], cell)
     }
 
     func startOperation(_ clientIndex: Int) {

@@ -10,16 +10,26 @@ extension Simulation {
         switch event {
         case .deliver(let from, let to, let cell, let message):
             let node = nodes[Int(to.rawValue)]
-            guard node.isUp, let hosted = node.hosted[cell] else { return }
+            guard node.isUp, let hosted = node.hosted(cell) else { return }
             hosted.replica.step(message, from: from, now: node.localNow(now))
             drive(node, cell)
+        case .passEnd(let id, let incarnation):
+            guard let node = running(id, incarnation) else { return }
+            endPass(node)
+        case .diskWrite(let id, let incarnation):
+            guard let node = running(id, incarnation) else { return }
+            writeCommitRound(node)
         case .diskSynced(let id, let incarnation):
-            let node = nodes[Int(id.rawValue)]
-            guard node.isUp, node.incarnation == incarnation else { return }
-            completeSync(node)
+            guard let node = running(id, incarnation) else { return }
+            syncCommitRound(node)
+        case .run(let id, let incarnation, let body):
+            guard running(id, incarnation) != nil else { return }
+            body()
+        case .diskFailed(let id, let incarnation):
+            guard let node = running(id, incarnation) else { return }
+            powerLoss(node, loss: options.diskFailure?.loss ?? randomCrashLoss())
         case .tick(let id, let cell, let incarnation):
-            let node = nodes[Int(id.rawValue)]
-            guard node.isUp, node.incarnation == incarnation, let hosted = node.hosted[cell] else { return }
+            guard let node = running(id, incarnation), let hosted = node.hosted(cell) else { return }
             hosted.scheduledTick = nil
             hosted.replica.tick(now: node.localNow(now))
             expireReads(node, hosted)
@@ -32,8 +42,8 @@ extension Simulation {
             node.lastHeard[from] = node.localNow(now).nanoseconds
             if node.suspected.remove(from) != nil {
                 // Back: leaders resume sending to it (and start its catch-up).
-                for cell in node.hosted.keys.sorted() {
-                    node.hosted[cell]!.replica.peerReachable(from, now: node.localNow(now))
+                for cell in node.hostedCells {
+                    node.hosted(cell)!.replica.peerReachable(from, now: node.localNow(now))
                     drive(node, cell)
                 }
             }
@@ -62,11 +72,18 @@ extension Simulation {
         }
     }
 
+    /// The node, if it is up and still the incarnation the event was for.
+    func running(_ id: NodeID, _ incarnation: Int) -> SimulatedNode? {
+        let node = nodes[Int(id.rawValue)]
+        return node.isUp && node.incarnation == incarnation ? node : nil
+    }
+
     /// The node an event runs on, if it runs on one.
     func recipient(of event: Event) -> SimulatedNode? {
         switch event {
         case .deliver(_, let to, _, _), .heartbeat(_, let to), .request(let to, _): nodes[Int(to.rawValue)]
-        case .diskSynced(let id, _), .tick(let id, _, _), .heartbeatRound(let id, _): nodes[Int(id.rawValue)]
+        case .diskSynced(let id, _), .tick(let id, _, _), .heartbeatRound(let id, _), .passEnd(let id, _),
+            .diskWrite(let id, _), .run(let id, _, _), .diskFailed(let id, _): nodes[Int(id.rawValue)]
         default: nil
         }
     }
@@ -103,8 +120,8 @@ extension Simulation {
             if local - heard > Self.suspicionTimeout && !node.suspected.contains(peer.id) {
                 node.suspected.insert(peer.id)
                 // One suspicion, shared by every cell whose leader lives there.
-                for cell in node.hosted.keys.sorted() {
-                    let replica = node.hosted[cell]!.replica
+                for cell in node.hostedCells {
+                    let replica = node.hosted(cell)!.replica
                     replica.peerUnreachable(peer.id)
                     if replica.leader == peer.id {
                         replica.leaderSuspected(now: node.localNow(now))

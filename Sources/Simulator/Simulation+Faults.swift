@@ -1,28 +1,40 @@
 import Cell
+import CellHost
+import Storage
 
 extension Simulation {
-    /// Loses power: the running fsync's batch is torn (a random prefix of it
-    /// reaches the disk, the rest is lost), queued writes are lost, memory is gone.
+    /// A planned crash: a random node loses power, and another crash is planned.
     func crash(_ node: SimulatedNode) {
         if faultsActive && options.faults.contains(.crash) {
             push(.crash(node: randomNode()), after: random.nanoseconds(1_000_000_000...4_000_000_000))
         }
-        guard node.isUp, faultsActive else { return }
-        report.crashes += 1
-        let kept = random.int(0...node.syncing.count)
-        for (position, item) in node.syncing.enumerated() {
-            if position < kept {
-                node.durable[item.cell]!.persist(item.ready)
-            } else if position == kept, item.ready.snapshot == nil, !item.ready.entries.isEmpty {
-                // The torn write: some of its entries made it, its other state did not.
-                node.durable[item.cell]!.append(Array(item.ready.entries.prefix(random.int(0...item.ready.entries.count))))
-            }
+        guard faultsActive else { return }
+        powerLoss(node, loss: randomCrashLoss())
+    }
+
+    /// What a power loss leaves of the disk's unsynced writes.
+    func randomCrashLoss() -> SimulatedDisk.CrashLoss {
+        switch random.int(0..<4) {
+        case 0: .loseAll
+        case 1: .keepAll
+        case 2: .tearLast(keepingBytes: random.int(0...4_096))
+        default: .subset(mask: random.next())
         }
-        node.syncing = []
-        node.diskQueue = []
+    }
+
+    /// Loses power: memory is gone, and the disk keeps what was synced plus
+    /// what `loss` says of the rest (a commit round written and not yet
+    /// synced may be lost, torn, or partly there).
+    func powerLoss(_ node: SimulatedNode, loss: SimulatedDisk.CrashLoss) {
+        guard node.isUp else { return }
+        report.crashes += 1
+        node.disk.crash(loss)
+        node.store = nil
+        node.pipeline = nil
+        node.commitRoundScheduled = false
+        node.passEndScheduled = false
         node.isUp = false
         node.incarnation += 1
-        node.hosted = [:]
         node.lastHeard = [:]
         node.suspected = []
         node.pausedUntil = nil
@@ -32,24 +44,58 @@ extension Simulation {
     func restart(_ node: SimulatedNode) {
         guard !node.isUp else { return }
         node.isUp = true
+        start(node)
+        push(.heartbeatRound(node: node.id, incarnation: node.incarnation), after: 0)
+    }
+
+    /// Opens the node's store on its disk, recovering after a crash, and
+    /// restores every cell it hosts from its log and page-store state, as a
+    /// node does at start; cells that never persisted anything start empty.
+    func start(_ node: SimulatedNode) {
+        let store: Store
+        let logs: [UInt64: StoredLog]
+        do {
+            store = try Store(directory: node.disk, path: "node \(node.id)", options: Self.storeOptions, committing: .caller)
+            logs = store.logs
+        } catch {
+            return violation("\(node.id) cannot reopen its store after a crash: \(error)")
+        }
+        let limits = ReadyLoop<SimulatedNode>.Limits(compactionInterval: options.compactionInterval,
+                                                     cellLogBytesMaximum: 1 << 20, loopLogBytesMaximum: 16 << 20)
+        let pipeline = ReadyLoop(host: node, store: store, limits: limits)
+        node.store = store
+        node.pipeline = pipeline
         let local = node.localNow(now)
-        for cell in node.durable.keys.sorted() {
-            let persisted = node.durable[cell]!
-            let replica = CellReplica(
-                me: node.id, configuration: cellReplicas[cell], options: options.cellOptions, now: local,
-                randomSeed: random.next(), restoring: persisted)
-            let hosted = HostedReplica(cell: cell, replica: replica)
-            if let snapshot = persisted.snapshot {
+        for cell in 0..<options.cells where cellReplicas[cell].contains(node.id) {
+            let members = cellReplicas[cell]
+            var state = PageCellState(cell: UInt64(cell), cellDepth: cellDepth, store: store, configuration: members)
+            var persisted: PersistedReplicaState?
+            if let log = logs[UInt64(cell)] {
                 do {
-                    try hosted.stateMachine.restore(snapshot)
+                    persisted = try CellLog.restore(cell: UInt64(cell), log: log, state: &state)
                 } catch {
-                    violation("cell \(cell) on \(node.id): persisted snapshot does not decode: \(error.reason)")
+                    return violation("cell \(cell) on \(node.id) does not recover: \(error)")
                 }
             }
-            node.hosted[cell] = hosted
-            drive(node, cell)
+            let replica = if let persisted {
+                CellReplica(me: node.id, configuration: members, options: options.cellOptions, now: local,
+                            randomSeed: random.next(), restoring: persisted)
+            } else {
+                CellReplica(me: node.id, configuration: members, options: options.cellOptions, now: local,
+                            randomSeed: random.next())
+            }
+            pipeline.cells[UInt64(cell)] = SimulatedCell(cell: UInt64(cell), replica: replica, stateMachine: state)
         }
-        push(.heartbeatRound(node: node.id, incarnation: node.incarnation), after: 0)
+        for cell in node.hostedCells { drive(node, cell) }
+    }
+
+    /// Small WAL steps and frequent checkpoints, so that seeds cross both; a small cache, so that reads go to pages.
+    static var storeOptions: StorageOptions {
+        var options = StorageOptions()
+        options.walZeroFillBytes = 16 << 10
+        options.checkpointWALBytes = 96 << 10
+        options.cacheBytesMaximum = 256 << 10
+        return options
     }
 
     /// Stops a node for 0.2–1.5 s; it then runs what queued up, in order.

@@ -1,103 +1,65 @@
 import Cell
+import CellHost
 
 extension Simulation {
-    /// Collects a replica's ready and queues it for the node's disk; everything a
-    /// ready holds happens only once the fsync that covers it completes.
+    /// Hands a replica's ready to its node's ready loop (the server's code).
     func drive(_ node: SimulatedNode, _ cell: Int) {
-        guard let hosted = node.hosted[cell] else { return }
+        guard let hosted = node.hosted(cell) else { return }
         checkLease(cell)
-        let ready = hosted.replica.takeReady()
-        for (to, message) in ready.earlyMessages {
-            report.cellMessages += 1
-            transmit(.deliver(from: node.id, to: to, cell: cell, message: message), from: node.id, to: to)
-        }
-        if !ready.isEmpty {
-            node.diskQueue.append((cell, ready))
-            if node.syncing.isEmpty { startSync(node) }
-        }
-        serveWaitingReads(node, hosted)
-        hosted.replica.releaseSnapshotIfDelivered()
-        scheduleTick(node, cell)
+        node.pipeline?.drive(hosted)
     }
 
-    /// Group commit: one fsync covers every ready queued so far.
-    func startSync(_ node: SimulatedNode) {
-        guard !node.diskQueue.isEmpty else { return }
-        node.syncing = node.diskQueue
-        node.diskQueue = []
-        let needsSync = node.syncing.contains { $0.ready.mustSync }
-        if needsSync { report.fsyncs += 1 }
-        push(.diskSynced(node: node.id, incarnation: node.incarnation),
-             after: needsSync ? random.nanoseconds(50_000...2_000_000) : 0)
+    /// The end of a pass of the node's loop: its readies start a group commit.
+    func endPass(_ node: SimulatedNode) {
+        node.passEndScheduled = false
+        node.pipeline?.startSync()
+        scheduleCommitRound(node)
     }
 
-    func completeSync(_ node: SimulatedNode) {
-        let batch = node.syncing
-        node.syncing = []
-        for (cell, ready) in batch { node.durable[cell]!.persist(ready) }
-        for (cell, ready) in batch {
-            guard let hosted = node.hosted[cell] else { continue }
-            for (to, message) in ready.messages {
-                report.cellMessages += 1
-                transmit(.deliver(from: node.id, to: to, cell: cell, message: message), from: node.id, to: to)
-            }
-            apply(ready, node, hosted)
-            hosted.replica.advance(ready, now: node.localNow(now))
-            // A snapshot only of the state at the replica's applied index (a snapshot
-            // installed meanwhile may have moved the replica ahead: then a later
-            // ready asks again).
-            if ready.snapshotWanted, hosted.stateMachine.appliedIndex == hosted.replica.appliedIndex {
-                report.snapshotsProvided += 1
-                hosted.replica.provideSnapshot(state: hosted.stateMachine.encoded(), now: node.localNow(now))
-            }
-            if ready.snapshot != nil { hosted.replica.releaseSnapshot() }
-            drive(node, cell)
-        }
-        if node.syncing.isEmpty { startSync(node) }
+    /// A commit round when the store has one to do: its write first, its sync
+    /// a while later, so that a crash between them finds the write torn or lost.
+    func scheduleCommitRound(_ node: SimulatedNode) {
+        guard !node.commitRoundScheduled, node.store?.hasCommitWork == true else { return }
+        node.commitRoundScheduled = true
+        push(.diskWrite(node: node.id, incarnation: node.incarnation), after: random.nanoseconds(0...100_000))
     }
 
-    func apply(_ ready: Ready, _ node: SimulatedNode, _ hosted: HostedReplica) {
-        if let snapshot = ready.snapshot {
-            do {
-                try hosted.stateMachine.restore(snapshot)
-            } catch {
-                violation("cell \(hosted.cell) on \(node.id): snapshot at \(snapshot.index) does not decode: \(error.reason)")
-            }
-            hosted.pendingWrites = [:]
+    func writeCommitRound(_ node: SimulatedNode) {
+        guard let store = node.store else { return }
+        do {
+            try store.writeCommitRound()
+        } catch {
+            return node.storageFailed(error, cell: nil)
         }
-        for entry in ready.committed where entry.index > hosted.stateMachine.appliedIndex {
-            if let first = committedEntries[hosted.cell]?[entry.index] {
-                if first != entry {
-                    violation("cell \(hosted.cell) slot \(entry.index) committed as \(first.ballot) and again as \(entry.ballot) on \(node.id)")
-                }
-            } else {
-                committedEntries[hosted.cell, default: [:]][entry.index] = entry
-                report.commits += 1
-            }
-            let outcome = hosted.stateMachine.apply(entry)
-            if let request = hosted.pendingWrites.removeValue(forKey: entry.index) {
-                if let (command, result) = outcome, case .write(let asked) = request.kind,
-                    command.clientID == asked.clientID, command.sequence == asked.sequence
-                {
-                    respond(.written(result), to: request, from: node)
-                }
-            }
+        report.fsyncs += 1
+        push(.diskSynced(node: node.id, incarnation: node.incarnation), after: random.nanoseconds(50_000...2_000_000))
+    }
+
+    func syncCommitRound(_ node: SimulatedNode) {
+        guard let store = node.store else { return }
+        node.commitRoundScheduled = false
+        do {
+            try store.syncCommitRound()
+        } catch {
+            return node.storageFailed(error, cell: nil)
         }
-        let replica = hosted.replica
-        if hosted.stateMachine.appliedIndex >= replica.latestSnapshotIndex + options.compactionInterval {
-            let index = hosted.stateMachine.appliedIndex
-            // As the page store does: the state is durable by itself, the log is
-            // compacted without a snapshot, and one is made when a follower needs it.
-            replica.compactLog(through: index)
-            if let ballot = committedEntries[hosted.cell]?[index]?.ballot {
-                node.durable[hosted.cell]!.compact(Snapshot(
-                    index: index, ballot: ballot, configuration: replica.configuration, state: hosted.stateMachine.encoded()))
+        scheduleCommitRound(node)
+    }
+
+    /// A committed slot never changes: the first entry any replica applied there is the one every replica applies.
+    func noteApplied(_ entry: LogEntry, cell: Int, on node: NodeID) {
+        if let first = committedEntries[cell]?[entry.index] {
+            if first != entry {
+                violation("cell \(cell) slot \(entry.index) committed as \(first.ballot) and again as \(entry.ballot) on \(node)")
             }
+        } else {
+            committedEntries[cell, default: [:]][entry.index] = entry
+            report.commits += 1
         }
     }
 
     func scheduleTick(_ node: SimulatedNode, _ cell: Int) {
-        guard let hosted = node.hosted[cell], let deadline = hosted.replica.nextDeadline else { return }
+        guard let hosted = node.hosted(cell), let deadline = hosted.replica.nextDeadline else { return }
         let time = node.realTime(of: deadline, after: now)
         if let scheduled = hosted.scheduledTick, scheduled <= time { return }
         hosted.scheduledTick = time
@@ -108,7 +70,7 @@ extension Simulation {
 
     func serve(_ request: ClientRequest, at node: SimulatedNode) {
         guard node.isUp else { return }
-        guard let hosted = node.hosted[request.cell] else {
+        guard let hosted = node.hosted(request.cell) else {
             respond(.notLeader(hint: nil), to: request, from: node)
             return
         }
@@ -125,10 +87,10 @@ extension Simulation {
             }
         case .read(let key, let strong):
             if !strong {
-                respond(.value(hosted.value(of: key)), to: request, from: node)
+                read(key, request, from: node, hosted)
             } else if replica.canServeLeaseRead(now: local) {
                 report.leaseReads += 1
-                respond(.value(hosted.value(of: key)), to: request, from: node)
+                read(key, request, from: node, hosted)
             } else if replica.role == .leader {
                 hosted.pendingReads.append(request)
                 replica.renewLease(now: local)
@@ -139,19 +101,28 @@ extension Simulation {
         }
     }
 
-    func serveWaitingReads(_ node: SimulatedNode, _ hosted: HostedReplica) {
+    /// Answers a read from the page store (a failing disk takes the node down instead).
+    private func read(_ key: String, _ request: ClientRequest, from node: SimulatedNode, _ hosted: SimulatedCell) {
+        do {
+            respond(.value(try hosted.value(of: key)), to: request, from: node)
+        } catch {
+            node.storageFailed(error, cell: hosted.cell)
+        }
+    }
+
+    func serveWaitingReads(_ node: SimulatedNode, _ hosted: SimulatedCell) {
         guard !hosted.pendingReads.isEmpty, hosted.replica.canServeLeaseRead(now: node.localNow(now)) else { return }
         let reads = hosted.pendingReads
         hosted.pendingReads = []
         for request in reads {
             guard case .read(let key, _) = request.kind else { continue }
             report.leaseReads += 1
-            respond(.value(hosted.value(of: key)), to: request, from: node)
+            read(key, request, from: node, hosted)
         }
     }
 
     /// A replica that lost leadership answers its waiting reads with a redirect.
-    func expireReads(_ node: SimulatedNode, _ hosted: HostedReplica) {
+    func expireReads(_ node: SimulatedNode, _ hosted: SimulatedCell) {
         guard hosted.replica.role != .leader, !hosted.pendingReads.isEmpty else { return }
         for request in hosted.pendingReads { respond(.notLeader(hint: hosted.replica.leader), to: request, from: node) }
         hosted.pendingReads = []

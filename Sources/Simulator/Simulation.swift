@@ -1,5 +1,8 @@
 import Cell
+import CellHost
+import Keyspace
 import Linearizability
+import Storage
 
 /// A deterministic simulation of a cluster: one thread, one seeded generator,
 /// simulated clocks, network and disks. The same seed and options replay the
@@ -7,7 +10,15 @@ import Linearizability
 public final class Simulation {
     enum Event {
         case deliver(from: NodeID, to: NodeID, cell: Int, message: CellMessage)
+        /// The end of a pass of a node's loop: its queued readies start a group commit.
+        case passEnd(node: NodeID, incarnation: Int)
+        /// A commit round's write reaches the disk (unsynced), then its sync completes.
+        case diskWrite(node: NodeID, incarnation: Int)
         case diskSynced(node: NodeID, incarnation: Int)
+        /// Work the store handed back to the node's loop (a completed commit).
+        case run(node: NodeID, incarnation: Int, @Sendable () -> Void)
+        /// The node's disk failed: it stops, as a real node does, and restarts later.
+        case diskFailed(node: NodeID, incarnation: Int)
         case tick(node: NodeID, cell: Int, incarnation: Int)
         case heartbeatRound(node: NodeID, incarnation: Int)
         case heartbeat(from: NodeID, to: NodeID)
@@ -31,6 +42,9 @@ public final class Simulation {
     var nodes: [SimulatedNode] = []
     var clients: [SimulatedClient] = []
     var cellReplicas: [[NodeID]] = []
+    /// Bits of pointer prefix that name a cell, and each cell's keys (whose pointers have its prefix).
+    var cellDepth = 0
+    var cellKeys: [[String]] = []
     var blocked: Set<[UInt32]> = []
     var faultsActive = true
     var clientsActive = true
@@ -58,22 +72,16 @@ public final class Simulation {
         for index in 0..<options.nodes {
             let rate = 1 + (Double(random.next() >> 11) * 0x1p-53 * 2 - 1) * drift
             let offset = random.nanoseconds(0...5_000_000_000)
-            nodes.append(SimulatedNode(id: NodeID(UInt32(index)), clockOffset: offset, clockRate: rate))
+            nodes.append(SimulatedNode(id: NodeID(UInt32(index)), clockOffset: offset, clockRate: rate, simulation: self))
         }
+        cellDepth = max(1, Int.bitWidth - (options.cells - 1).leadingZeroBitCount)
+        cellKeys = Self.keys(cells: options.cells, perCell: options.keysPerCell, depth: cellDepth)
         for cell in 0..<options.cells {
-            let members = (0..<options.replicas).map { NodeID(UInt32((cell + $0) % options.nodes)) }
-            cellReplicas.append(members)
-            for member in members {
-                let node = nodes[Int(member.rawValue)]
-                let replica = CellReplica(
-                    me: member, configuration: members, options: options.cellOptions, now: node.localNow(0),
-                    randomSeed: random.next())
-                node.hosted[cell] = HostedReplica(cell: cell, replica: replica)
-                node.durable[cell] = .empty
-            }
+            cellReplicas.append((0..<options.replicas).map { NodeID(UInt32((cell + $0) % options.nodes)) })
         }
+        if let failure = options.diskFailure { nodes[failure.node].disk.crashAtOperation = failure.operation }
         for node in nodes {
-            for cell in node.hosted.keys.sorted() { scheduleTick(node, cell) }
+            start(node)
             push(.heartbeatRound(node: node.id, incarnation: 0), after: random.nanoseconds(0...Self.heartbeatInterval))
         }
         clients = (0..<options.clients).map { SimulatedClient(id: $0) }
@@ -112,6 +120,19 @@ public final class Simulation {
 
     func push(_ event: Event, after delay: Int64) {
         queue.push(event, at: now + max(delay, 0))
+    }
+
+    /// The first `perCell` names `k0`, `k1`, … whose pointers fall in each cell, as a node's placement finds them.
+    static func keys(cells: Int, perCell: Int, depth: Int) -> [[String]] {
+        var keys = [[String]](repeating: [], count: cells)
+        var next = 0
+        while keys.contains(where: { $0.count < perCell }) {
+            let name = "k\(next)"
+            next += 1
+            let cell = Int(Pointer(hashing: Array(name.utf8)).leadingWord >> UInt64(64 - depth))
+            if cell < cells, keys[cell].count < perCell { keys[cell].append(name) }
+        }
+        return keys
     }
 
     func randomNode() -> NodeID { NodeID(UInt32(random.int(0..<options.nodes))) }

@@ -1,4 +1,5 @@
 import Cell
+import Storage
 
 /// Faults the simulator can inject; all are on by default.
 public enum SimulatedFault: String, Sendable, CaseIterable, Codable {
@@ -41,13 +42,30 @@ public struct SimulationOptions: Sendable, Hashable {
     /// never lets simulated time reach its end is a livelock, and would
     /// otherwise hang a range run while its memory grows (0: no budget).
     public var eventBudget = 5_000_000
+    /// A planned disk failure: the node's disk fails at its `operation`-th
+    /// data operation (a write, sync or truncation, counted from its start),
+    /// the node stops, and `loss` says what its unsynced writes left behind.
+    /// The crash test runs one seed with this at every operation in turn.
+    public var diskFailure: DiskFailure?
+
+    public struct DiskFailure: Sendable, Hashable {
+        public var node: Int
+        public var operation: Int
+        public var loss: SimulatedDisk.CrashLoss
+
+        public init(node: Int, operation: Int, loss: SimulatedDisk.CrashLoss) {
+            self.node = node
+            self.operation = operation
+            self.loss = loss
+        }
+    }
 
     public init() {}
 
     public static func == (lhs: SimulationOptions, rhs: SimulationOptions) -> Bool {
         lhs.seed == rhs.seed && lhs.faultPhase == rhs.faultPhase && lhs.nodes == rhs.nodes && lhs.cells == rhs.cells
             && lhs.replicas == rhs.replicas && lhs.clients == rhs.clients && lhs.faults == rhs.faults
-            && lhs.plantedBug == rhs.plantedBug
+            && lhs.plantedBug == rhs.plantedBug && lhs.diskFailure == rhs.diskFailure
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(seed) }

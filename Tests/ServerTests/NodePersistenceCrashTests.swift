@@ -3,6 +3,7 @@ import Foundation
 import Storage
 import Testing
 
+@testable import CellHost
 @testable import Server
 
 /// A cell's persistence on a node, crashed at every disk operation: a

@@ -4,6 +4,7 @@ import Keyspace
 import Storage
 import Testing
 
+@testable import CellHost
 @testable import Server
 
 /// A cell's log and state in the node's store: readies become log changes of

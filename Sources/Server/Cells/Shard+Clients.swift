@@ -1,4 +1,5 @@
 import Cell
+import CellHost
 import Wire
 
 /// Serving clients: writes go through the log, strong reads through the
@@ -50,13 +51,13 @@ extension Shard {
     /// A leader whose node suspects a quorum of the cell's other replicas can
     /// neither commit nor renew its lease: it says so at once, so the client
     /// moves on to the majority instead of waiting out its attempt.
-    private func refusalOfCutOffLeader(_ hosted: HostedCell) -> ClientResponse.Body? {
+    private func refusalOfCutOffLeader(_ hosted: ShardCell) -> ClientResponse.Body? {
         let replica = hosted.replica
         guard replica.role == .leader, !replica.reachesQuorum, !replica.canServeLeaseRead(now: now) else { return nil }
         return .notLeader(leader: nil)
     }
 
-    func serveWaitingReads(_ hosted: HostedCell) {
+    func serveWaitingReads(_ hosted: ShardCell) {
         guard !hosted.pendingReads.isEmpty, hosted.replica.canServeLeaseRead(now: now) else { return }
         let reads = hosted.pendingReads
         hosted.pendingReads = []
@@ -64,7 +65,7 @@ extension Shard {
     }
 
     /// Reads from the page store; a page that fails its checksum is reported, never returned as data.
-    private func answer(_ read: CellRead, from hosted: HostedCell) -> ClientResponse.Body {
+    private func answer(_ read: CellRead, from hosted: ShardCell) -> ClientResponse.Body {
         do {
             return try readPageStore(read, from: hosted)
         } catch {
@@ -73,7 +74,7 @@ extension Shard {
         }
     }
 
-    private func readPageStore(_ read: CellRead, from hosted: HostedCell) throws -> ClientResponse.Body {
+    private func readPageStore(_ read: CellRead, from hosted: ShardCell) throws -> ClientResponse.Body {
         switch read {
         case .get(let key):
             return .item(try hosted.stateMachine.read(key).map { WireItem(sortKey: $0.sortKey, value: $0.value, version: $0.version) })

@@ -1,4 +1,5 @@
 import Cell
+import CellHost
 import Foundation
 import Storage
 import Wire
@@ -16,7 +17,7 @@ extension Shard {
     }
 
     /// Queues a replica's message for `peer`; a snapshot goes as a stream instead.
-    func queue(_ message: CellMessage, to peer: NodeID, from hosted: HostedCell) {
+    func queue(_ message: CellMessage, to peer: NodeID, from hosted: ShardCell) {
         if case .installSnapshot(let ballot, let snapshot, let sentAt) = message {
             offerSnapshot(snapshot, ballot: ballot, sentAt: sentAt, to: peer, from: hosted)
         } else {
@@ -28,7 +29,7 @@ extension Shard {
 
     /// The replica sends its snapshot (again): start streaming it, or go on with
     /// the stream already under way (resuming it if it stalled).
-    private func offerSnapshot(_ snapshot: Snapshot, ballot: Ballot, sentAt: Instant, to peer: NodeID, from hosted: HostedCell) {
+    private func offerSnapshot(_ snapshot: Snapshot, ballot: Ballot, sentAt: Instant, to peer: NodeID, from hosted: ShardCell) {
         guard let descriptor = SnapshotDescriptor(decoding: snapshot.state),
             FileManager.default.fileExists(atPath: descriptor.path)
         else {
@@ -89,7 +90,7 @@ extension Shard {
     /// to a follower that confirmed a chunk lately: the log is not compacted
     /// past it, or the snapshot would be of no use when it arrives. A stream
     /// that went quiet holds nothing (the follower may be gone).
-    func snapshotIndexInUse(_ hosted: HostedCell) -> LogIndex? {
+    func snapshotIndexInUse(_ hosted: ShardCell) -> LogIndex? {
         // Holding the log back is bounded too: past it, the snapshot is given up (the follower asks again).
         guard hosted.appliedBytesSinceSnapshot <= NodeLimits.snapshotHeldLogBytesMaximum else {
             hosted.snapshotBuild?.cancel()
@@ -107,7 +108,7 @@ extension Shard {
 
     /// A leader's snapshot file goes once its replica let go of that snapshot
     /// (delivered, or replaced), with the streams still sending it.
-    func forgetReleasedSnapshot(_ hosted: HostedCell) {
+    func forgetReleasedSnapshot(_ hosted: ShardCell) {
         guard let made = hosted.outgoingSnapshot, hosted.replica.snapshot?.state != made.encoded else { return }
         hosted.outgoingSnapshot = nil
         discardOutgoing(made, of: hosted.cell)
@@ -121,7 +122,7 @@ extension Shard {
     /// A follower is behind this replica's log: the cell's state at the
     /// applied index becomes a snapshot file, written from the page store on
     /// the node's snapshot thread while the cell goes on (see ``SnapshotBuild``).
-    func provideSnapshot(_ hosted: HostedCell) {
+    func provideSnapshot(_ hosted: ShardCell) {
         // One build per cell at a time: when it ends, the replica has its snapshot. And a few per
         // shard: each holds pre-images and its cell's log (a replica not served now asks again).
         guard hosted.snapshotBuild == nil,
@@ -140,7 +141,7 @@ extension Shard {
         }
     }
 
-    private func finishBuild(_ build: SnapshotBuild, of hosted: HostedCell, _ result: Result<SnapshotDescriptor, any Error>) {
+    private func finishBuild(_ build: SnapshotBuild, of hosted: ShardCell, _ result: Result<SnapshotDescriptor, any Error>) {
         guard hosted.snapshotBuild === build, !stopping else {
             if case .success(let descriptor) = result { services.snapshotFiles.remove(descriptor.path) }
             return
@@ -166,7 +167,7 @@ extension Shard {
     }
 
     /// Before the cell's writes reach the store, a build under way keeps what they overwrite.
-    func recordPreimages(of updates: [ItemUpdate], _ hosted: HostedCell) {
+    func recordPreimages(of updates: [ItemUpdate], _ hosted: ShardCell) {
         guard let build = hosted.snapshotBuild else { return }
         do {
             try hosted.stateMachine.recordPreimages(of: updates, into: build)
@@ -285,7 +286,7 @@ extension Shard {
 
     /// The state bytes of a snapshot a replica installs: read from the staged
     /// file, and checked again (it sat on disk since it was checked).
-    func stateBytes(of snapshot: Snapshot) throws -> [UInt8] {
+    func stateBytes(of snapshot: Snapshot, for hosted: ShardCell) throws -> [UInt8] {
         guard let descriptor = SnapshotDescriptor(decoding: snapshot.state) else {
             throw SnapshotInstallError(reason: "its state is not a snapshot file this node staged")
         }

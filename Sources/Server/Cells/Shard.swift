@@ -1,4 +1,5 @@
 import Cell
+import CellHost
 import Foundation
 import Keyspace
 import Logging
@@ -11,15 +12,17 @@ import Wire
 /// simulator's: readies queue while one group commit is in flight, and
 /// everything a ready holds (messages, applies, replies) happens only once the
 /// store says its group is durable.
-final class Shard: @unchecked Sendable {
+final class Shard: ReadyLoopHost, @unchecked Sendable {
     let index: Int
     let loop: any EventLoop
     let services: NodeServices
-    var cells: [UInt64: HostedCell] = [:]
+    /// The node's ready loop for this shard's cells: the simulator runs the same one.
+    private(set) var pipeline: ReadyLoop<Shard>!
+    var cells: [UInt64: ShardCell] {
+        get { pipeline.cells }
+        set { pipeline.cells = newValue }
+    }
 
-    /// What waits for the next group commit; `blocking` entries hold their ready's effects until durable.
-    private var diskQueue: [(cell: HostedCell, ready: Ready, group: DiskGroup, blocking: Bool)] = []
-    private var syncing = false
     var outgoing: [NodeID: [CellEnvelope]] = [:]
     /// Snapshots this node's leaders stream to followers, by cell and peer.
     var uploads: [UploadKey: SnapshotUpload] = [:]
@@ -28,24 +31,26 @@ final class Shard: @unchecked Sendable {
     /// The last snapshot each cell received whole, and when (late resends of it are ignored).
     var receivedSnapshots: [UInt64: (identity: SnapshotIdentity, at: Instant)] = [:]
     private var endOfPassScheduled = false
-    var committedEntries: UInt64 = 0
-    /// Applied log bytes the shard's cells keep in memory (bounded by ``NodeLimits/shardLogBytesMaximum``).
-    private(set) var retainedLogBytes = 0
     var stopping = false
 
     init(index: Int, loop: any EventLoop, services: NodeServices) {
         self.index = index
         self.loop = loop
         self.services = services
+        pipeline = ReadyLoop(host: self, store: services.store, limits: ReadyLoop.Limits(
+            compactionInterval: services.compactionInterval, cellLogBytesMaximum: NodeLimits.cellLogBytesMaximum,
+            loopLogBytesMaximum: NodeLimits.shardLogBytesMaximum))
     }
 
     var now: Instant { services.clock() }
-    var isIdle: Bool { !syncing && diskQueue.isEmpty }
+    var isStopping: Bool { stopping }
+    var isIdle: Bool { pipeline.isIdle }
+    var committedEntries: UInt64 { pipeline.committedEntries }
 
     // MARK: Cells
 
     /// The hosted cell, created empty on first use (a cell nobody wrote costs nothing).
-    func cell(_ id: UInt64, forClient: Bool = false) -> HostedCell? {
+    func cell(_ id: UInt64, forClient: Bool = false) -> ShardCell? {
         loop.assertInEventLoop()
         if let hosted = cells[id] {
             // A leaderless cell a client needs elects now (restored cells wait for this).
@@ -59,7 +64,7 @@ final class Shard: @unchecked Sendable {
         let replica = CellReplica(me: services.layout.me, configuration: services.layout.replicas(of: id),
                                   options: services.cellOptions, now: now, randomSeed: UInt64.random(in: .min ... .max))
         if forClient { replica.campaignSoon(now: now) }
-        let hosted = HostedCell(cell: id, replica: replica, stateMachine: newState(id))
+        let hosted = ShardCell(cell: id, replica: replica, stateMachine: newState(id))
         cells[id] = hosted
         scheduleTick(hosted)
         return hosted
@@ -77,7 +82,7 @@ final class Shard: @unchecked Sendable {
                                   options: services.cellOptions, now: now, randomSeed: UInt64.random(in: .min ... .max),
                                   restoring: persisted)
         replica.campaignOnFirstUse()
-        cells[cell] = HostedCell(cell: cell, replica: replica, stateMachine: state)
+        cells[cell] = ShardCell(cell: cell, replica: replica, stateMachine: state)
     }
 
     /// Starts every adopted cell (their first ready applies what was committed before the restart).
@@ -91,7 +96,7 @@ final class Shard: @unchecked Sendable {
     func receive(_ envelopes: [CellEnvelope], from peer: NodeID) {
         guard !stopping else { return }
         let time = now
-        var touched: [HostedCell] = []
+        var touched: [ShardCell] = []
         for envelope in envelopes {
             // Snapshots arrive as streams only: an inline one names no file this node staged.
             if case .installSnapshot = envelope.message { continue }
@@ -129,7 +134,7 @@ final class Shard: @unchecked Sendable {
         finishPassSoon()
     }
 
-    private func tick(_ hosted: HostedCell) {
+    private func tick(_ hosted: ShardCell) {
         hosted.scheduledTick = nil
         hosted.scheduledTickAt = nil
         guard !stopping else { return }
@@ -138,7 +143,7 @@ final class Shard: @unchecked Sendable {
         finishPassSoon()
     }
 
-    func scheduleTick(_ hosted: HostedCell) {
+    func scheduleTick(_ hosted: ShardCell) {
         guard let deadline = hosted.replica.nextDeadline else { return }
         if let scheduled = hosted.scheduledTickAt, scheduled <= deadline { return }
         hosted.scheduledTick?.cancel()
@@ -147,34 +152,47 @@ final class Shard: @unchecked Sendable {
         hosted.scheduledTick = loop.scheduleTask(in: .nanoseconds(delay.nanosecondsValue)) { [self] in tick(hosted) }
     }
 
-    // MARK: The ready cycle
+    // MARK: The ready loop's host
 
-    /// Takes a replica's ready: effects wait for the disk when something must be
-    /// durable first, or when an earlier ready of the same cell still waits.
-    func drive(_ hosted: HostedCell) {
-        let ready = hosted.replica.takeReady()
-        for (to, message) in ready.earlyMessages { queue(message, to: to, from: hosted) }
-        if !ready.isEmpty {
-            if ready.mustSync || hosted.readiesInFlight > 0 {
-                hosted.readiesInFlight += 1
-                var group = DiskGroup(logChanges: [CellLog.change(for: ready, of: hosted.cell)])
-                if let snapshot = ready.snapshot {
-                    // The leader's snapshot replaces the cell's state in the same record that resets its log.
-                    group.updates = install(snapshot, hosted)
-                }
-                diskQueue.append((hosted, ready, group, true))
-                finishPassSoon()
-            } else {
-                if ready.hardState != nil {
-                    // Only the commit index moved: it rides along with the next sync and
-                    // nothing waits for it (after a crash it is learned again).
-                    diskQueue.append((hosted, Ready(), DiskGroup(logChanges: [CellLog.change(for: ready, of: hosted.cell)]), false))
-                }
-                complete(ready, hosted)
-                drive(hosted)
-                return
-            }
+    /// Takes a replica's ready through the ready loop.
+    func drive(_ hosted: ShardCell) { pipeline.drive(hosted) }
+
+    func startSync(force: Bool = false) { pipeline.startSync(force: force) }
+
+    func send(_ message: CellMessage, to peer: NodeID, from hosted: ShardCell) {
+        queue(message, to: peer, from: hosted)
+    }
+
+    func syncWanted() { finishPassSoon() }
+
+    func onHostThread(_ body: @escaping @Sendable () -> Void) { loop.execute(body) }
+
+    func didCompleteSync() { flushOutgoing() }
+
+    func willInstallSnapshot(_ hosted: ShardCell) {
+        // A build under way reads a state this install replaces.
+        hosted.snapshotBuild?.cancel()
+        hosted.snapshotBuild = nil
+        // Writes proposed here may still commit under the leader that sent it: their outcome is unknown.
+        hosted.answerAllPendingWrites(Self.outcomeUnknown)
+    }
+
+    func didApply(_ entry: LogEntry, outcome: (command: CellCommand, result: CellCommandResult)?, in hosted: ShardCell) {
+        guard let pending = hosted.takePendingWrite(at: entry.index) else { return }
+        if let (command, result) = outcome, command.clientID == pending.command.clientID,
+            command.sequence == pending.command.sequence {
+            pending.responder.send(Self.response(to: result))
+        } else {
+            // Another leader's entry took this slot: the request was not applied here; a retry is safe.
+            pending.responder.send(.notLeader(leader: leaderMemberID(hosted)))
         }
+    }
+
+    func willHandOver(_ updates: [ItemUpdate], of hosted: ShardCell) { recordPreimages(of: updates, hosted) }
+
+    func snapshotWanted(_ hosted: ShardCell) { provideSnapshot(hosted) }
+
+    func didDrive(_ hosted: ShardCell) {
         noticeRoleChange(hosted)
         serveWaitingReads(hosted)
         hosted.replica.releaseSnapshotIfDelivered()
@@ -182,103 +200,22 @@ final class Shard: @unchecked Sendable {
         scheduleTick(hosted)
     }
 
-    private func complete(_ ready: Ready, _ hosted: HostedCell) {
-        for (to, message) in ready.messages { queue(message, to: to, from: hosted) }
-        apply(ready, hosted)
-        hosted.replica.advance(ready, now: now)
-        // An installed snapshot lives in the page store now, not in memory.
-        if ready.snapshot != nil { hosted.replica.releaseSnapshot() }
-        if ready.snapshotWanted { provideSnapshot(hosted) }
-        compactIfDue(hosted)
-    }
-
-    /// Every `compactionInterval` applied entries, or once the applied log holds
-    /// ``NodeLimits/cellLogBytesMaximum``, the replica drops its log through the
-    /// applied index: the page store holds that state already (on disk, the log
-    /// is truncated with every apply).
-    private func compactIfDue(_ hosted: HostedCell) {
-        if retainedLogBytes > NodeLimits.shardLogBytesMaximum {
-            for other in cells.values where other.appliedBytesSinceSnapshot > 0 { compactLog(other) }
-            return
-        }
-        let applied = hosted.stateMachine.appliedIndex
-        guard applied >= hosted.replica.latestSnapshotIndex + services.compactionInterval
-            || hosted.appliedBytesSinceSnapshot >= NodeLimits.cellLogBytesMaximum else { return }
-        compactLog(hosted)
-    }
-
-    private func compactLog(_ hosted: HostedCell) {
-        // A snapshot being built or streamed needs the entries after its index, to follow it.
-        let applied = hosted.stateMachine.appliedIndex
-        let through = min(applied, snapshotIndexInUse(hosted) ?? .max)
-        hosted.replica.compactLog(through: through)
-        // Held back, the log keeps its bytes (and counts toward the hold's bound).
-        guard through == applied else { return }
-        retainedLogBytes -= hosted.appliedBytesSinceSnapshot
-        hosted.appliedBytesSinceSnapshot = 0
-    }
-
-    /// Replaces the cell's state with a snapshot from its leader; the writes go with the log reset.
-    private func install(_ snapshot: Snapshot, _ hosted: HostedCell) -> [ItemUpdate] {
-        // A build under way reads a state this install replaces.
-        hosted.snapshotBuild?.cancel()
-        hosted.snapshotBuild = nil
-        do {
-            var staged = snapshot
-            staged.state = try stateBytes(of: snapshot)
-            return try hosted.stateMachine.install(staged)
-        } catch let error as CellCommand.DecodingError {
-            services.logger.critical("a snapshot from the leader does not decode; stopping", metadata: [
-                "cell": "\(String(hosted.cell, radix: 16))", "error": "\(error.reason)"])
-            exit(65)
-        } catch {
-            stopOnStorageFailure(error, cell: hosted.cell)
-        }
-    }
-
     /// The store failed to read or write: durability and the cell's state can no longer be vouched for.
-    func stopOnStorageFailure(_ error: any Error, cell: UInt64) -> Never {
+    func storageFailed(_ error: any Error, cell: UInt64?) {
         services.logger.critical("storage failed; stopping the node", metadata: [
-            "cell": "\(String(cell, radix: 16))", "error": "\(error)"])
+            "cell": "\(cell.map { String($0, radix: 16) } ?? "-")", "error": "\(error)"])
         exit(74)
     }
 
-    /// Group commit across the shard's cells: every ready queued so far becomes
-    /// one WAL record with one sync (shared with other shards' records in the
-    /// store's commit round). Starts when something waits for a sync (`force`:
-    /// also for lazy writes alone).
-    func startSync(force: Bool = false) {
-        guard !syncing, force ? !diskQueue.isEmpty : diskQueue.contains(where: \.blocking) else { return }
-        let batch = diskQueue
-        diskQueue = []
-        syncing = true
-        var group = DiskGroup()
-        for queued in batch { group.append(queued.group) }
-        let blocking = batch.filter(\.blocking).map { ($0.cell, $0.ready) }
-        // The store calls back on its commit thread: the rest happens on this loop.
-        services.store.commitGroup(updates: group.updates, logChanges: group.logChanges) { [self] result in
-            loop.execute { [self] in
-                if case .failure(let error) = result {
-                    // A store closed by a clean shutdown fails what was still queued: nothing was acknowledged.
-                    if stopping, case StorageError.closed = error { return }
-                    // Durability can no longer be promised: stop rather than acknowledge anything.
-                    services.logger.critical("storage write failed; stopping the node", metadata: ["error": "\(error)"])
-                    exit(74)
-                }
-                completeSync(blocking)
-            }
-        }
+    func snapshotUndecodable(_ reason: String, cell: UInt64) {
+        services.logger.critical("a snapshot from the leader does not decode; stopping", metadata: [
+            "cell": "\(String(cell, radix: 16))", "error": "\(reason)"])
+        exit(65)
     }
 
-    private func completeSync(_ batch: [(cell: HostedCell, ready: Ready)]) {
-        syncing = false
-        for (hosted, ready) in batch {
-            hosted.readiesInFlight -= 1
-            complete(ready, hosted)
-        }
-        for (hosted, _) in batch { drive(hosted) }
-        flushOutgoing()
-        startSync(force: stopping)
+    func stopOnStorageFailure(_ error: any Error, cell: UInt64) -> Never {
+        storageFailed(error, cell: cell)
+        fatalError("unreachable: storageFailed exits")
     }
 
     /// Sends and syncs once per pass of the loop rather than once per input:
@@ -302,51 +239,6 @@ final class Shard: @unchecked Sendable {
         for (peer, envelopes) in messages { services.transport.send(envelopes, to: peer) }
     }
 
-    // MARK: Applying
-
-    /// Applies the committed entries into the page store, then hands their
-    /// writes over with the applied index and the log truncation through it,
-    /// as one record: nothing waits for it to be durable (the entries are
-    /// durable on a quorum; after a crash they are applied again from the log).
-    private func apply(_ ready: Ready, _ hosted: HostedCell) {
-        if ready.snapshot != nil { hosted.answerAllPendingWrites(Self.outcomeUnknown) }
-        var lastApplied: LogEntry?
-        for entry in ready.committed where entry.index > hosted.stateMachine.appliedIndex {
-            precondition(entry.isIntact, "log entry \(entry.index) of cell \(hosted.cell) changed after it was checked")
-            let outcome: (command: CellCommand, result: CellCommandResult)?
-            do {
-                outcome = try hosted.stateMachine.apply(entry)
-            } catch {
-                stopOnStorageFailure(error, cell: hosted.cell)
-            }
-            if case .configuration(let members) = entry.payload { hosted.stateMachine.configuration = members.sorted() }
-            lastApplied = entry
-            committedEntries += 1
-            hosted.appliedBytesSinceSnapshot += entry.payloadBytes
-            retainedLogBytes += entry.payloadBytes
-            guard let pending = hosted.takePendingWrite(at: entry.index) else { continue }
-            if let (command, result) = outcome, command.clientID == pending.command.clientID,
-                command.sequence == pending.command.sequence {
-                pending.responder.send(Self.response(to: result))
-            } else {
-                // Another leader's entry took this slot: the request was not applied here; a retry is safe.
-                pending.responder.send(.notLeader(leader: leaderMemberID(hosted)))
-            }
-        }
-        guard let lastApplied else { return }
-        hosted.stateMachine.appliedBallot = lastApplied.ballot
-        let updates = hosted.stateMachine.takeUpdates()
-        recordPreimages(of: updates, hosted)
-        let truncation = LogChange(log: hosted.cell, truncation: .compact(through: lastApplied.index))
-        services.store.commitGroup(updates: updates, logChanges: [truncation], lazy: true) { [self] result in
-            guard case .failure(let error) = result else { return }
-            loop.execute { [self] in
-                if stopping, case StorageError.closed = error { return }
-                stopOnStorageFailure(error, cell: hosted.cell)
-            }
-        }
-    }
-
     static let outcomeUnknown = ClientResponse.Body.error(
         .timeout, "leadership of the cell moved while the write was in flight; it may or may not have been applied")
 
@@ -358,13 +250,13 @@ final class Shard: @unchecked Sendable {
         }
     }
 
-    func leaderMemberID(_ hosted: HostedCell) -> String? {
+    func leaderMemberID(_ hosted: ShardCell) -> String? {
         hosted.replica.leader.map { services.layout.member($0).id }
     }
 
     /// A replica that stopped leading answers what waits on it with a redirect;
     /// the clients retry there with the same request ids, so nothing applies twice.
-    private func noticeRoleChange(_ hosted: HostedCell) {
+    private func noticeRoleChange(_ hosted: ShardCell) {
         let isLeader = hosted.replica.role == .leader
         defer { hosted.wasLeader = isLeader }
         if isLeader && !hosted.wasLeader {

@@ -1,4 +1,5 @@
 import Cell
+import CellHost
 import Foundation
 import Logging
 import NIOCore

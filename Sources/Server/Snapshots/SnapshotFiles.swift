@@ -1,3 +1,4 @@
+import CellHost
 import Foundation
 import Storage
 import Synchronization

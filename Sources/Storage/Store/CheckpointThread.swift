@@ -7,14 +7,25 @@ final class CheckpointThread: @unchecked Sendable {
     private let condition = NSCondition()
     private var running = false
     private let committer: GroupCommitter
+    /// Runs the work on the caller's thread instead (a store committed by its caller).
+    private let inline: Bool
 
-    init(committer: GroupCommitter) {
+    init(committer: GroupCommitter, inline: Bool) {
         self.committer = committer
+        self.inline = inline
     }
 
     /// Starts `work` on a new thread. The store begins a checkpoint only once
     /// the previous one is current, whose thread may still be finishing: wait for it.
     func run(_ work: @escaping @Sendable () throws -> Void) {
+        if inline {
+            do {
+                try work()
+            } catch {
+                committer.fail(Store.failure("a checkpoint failed", error))
+            }
+            return
+        }
         condition.lock()
         while running { condition.wait() }
         running = true
@@ -23,8 +34,7 @@ final class CheckpointThread: @unchecked Sendable {
             do {
                 try work()
             } catch {
-                let reason = (error as? StorageError)?.description ?? "\(error)"
-                committer.fail(StorageError.closed(reason: "a checkpoint failed: \(reason)"))
+                committer.fail(Store.failure("a checkpoint failed", error))
             }
             condition.lock()
             running = false

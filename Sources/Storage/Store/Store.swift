@@ -15,6 +15,18 @@ public final class Store: @unchecked Sendable {
     private let committer: GroupCommitter
     private let checkpointer: CheckpointThread
     public let path: String
+    public let committing: Committing
+    /// The last sequence a caller's commit round wrote and has not synced yet.
+    private var roundWrittenThrough: UInt64?
+
+    /// Who runs the store's commit rounds and checkpoints.
+    public enum Committing: Sendable {
+        /// A commit thread and a checkpoint thread of the store's own (a node).
+        case ownThreads
+        /// The caller, with ``runCommitRound()``, checkpoints included: one
+        /// thread, in an order the caller decides (the deterministic simulator).
+        case caller
+    }
 
     /// Opens (creating if needed) the store at `path`, recovering after a crash.
     public convenience init(path: String, options: StorageOptions = StorageOptions()) throws {
@@ -22,12 +34,14 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Opens a store in `directory` (a simulated disk, in crash tests); `path` names it in messages.
-    public init(directory: StorageDirectory, path: String, options: StorageOptions = StorageOptions()) throws {
+    public init(directory: StorageDirectory, path: String, options: StorageOptions = StorageOptions(),
+                committing: Committing = .ownThreads) throws {
         self.path = path
+        self.committing = committing
         engine = try StorageEngine(directory: directory, options: options)
         committer = GroupCommitter(durableSequence: engine.durableSequence)
-        checkpointer = CheckpointThread(committer: committer)
-        committer.start(store: self)
+        checkpointer = CheckpointThread(committer: committer, inline: committing == .caller)
+        if committing == .ownThreads { committer.start(store: self) }
     }
 
     public var recoveryReport: RecoveryReport { engineLock.withLock { engine.recoveryReport } }
@@ -134,10 +148,62 @@ public final class Store: @unchecked Sendable {
         return page
     }
 
+    // MARK: Committing on the caller's thread
+
+    /// Whether a commit round has work: a record waits that someone waits on (``Committing/caller`` only).
+    public var hasCommitWork: Bool { committer.isWorkPending }
+
+    /// One round of group commit on the caller's thread (``Committing/caller``
+    /// only): writes and syncs every record prepared since the last round, calls
+    /// the completions of what became durable, and runs a checkpoint when one is due.
+    /// A failed write or sync fails the store for good, as on the commit thread.
+    public func runCommitRound() throws {
+        try writeCommitRound()
+        try syncCommitRound()
+    }
+
+    /// The first half of ``runCommitRound()``: appends the prepared records
+    /// to the WAL without syncing them, so that a crash before
+    /// ``syncCommitRound()`` finds them torn or lost, as a machine's would.
+    public func writeCommitRound() throws {
+        precondition(committing == .caller, "the store's own thread runs its commit rounds")
+        precondition(roundWrittenThrough == nil, "a commit round was written and not synced")
+        committer.takeWork()
+        roundWrittenThrough = try failingForGood { try writeRound() }
+    }
+
+    /// The second half of ``runCommitRound()``: syncs what was written, then
+    /// completes its writers and runs a checkpoint if one is due.
+    public func syncCommitRound() throws {
+        precondition(committing == .caller, "the store's own thread runs its commit rounds")
+        guard let written = roundWrittenThrough else { return }
+        roundWrittenThrough = nil
+        try failingForGood { try syncRound(through: written) }
+    }
+
+    /// After a failed write or sync the files' state is unknown: the store fails for good (fsyncgate).
+    private func failingForGood<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            committer.fail(Self.failure("a WAL write or sync failed", error))
+            throw error
+        }
+    }
+
+    static func failure(_ what: String, _ error: any Error) -> StorageError {
+        let reason = (error as? StorageError)?.description ?? "\(error)"
+        return StorageError.closed(reason: "\(what): \(reason)")
+    }
+
     // MARK: Lifecycle
 
     /// Waits for in-flight writes, checkpoints and stops. Later calls fail with `.closed`.
     public func close() throws {
+        if committing == .caller {
+            try syncCommitRound()
+            while committer.isWorkPending { try runCommitRound() }
+        }
         committer.stop()
         checkpointer.waitUntilIdle()
         try engineLock.withLock {
@@ -155,10 +221,21 @@ public final class Store: @unchecked Sendable {
 
     /// One round of group commit, run on the committer thread.
     fileprivate func commitRound() throws {
+        guard let lastSequence = try writeRound() else { return }
+        try syncRound(through: lastSequence)
+    }
+
+    /// Appends every record prepared so far to the WAL, unsynced; returns the last one's sequence.
+    private func writeRound() throws -> UInt64? {
         let (records, lastSequence) = engineLock.withLock { engine.takePendingWAL() }
-        guard !records.isEmpty else { return }
+        guard !records.isEmpty else { return nil }
         // Only the committer appends to the WAL, so the lock is not held for the I/O.
         try engine.wal.append(records)
+        return lastSequence
+    }
+
+    /// Syncs what ``writeRound()`` appended, completes its writers, and checkpoints when due.
+    private func syncRound(through lastSequence: UInt64) throws {
         try engine.wal.sync()
         engineLock.withLock { engine.durableSequence = max(engine.durableSequence, lastSequence) }
         committer.markDurable(lastSequence)
@@ -226,8 +303,7 @@ final class GroupCommitter: @unchecked Sendable {
                 } catch {
                     // After a failed write or fsync the file's state is unknown:
                     // never retry (fsyncgate); fail every waiter and stop.
-                    let reason = (error as? StorageError)?.description ?? "\(error)"
-                    self.fail(StorageError.closed(reason: "a WAL write or sync failed: \(reason)"))
+                    self.fail(Store.failure("a WAL write or sync failed", error))
                     return
                 }
             }
@@ -243,6 +319,10 @@ final class GroupCommitter: @unchecked Sendable {
         condition.signal()
         condition.unlock()
     }
+
+    var isWorkPending: Bool { condition.withLock { workPending } }
+
+    func takeWork() { condition.withLock { workPending = false } }
 
     func checkOpen() throws {
         condition.lock()

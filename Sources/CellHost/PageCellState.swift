@@ -12,12 +12,12 @@ import Storage
 /// entry's conditions see the entries before it); ``takeUpdates(ballot:)``
 /// hands the writes over as one group commit, with the applied index.
 /// Owned by the cell's shard loop.
-struct PageCellState: CellState {
-    typealias Failure = any Error
+public struct PageCellState: CellState, Sendable {
+    public typealias Failure = any Error
 
-    let cell: UInt64
-    let cellDepth: Int
-    let store: Store
+    public let cell: UInt64
+    public let cellDepth: Int
+    public let store: Store
     /// The system collection: `0x00` first, which no key's canonical form has,
     /// so it can neither collide with a user's collection nor be named by one.
     let metadataName: [UInt8]
@@ -25,17 +25,17 @@ struct PageCellState: CellState {
     static let baseSortKey: [UInt8] = [0]
     static let sessionPrefix: UInt8 = 1
 
-    var appliedIndex: LogIndex = 0
+    public var appliedIndex: LogIndex = 0
     /// The ballot of the entry at `appliedIndex` and the configuration in force there: the log's base at a restart.
-    var appliedBallot: Ballot = .zero
-    var configuration: [NodeID]
-    private(set) var sessionCount = 0
+    public var appliedBallot: Ballot = .zero
+    public var configuration: [NodeID]
+    public private(set) var sessionCount = 0
 
     private var pendingItems: [ItemKey: Item?] = [:]
     private var pendingOrder: [ItemKey] = []
     private var pendingSessions: [UInt64: ClientSession?] = [:]
 
-    init(cell: UInt64, cellDepth: Int, store: Store, configuration: [NodeID]) {
+    public init(cell: UInt64, cellDepth: Int, store: Store, configuration: [NodeID]) {
         self.cell = cell
         self.cellDepth = cellDepth
         self.store = store
@@ -46,18 +46,18 @@ struct PageCellState: CellState {
 
     // MARK: CellState
 
-    func read(_ key: ItemKey) throws -> Item? {
+    public func read(_ key: ItemKey) throws -> Item? {
         if let pending = pendingItems[key] { return pending }
         return try storedItem(key)
     }
 
     /// The item as the store holds it, without the writes not handed over yet.
-    func storedItem(_ key: ItemKey) throws -> Item? {
+    public func storedItem(_ key: ItemKey) throws -> Item? {
         let item = try store.readNow { try $0.item(pointer: Pointer(hashing: key.collection), sortKey: key.sortKey) }
         return item
     }
 
-    func session(_ client: UInt64) throws -> ClientSession? {
+    public func session(_ client: UInt64) throws -> ClientSession? {
         if let pending = pendingSessions[client] { return pending }
         guard let item = try store.readNow({ try $0.item(pointer: metadataPointer, sortKey: Self.sessionKey(client)) }) else {
             return nil
@@ -65,25 +65,25 @@ struct PageCellState: CellState {
         return try decodeSession(item.value)
     }
 
-    func sessionAges() throws -> [(client: UInt64, lastIndex: LogIndex)] {
+    public func sessionAges() throws -> [(client: UInt64, lastIndex: LogIndex)] {
         var ages: [UInt64: LogIndex] = [:]
         for (client, session) in try storedSessions() { ages[client] = session.lastIndex }
         for (client, session) in pendingSessions { ages[client] = session?.lastIndex }
         return ages.map { ($0.key, $0.value) }
     }
 
-    mutating func store(_ key: ItemKey, _ item: Item?) throws {
+    public mutating func store(_ key: ItemKey, _ item: Item?) throws {
         if pendingItems.updateValue(item, forKey: key) == nil { pendingOrder.append(key) }
     }
 
-    mutating func storeSession(_ client: UInt64, _ session: ClientSession?, existed: Bool) throws {
+    public mutating func storeSession(_ client: UInt64, _ session: ClientSession?, existed: Bool) throws {
         sessionCount += (session != nil ? 1 : 0) - (existed ? 1 : 0)
         pendingSessions[client] = .some(session)
     }
 
     // MARK: Reads outside applying
 
-    func query(collection: [UInt8], from: [UInt8]?, to: [UInt8]?, reverse: Bool, limit: Int, after: [UInt8]?) throws
+    public func query(collection: [UInt8], from: [UInt8]?, to: [UInt8]?, reverse: Bool, limit: Int, after: [UInt8]?) throws
         -> (items: [Item], more: Bool)
     {
         precondition(pendingOrder.isEmpty, "a query between applying entries and handing over their writes")
@@ -94,11 +94,11 @@ struct PageCellState: CellState {
 
     // MARK: Handing writes to the store
 
-    var hasPendingWrites: Bool { !pendingOrder.isEmpty || !pendingSessions.isEmpty }
+    public var hasPendingWrites: Bool { !pendingOrder.isEmpty || !pendingSessions.isEmpty }
 
     /// The writes made since the last call, with the applied index and log
     /// base, for one group commit; `pending` is empty afterwards.
-    mutating func takeUpdates() -> [ItemUpdate] {
+    public mutating func takeUpdates() -> [ItemUpdate] {
         var updates: [ItemUpdate] = []
         updates.reserveCapacity(pendingOrder.count + pendingSessions.count + 1)
         for key in pendingOrder {
@@ -122,7 +122,7 @@ struct PageCellState: CellState {
 
     /// Replaces the cell's state with a snapshot's: the writes that delete every
     /// item and session the cell has and put the snapshot's, and its applied index.
-    mutating func install(_ snapshot: Snapshot) throws -> [ItemUpdate] {
+    public mutating func install(_ snapshot: Snapshot) throws -> [ItemUpdate] {
         let (collections, sessions) = try CellSnapshotFormat.decode(snapshot.state)
         precondition(pendingOrder.isEmpty && pendingSessions.isEmpty, "a snapshot installed between applying entries and handing over their writes")
         // One collection at a time: only the keys to delete stay, not the cell's values.
@@ -168,11 +168,11 @@ struct PageCellState: CellState {
         return key
     }
 
-    static func isSessionKey(_ sortKey: [UInt8]) -> Bool {
+    public static func isSessionKey(_ sortKey: [UInt8]) -> Bool {
         sortKey.count == 9 && sortKey.first == sessionPrefix
     }
 
-    static func client(of sessionKey: [UInt8]) -> UInt64 {
+    public static func client(of sessionKey: [UInt8]) -> UInt64 {
         sessionKey.dropFirst().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
     }
 
@@ -197,7 +197,7 @@ struct PageCellState: CellState {
     }
 
     /// Reads back the applied index, log base and session count; a cell that never applied anything has none.
-    mutating func load() throws {
+    public mutating func load() throws {
         guard let item = try store.readNow({ try $0.item(pointer: metadataPointer, sortKey: Self.baseSortKey) }) else { return }
         let bytes = item.value
         func read<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T? {

@@ -8,9 +8,9 @@ import Synchronization
 /// there: its pre-image. The writer reads the store, takes items whose
 /// version is at most `index` (nothing touched them since), and the
 /// pre-images for the rest; that is the state at `index`, exactly.
-final class SnapshotBuild: Sendable {
-    let cell: UInt64
-    let index: LogIndex
+public final class SnapshotBuild: Sendable {
+    public let cell: UInt64
+    public let index: LogIndex
 
     private struct State {
         /// By collection name, then sort key; nil: the item did not exist at `index`.
@@ -20,14 +20,14 @@ final class SnapshotBuild: Sendable {
     }
     private let state = Mutex(State())
 
-    init(cell: UInt64, index: LogIndex) {
+    public init(cell: UInt64, index: LogIndex) {
         self.cell = cell
         self.index = index
     }
 
     /// Called by the shard (the cell's only writer) before it writes `key`:
     /// reads the item's current value once, the first time.
-    func recordPreimage(of key: ItemKey, reading read: () throws -> Item?) rethrows {
+    public func recordPreimage(of key: ItemKey, reading read: () throws -> Item?) rethrows {
         let known = state.withLock { $0.preimages[key.collection]?.keys.contains(key.sortKey) ?? false }
         guard !known else { return }
         let item = try read()
@@ -38,19 +38,21 @@ final class SnapshotBuild: Sendable {
     }
 
     /// What the pre-images hold: a build that keeps more than its bound is given up (see ``NodeLimits``).
-    var preimageBytes: Int { state.withLock { $0.preimageBytes } }
+    public var preimageBytes: Int { state.withLock { $0.preimageBytes } }
 
-    func preimages(in collection: [UInt8]) -> [[UInt8]: Item?] {
+    public func preimages(in collection: [UInt8]) -> [[UInt8]: Item?] {
         state.withLock { $0.preimages[collection] ?? [:] }
     }
 
-    var collectionsWithPreimages: [[UInt8]] {
+    public var collectionsWithPreimages: [[UInt8]] {
         state.withLock { Array($0.preimages.keys) }
     }
 
     /// The cell installed a leader's snapshot meanwhile: what this build reads is no longer its state at `index`.
-    func cancel() { state.withLock { $0.cancelled = true } }
-    var isCancelled: Bool { state.withLock { $0.cancelled } }
+    public func cancel() { state.withLock { $0.cancelled = true } }
+    public var isCancelled: Bool { state.withLock { $0.cancelled } }
 }
 
-struct SnapshotBuildCancelled: Error {}
+public struct SnapshotBuildCancelled: Error {
+    public init() {}
+}

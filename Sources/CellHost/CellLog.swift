@@ -6,11 +6,16 @@ import Wire
 /// What a shard's group commit hands the store: item writes (a snapshot
 /// installed from a leader) and log changes of many cells, made durable
 /// together as one WAL record.
-struct DiskGroup {
-    var updates: [ItemUpdate] = []
-    var logChanges: [LogChange] = []
+public struct DiskGroup {
+    public var updates: [ItemUpdate] = []
+    public var logChanges: [LogChange] = []
 
-    mutating func append(_ other: DiskGroup) {
+    public init(updates: [ItemUpdate] = [], logChanges: [LogChange] = []) {
+        self.updates = updates
+        self.logChanges = logChanges
+    }
+
+    public mutating func append(_ other: DiskGroup) {
         updates += other.updates
         logChanges += other.logChanges
     }
@@ -20,8 +25,8 @@ struct DiskGroup {
 /// ready becomes one log change (the truncation a snapshot from the leader
 /// makes, the new entries, the hard state); a record is atomic, so the disk
 /// always holds a log recovery can trust.
-enum CellLog {
-    static func change(for ready: Ready, of cell: UInt64) -> LogChange {
+public enum CellLog {
+    public static func change(for ready: Ready, of cell: UInt64) -> LogChange {
         var change = LogChange(log: cell)
         if let snapshot = ready.snapshot {
             change.truncation = ready.snapshotReplacesLog ? .reset(after: snapshot.index) : .compact(through: snapshot.index)
@@ -33,7 +38,7 @@ enum CellLog {
 
     /// Reads a cell back at a node's start: its log from the store's WAL, and
     /// from its page-store state only where the log starts (nothing of its data).
-    static func restore(cell: UInt64, log: StoredLog, state: inout PageCellState) throws -> PersistedReplicaState {
+    public static func restore(cell: UInt64, log: StoredLog, state: inout PageCellState) throws -> PersistedReplicaState {
         try state.load()
         let hardState: HardState
         let entries: [LogEntry]
@@ -54,8 +59,8 @@ enum CellLog {
 }
 
 /// Why a cell's persisted state could not be read back.
-struct CellRecoveryError: Error, CustomStringConvertible {
-    let cell: UInt64
-    let reason: String
-    var description: String { "cell \(String(cell, radix: 16)): \(reason)" }
+public struct CellRecoveryError: Error, CustomStringConvertible {
+    public let cell: UInt64
+    public let reason: String
+    public var description: String { "cell \(String(cell, radix: 16)): \(reason)" }
 }

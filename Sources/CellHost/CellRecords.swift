@@ -5,8 +5,8 @@ import Wire
 
 /// How a cell's consensus state is encoded in the node's store: its hard
 /// state and entries as a log of the store's WAL (see ``CellLog``).
-enum CellRecords {
-    static func encode(_ hardState: HardState) -> [UInt8] {
+public enum CellRecords {
+    public static func encode(_ hardState: HardState) -> [UInt8] {
         var writer = WireWriter()
         writer.append(hardState.ballot.number)
         writer.appendOptional(hardState.votedFor?.rawValue)
@@ -14,7 +14,7 @@ enum CellRecords {
         return writer.bytes
     }
 
-    static func decodeHardState(_ bytes: [UInt8]) throws(WireError) -> HardState {
+    public static func decodeHardState(_ bytes: [UInt8]) throws(WireError) -> HardState {
         var reader = WireReader(bytes)
         let state = HardState(
             ballot: Ballot(try reader.read(UInt64.self, "ballot")),
@@ -27,7 +27,7 @@ enum CellRecords {
     /// An entry as the store keeps it: the command's bytes are the body, shared
     /// with the entry in memory rather than copied; the rest is the header:
     /// `u64 ballot | u64 checksum | u8 kind (0 noop, 1 command, 2 configuration) | [configuration]`.
-    static func stored(_ entry: LogEntry) -> StoredLogEntry {
+    public static func stored(_ entry: LogEntry) -> StoredLogEntry {
         var writer = WireWriter()
         writer.append(entry.ballot.number)
         writer.append(entry.checksum)
@@ -45,7 +45,7 @@ enum CellRecords {
     }
 
     /// The entry back from the store, checked against the checksum its leader made.
-    static func decodeEntry(_ stored: StoredLogEntry) throws(WireError) -> LogEntry {
+    public static func decodeEntry(_ stored: StoredLogEntry) throws(WireError) -> LogEntry {
         var reader = WireReader(stored.header)
         let ballot = Ballot(try reader.read(UInt64.self, "entry ballot"))
         let checksum = try reader.read(UInt64.self, "entry checksum")

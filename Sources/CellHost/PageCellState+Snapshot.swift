@@ -3,22 +3,23 @@ import Keyspace
 import Storage
 
 /// Where a streamed snapshot goes: a file, or memory for a small one.
-protocol SnapshotSink {
+public protocol SnapshotSink {
     mutating func append(_ bytes: [UInt8]) throws
     /// Overwrites the first bytes (the collection count, known only at the end).
     mutating func patchStart(_ bytes: [UInt8]) throws
 }
 
-struct MemorySnapshotSink: SnapshotSink {
-    var bytes: [UInt8] = []
-    mutating func append(_ more: [UInt8]) { bytes += more }
-    mutating func patchStart(_ start: [UInt8]) { bytes.replaceSubrange(0..<start.count, with: start) }
+public struct MemorySnapshotSink: SnapshotSink {
+    public var bytes: [UInt8] = []
+    public init() {}
+    public mutating func append(_ more: [UInt8]) { bytes += more }
+    public mutating func patchStart(_ start: [UInt8]) { bytes.replaceSubrange(0..<start.count, with: start) }
 }
 
 /// Reads one cell's state from the store for a snapshot, one collection at a
 /// time, on any thread: a cell larger than memory is written without being
 /// held. See ``SnapshotBuild`` for how the state stays the one at its index.
-struct CellSnapshotSource: Sendable {
+public struct CellSnapshotSource: Sendable {
     let cell: UInt64
     let cellDepth: Int
     let store: Store
@@ -27,7 +28,7 @@ struct CellSnapshotSource: Sendable {
 
     /// Writes the state at `build.index` in ``CellSnapshotFormat``: the same
     /// bytes as the in-memory state machine's at that index.
-    func write(_ build: SnapshotBuild, to sink: inout some SnapshotSink) throws {
+    public func write(_ build: SnapshotBuild, to sink: inout some SnapshotSink) throws {
         // Names first (the format orders collections by name), then each collection's items.
         var named: [(name: [UInt8], pointer: Pointer)] = []
         for pointer in try store.readNow({ try $0.collectionPointers(withPrefix: cell, depth: cellDepth) }) {
@@ -78,17 +79,17 @@ struct CellSnapshotSource: Sendable {
         return items
     }
 
-    static func isUserCollection(_ name: [UInt8]) -> Bool { !name.isEmpty && name.first != 0 }
+    public static func isUserCollection(_ name: [UInt8]) -> Bool { !name.isEmpty && name.first != 0 }
 }
 
 extension PageCellState {
-    var snapshotSource: CellSnapshotSource {
+    public var snapshotSource: CellSnapshotSource {
         CellSnapshotSource(cell: cell, cellDepth: cellDepth, store: store, metadataName: metadataName, metadataPointer: metadataPointer)
     }
 
     /// Keeps, for a build under way, what `updates` (just taken, not yet
     /// handed to the store) overwrite. The applied-state record is not part of a snapshot.
-    func recordPreimages(of updates: [ItemUpdate], into build: SnapshotBuild) throws {
+    public func recordPreimages(of updates: [ItemUpdate], into build: SnapshotBuild) throws {
         precondition(!hasPendingWrites, "pre-images are read from the store, after the writes were taken")
         for update in updates where !(update.collection == metadataName && update.sortKey == Self.baseSortKey) {
             let key = ItemKey(collection: update.collection, sortKey: update.sortKey)
@@ -98,7 +99,7 @@ extension PageCellState {
 
     /// The cell's state at the applied index, in the snapshot format, in
     /// memory (for tests and small cells; a node streams it to a file).
-    func encodedSnapshot() throws -> [UInt8] {
+    public func encodedSnapshot() throws -> [UInt8] {
         precondition(!hasPendingWrites, "a snapshot between applying entries and handing over their writes")
         var sink = MemorySnapshotSink()
         try snapshotSource.write(SnapshotBuild(cell: cell, index: appliedIndex), to: &sink)

@@ -1,4 +1,5 @@
 import Cell
+import CellHost
 import NIOCore
 import Wire
 
@@ -19,23 +20,16 @@ enum CellRead {
     case query(collection: [UInt8], from: [UInt8]?, to: [UInt8]?, reverse: Bool, limit: Int, after: [UInt8]?)
 }
 
-/// One replica this node hosts, with its state machine and the client
-/// requests waiting on it. Owned by one shard's event loop: no locks (hence
-/// `@unchecked`: it is only ever touched on that loop).
-final class HostedCell: @unchecked Sendable {
-    let cell: UInt64
-    let replica: CellReplica
-    var stateMachine: PageCellState
+/// One replica a shard hosts: the ready loop's cell, with the client
+/// requests waiting on it, its timer and its snapshots. Owned by one shard's
+/// event loop: no locks (hence `@unchecked`: it is only ever touched on that loop).
+final class ShardCell: HostedCell, @unchecked Sendable {
     /// Proposed writes by log index, answered when that index is applied.
     private(set) var pendingWrites: [LogIndex: (command: CellCommand, responder: Responder, bytes: Int)] = [:]
     /// Payload bytes of `pendingWrites` (bounded by ``NodeLimits``).
     private(set) var pendingWriteBytes = 0
     /// Strong reads waiting for the leader's lease (or its first commit).
     var pendingReads: [(read: CellRead, responder: Responder)] = []
-    /// Readies queued for or being written by the shard's disk pipeline.
-    var readiesInFlight = 0
-    /// Payload bytes applied since the latest snapshot (the log a snapshot would drop).
-    var appliedBytesSinceSnapshot = 0
     var scheduledTick: Scheduled<Void>?
     var scheduledTickAt: Instant?
     var wasLeader = false
@@ -66,11 +60,5 @@ final class HostedCell: @unchecked Sendable {
         for (_, pending) in pendingWrites { pending.responder.send(body) }
         pendingWrites = [:]
         pendingWriteBytes = 0
-    }
-
-    init(cell: UInt64, replica: CellReplica, stateMachine: PageCellState) {
-        self.cell = cell
-        self.replica = replica
-        self.stateMachine = stateMachine
     }
 }

@@ -1,0 +1,21 @@
+import Cell
+
+/// One replica a node hosts, as the ready loop sees it: the consensus
+/// replica and the cell's state in the page store. A runtime subclasses it
+/// with what waits on the cell there (a node's client requests and timers, a
+/// simulated node's requests). Owned by one thread: no locks.
+open class HostedCell {
+    public let cell: UInt64
+    public let replica: CellReplica
+    public var stateMachine: PageCellState
+    /// Readies queued for or being written by the ready loop's group commit.
+    public internal(set) var readiesInFlight = 0
+    /// Payload bytes applied since the log was last compacted (the log compaction would drop).
+    public internal(set) var appliedBytesSinceSnapshot = 0
+
+    public init(cell: UInt64, replica: CellReplica, stateMachine: PageCellState) {
+        self.cell = cell
+        self.replica = replica
+        self.stateMachine = stateMachine
+    }
+}

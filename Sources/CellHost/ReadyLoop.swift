@@ -1,0 +1,274 @@
+import Cell
+import Storage
+
+/// What a runtime gives the ready loop: a clock, a network, a thread to come
+/// back to, and the parts of a node the loop does not own (client requests,
+/// snapshot files). A node's shard (SwiftNIO) and a simulated node (the
+/// seeded simulator) are the two hosts; the loop is the same code in both.
+public protocol ReadyLoopHost: AnyObject, SendableMetatype {
+    associatedtype Hosted: HostedCell
+
+    /// The host's clock, as its replicas read it.
+    var now: Instant { get }
+    /// Shutting down: a store closed under the loop is not a failure.
+    var isStopping: Bool { get }
+    /// Sends a replica's message to a peer's replica of the same cell.
+    func send(_ message: CellMessage, to peer: NodeID, from hosted: Hosted)
+    /// A ready waits for a sync: call ``ReadyLoop/startSync(force:)`` soon
+    /// (once inputs that arrive together are in, so that they share it).
+    func syncWanted()
+    /// Runs `body` on the host's thread: the store completes writes on its own.
+    func onHostThread(_ body: @escaping @Sendable () -> Void)
+    /// After a group commit completed and its readies were handled.
+    func didCompleteSync()
+    /// The state bytes of a snapshot the replica installs (its `state` may name them rather than hold them).
+    func stateBytes(of snapshot: Snapshot, for hosted: Hosted) throws -> [UInt8]
+    /// The cell's state is about to be replaced by a leader's snapshot.
+    func willInstallSnapshot(_ hosted: Hosted)
+    /// An entry was applied: `outcome` is what its command did (nil for other entries).
+    func didApply(_ entry: LogEntry, outcome: (command: CellCommand, result: CellCommandResult)?, in hosted: Hosted)
+    /// These writes are about to be handed to the store (a snapshot being built keeps what they overwrite).
+    func willHandOver(_ updates: [ItemUpdate], of hosted: Hosted)
+    /// A follower is behind the log: the replica wants a snapshot of the state at its applied index.
+    func snapshotWanted(_ hosted: Hosted)
+    /// The index of a snapshot being made or sent: the log is not compacted past it.
+    func snapshotIndexInUse(_ hosted: Hosted) -> LogIndex?
+    /// A ready was taken and handed on: the host answers what waits on the replica and sets its timer.
+    func didDrive(_ hosted: Hosted)
+    /// The store failed: nothing more may be acknowledged. The loop stops.
+    func storageFailed(_ error: any Error, cell: UInt64?)
+    /// A leader's snapshot does not decode. The loop stops.
+    func snapshotUndecodable(_ reason: String, cell: UInt64)
+}
+
+/// A node's ready loop: each replica's ready goes to the write-ahead log,
+/// its effects follow once the log says it is durable, and its committed
+/// entries are applied into the page store. Readies of many cells that wait
+/// together become one WAL record with one sync (group commit).
+///
+/// The order, per ready: early messages (nothing waits for the disk) → one
+/// durable record (entries, hard state, an installed snapshot with its log
+/// reset) → messages → apply committed entries (their writes, the applied
+/// index and the log truncation through it go as one lazy record: they are
+/// durable on a quorum, and after a crash they are applied again) → advance.
+///
+/// Sans-I/O but for the store, whose commits the host drives: on their own
+/// threads on a node, as events of the simulation under `SimulatedDisk`.
+/// Owned by the host's thread; every method runs there.
+public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
+    public struct Limits: Sendable {
+        /// The log is compacted once this many entries were applied beyond its base.
+        public var compactionInterval: UInt64
+        /// …or once a cell's applied log holds this many bytes,
+        public var cellLogBytesMaximum: Int
+        /// …or once all cells of the loop hold this many.
+        public var loopLogBytesMaximum: Int
+
+        public init(compactionInterval: UInt64, cellLogBytesMaximum: Int, loopLogBytesMaximum: Int) {
+            self.compactionInterval = compactionInterval
+            self.cellLogBytesMaximum = cellLogBytesMaximum
+            self.loopLogBytesMaximum = loopLogBytesMaximum
+        }
+    }
+
+    private unowned let host: Host
+    public let store: Store
+    public let limits: Limits
+    public var cells: [UInt64: Host.Hosted] = [:]
+
+    /// What waits for the next group commit; `blocking` entries hold their ready's effects until durable.
+    private var diskQueue: [(hosted: Host.Hosted, ready: Ready, group: DiskGroup, blocking: Bool)] = []
+    /// The readies the group commit in flight holds back, if one is.
+    private var syncingBatch: [(hosted: Host.Hosted, ready: Ready)]?
+    public var syncing: Bool { syncingBatch != nil }
+    /// Entries applied since the loop started.
+    public private(set) var committedEntries: UInt64 = 0
+    /// Applied log bytes the cells keep in memory (bounded by ``Limits/loopLogBytesMaximum``).
+    public private(set) var retainedLogBytes = 0
+    /// The store failed, or a snapshot did not decode: nothing more happens.
+    public private(set) var halted = false
+
+    public init(host: Host, store: Store, limits: Limits) {
+        self.host = host
+        self.store = store
+        self.limits = limits
+    }
+
+    public var isIdle: Bool { !syncing && diskQueue.isEmpty }
+
+    // MARK: The ready cycle
+
+    /// Takes a replica's ready: effects wait for the disk when something must be
+    /// durable first, or when an earlier ready of the same cell still waits.
+    public func drive(_ hosted: Host.Hosted) {
+        guard !halted else { return }
+        let ready = hosted.replica.takeReady()
+        for (to, message) in ready.earlyMessages { host.send(message, to: to, from: hosted) }
+        if !ready.isEmpty {
+            if ready.mustSync || hosted.readiesInFlight > 0 {
+                hosted.readiesInFlight += 1
+                var group = DiskGroup(logChanges: [CellLog.change(for: ready, of: hosted.cell)])
+                if let snapshot = ready.snapshot {
+                    // The leader's snapshot replaces the cell's state in the same record that resets its log.
+                    guard let updates = install(snapshot, hosted) else { return }
+                    group.updates = updates
+                }
+                diskQueue.append((hosted, ready, group, true))
+                host.syncWanted()
+            } else {
+                if ready.hardState != nil {
+                    // Only the commit index moved: it rides along with the next sync and
+                    // nothing waits for it (after a crash it is learned again).
+                    diskQueue.append((hosted, Ready(), DiskGroup(logChanges: [CellLog.change(for: ready, of: hosted.cell)]), false))
+                }
+                complete(ready, hosted)
+                drive(hosted)
+                return
+            }
+        }
+        host.didDrive(hosted)
+    }
+
+    private func complete(_ ready: Ready, _ hosted: Host.Hosted) {
+        guard !halted else { return }
+        for (to, message) in ready.messages { host.send(message, to: to, from: hosted) }
+        apply(ready, hosted)
+        guard !halted else { return }
+        hosted.replica.advance(ready, now: host.now)
+        // An installed snapshot lives in the page store now, not in memory.
+        if ready.snapshot != nil { hosted.replica.releaseSnapshot() }
+        if ready.snapshotWanted { host.snapshotWanted(hosted) }
+        compactIfDue(hosted)
+    }
+
+    /// Every `compactionInterval` applied entries, or once the applied log holds
+    /// too many bytes, the replica drops its log through the applied index: the
+    /// page store holds that state already (on disk, the log is truncated with
+    /// every apply).
+    private func compactIfDue(_ hosted: Host.Hosted) {
+        if retainedLogBytes > limits.loopLogBytesMaximum {
+            for other in cells.values where other.appliedBytesSinceSnapshot > 0 { compactLog(other) }
+            return
+        }
+        let applied = hosted.stateMachine.appliedIndex
+        guard applied >= hosted.replica.latestSnapshotIndex + limits.compactionInterval
+            || hosted.appliedBytesSinceSnapshot >= limits.cellLogBytesMaximum else { return }
+        compactLog(hosted)
+    }
+
+    private func compactLog(_ hosted: Host.Hosted) {
+        // A snapshot being built or streamed needs the entries after its index, to follow it.
+        let applied = hosted.stateMachine.appliedIndex
+        let through = min(applied, host.snapshotIndexInUse(hosted) ?? .max)
+        hosted.replica.compactLog(through: through)
+        // Held back, the log keeps its bytes (and counts toward the hold's bound).
+        guard through == applied else { return }
+        retainedLogBytes -= hosted.appliedBytesSinceSnapshot
+        hosted.appliedBytesSinceSnapshot = 0
+    }
+
+    /// Replaces the cell's state with a snapshot from its leader; the writes go with the log reset.
+    private func install(_ snapshot: Snapshot, _ hosted: Host.Hosted) -> [ItemUpdate]? {
+        host.willInstallSnapshot(hosted)
+        do {
+            var staged = snapshot
+            staged.state = try host.stateBytes(of: snapshot, for: hosted)
+            return try hosted.stateMachine.install(staged)
+        } catch let error as CellCommand.DecodingError {
+            halted = true
+            host.snapshotUndecodable(error.reason, cell: hosted.cell)
+        } catch {
+            fail(error, cell: hosted.cell)
+        }
+        return nil
+    }
+
+    private func fail(_ error: any Error, cell: UInt64?) {
+        guard !halted else { return }
+        halted = true
+        host.storageFailed(error, cell: cell)
+    }
+
+    // MARK: Group commit
+
+    /// Whether a ready waits for a sync that has not started.
+    public var hasBlockingWork: Bool { diskQueue.contains(where: \.blocking) }
+
+    /// Group commit across the loop's cells: every ready queued so far becomes
+    /// one WAL record with one sync (shared with other loops' records in the
+    /// store's commit round). Starts when something waits for a sync (`force`:
+    /// also for lazy writes alone).
+    public func startSync(force: Bool = false) {
+        guard !halted, !syncing, force ? !diskQueue.isEmpty : hasBlockingWork else { return }
+        let batch = diskQueue
+        diskQueue = []
+        syncingBatch = batch.filter(\.blocking).map { ($0.hosted, $0.ready) }
+        var group = DiskGroup()
+        for queued in batch { group.append(queued.group) }
+        // The store calls back on its commit thread: the rest happens on the host's.
+        store.commitGroup(updates: group.updates, logChanges: group.logChanges) { [self] result in
+            host.onHostThread { [self] in
+                if case .failure(let error) = result {
+                    // A store closed by a clean shutdown fails what was still queued: nothing was acknowledged.
+                    if host.isStopping, case StorageError.closed = error { return }
+                    // Durability can no longer be promised: stop rather than acknowledge anything.
+                    return fail(error, cell: nil)
+                }
+                completeSync()
+            }
+        }
+    }
+
+    private func completeSync() {
+        guard !halted, let batch = syncingBatch else { return }
+        syncingBatch = nil
+        for (hosted, ready) in batch {
+            hosted.readiesInFlight -= 1
+            complete(ready, hosted)
+        }
+        for (hosted, _) in batch { drive(hosted) }
+        guard !halted else { return }
+        host.didCompleteSync()
+        startSync(force: host.isStopping)
+    }
+
+    // MARK: Applying
+
+    /// Applies the committed entries into the page store, then hands their
+    /// writes over with the applied index and the log truncation through it,
+    /// as one record: nothing waits for it to be durable (the entries are
+    /// durable on a quorum; after a crash they are applied again from the log).
+    private func apply(_ ready: Ready, _ hosted: Host.Hosted) {
+        var lastApplied: LogEntry?
+        for entry in ready.committed where entry.index > hosted.stateMachine.appliedIndex {
+            precondition(entry.isIntact, "log entry \(entry.index) of cell \(hosted.cell) changed after it was checked")
+            precondition(entry.index == hosted.stateMachine.appliedIndex + 1,
+                         "cell \(hosted.cell) applies entry \(entry.index) after \(hosted.stateMachine.appliedIndex)")
+            let outcome: (command: CellCommand, result: CellCommandResult)?
+            do {
+                outcome = try hosted.stateMachine.apply(entry)
+            } catch {
+                return fail(error, cell: hosted.cell)
+            }
+            if case .configuration(let members) = entry.payload { hosted.stateMachine.configuration = members.sorted() }
+            lastApplied = entry
+            committedEntries += 1
+            hosted.appliedBytesSinceSnapshot += entry.payloadBytes
+            retainedLogBytes += entry.payloadBytes
+            host.didApply(entry, outcome: outcome, in: hosted)
+        }
+        guard let lastApplied else { return }
+        hosted.stateMachine.appliedBallot = lastApplied.ballot
+        let updates = hosted.stateMachine.takeUpdates()
+        host.willHandOver(updates, of: hosted)
+        let cell = hosted.cell
+        let truncation = LogChange(log: cell, truncation: .compact(through: lastApplied.index))
+        store.commitGroup(updates: updates, logChanges: [truncation], lazy: true) { [self] result in
+            guard case .failure(let error) = result else { return }
+            host.onHostThread { [self] in
+                if host.isStopping, case StorageError.closed = error { return }
+                fail(error, cell: cell)
+            }
+        }
+    }
+}
