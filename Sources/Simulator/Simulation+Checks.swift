@@ -48,11 +48,38 @@ extension Simulation {
         }
     }
 
+    /// A read of every key from its cell's leader at the end, each by a client of its own.
+    func finalReads() -> [Linearizability.Operation<RegisterInput, RegisterOutput>] {
+        var reads: [Linearizability.Operation<RegisterInput, RegisterOutput>] = []
+        for cell in 0..<options.cells {
+            guard let leader = cellReplicas[cell].compactMap({ nodes[Int($0.rawValue)].hosted(cell) })
+                .first(where: { $0.replica.role == .leader }) else { continue }
+            for key in cellKeys[cell] {
+                let value: String?
+                do {
+                    value = try leader.value(of: key)
+                } catch {
+                    violation("cell \(cell): the leader cannot read \(key) at the end: \(error)")
+                    continue
+                }
+                reads.append(Operation(client: clients.count + reads.count, input: .get(key), invokedAt: Int(now),
+                                       outcome: .ok(.value(value), returnedAt: Int(now))))
+            }
+        }
+        return reads
+    }
+
+    /// Data operations node `node`'s disk did so far (a crash test fails each one in turn).
+    public func diskOperations(ofNode node: Int) -> Int { nodes[node].disk.operationCount }
+
     /// The client history must be linearizable (per key, register with CAS).
     func checkHistory() {
         let checker = LinearizabilityChecker(model: RegisterModel<String, String>(), limits: CheckLimits(maxStatesPerKey: 2_000_000))
         // A run cut short by a violation leaves operations in flight: they may have taken effect.
         var operations = history
+        // With every cell live, the leaders' final state is read back as one more client would:
+        // an acknowledged write lost in a crash shows up here even if no client read its key later.
+        if report.live == true { operations += finalReads() }
         for client in clients {
             guard let current = client.current, let input = current.input else { continue }
             operations.append(Operation(client: client.id, input: input, invokedAt: Int(current.invokedAt), outcome: .unknown))

@@ -10,7 +10,7 @@ extension Simulation {
     }
 
     func startOperation(_ clientIndex: Int) {
-        guard clientsActive else { return }
+        guard clientsActive, options.operationsMaximum == 0 || nextOperation < options.operationsMaximum else { return }
         var client = clients[clientIndex]
         let (key, cell) = key(random.int(0..<(options.cells * options.keysPerCell)))
         let operation = nextOperation

@@ -55,9 +55,11 @@ extension Simulation {
         let store: Store
         let logs: [UInt64: StoredLog]
         do {
-            store = try Store(directory: node.disk, path: "node \(node.id)", options: Self.storeOptions, committing: .caller)
+            store = try Store(directory: node.disk, path: "node \(node.id)", options: storeOptions, committing: .caller)
             logs = store.logs
         } catch {
+            // The disk failed while the store opened: the node stops, as a real one does at start.
+            if node.disk.hasCrashed { return powerLoss(node, loss: options.diskFailure?.loss ?? randomCrashLoss()) }
             return violation("\(node.id) cannot reopen its store after a crash: \(error)")
         }
         let limits = ReadyLoop<SimulatedNode>.Limits(compactionInterval: options.compactionInterval,
@@ -90,12 +92,12 @@ extension Simulation {
     }
 
     /// Small WAL steps and frequent checkpoints, so that seeds cross both; a small cache, so that reads go to pages.
-    static var storeOptions: StorageOptions {
-        var options = StorageOptions()
-        options.walZeroFillBytes = 16 << 10
-        options.checkpointWALBytes = 96 << 10
-        options.cacheBytesMaximum = 256 << 10
-        return options
+    var storeOptions: StorageOptions {
+        var storage = StorageOptions()
+        storage.walZeroFillBytes = 16 << 10
+        storage.checkpointWALBytes = options.checkpointWALBytes
+        storage.cacheBytesMaximum = 256 << 10
+        return storage
     }
 
     /// Stops a node for 0.2–1.5 s; it then runs what queued up, in order.

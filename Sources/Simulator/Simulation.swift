@@ -115,6 +115,7 @@ public final class Simulation {
         // Safety is judged whatever else failed: a stuck cell must not hide a bad history.
         checkHistory()
         report.simulatedSeconds = Double(now) / 1e9
+        report.checkpoints = nodes.reduce(0) { $0 + Int($1.store?.statistics.checkpointGeneration ?? 0) }
         return report
     }
 

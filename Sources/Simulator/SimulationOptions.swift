@@ -48,7 +48,12 @@ public struct SimulationOptions: Sendable, Hashable {
     /// The crash test runs one seed with this at every operation in turn.
     public var diskFailure: DiskFailure?
 
-    public struct DiskFailure: Sendable, Hashable {
+    /// Client operations in all (0: no cap): a small workload for exhaustive crash tests.
+    public var operationsMaximum = 0
+    /// A node's store checkpoints once its WAL grew by this much: small, so that seeds cross checkpoints.
+    public var checkpointWALBytes = 96 << 10
+
+    public struct DiskFailure: Sendable, Hashable, CustomStringConvertible {
         public var node: Int
         public var operation: Int
         public var loss: SimulatedDisk.CrashLoss
@@ -58,6 +63,38 @@ public struct SimulationOptions: Sendable, Hashable {
             self.operation = operation
             self.loss = loss
         }
+
+        /// `NODE:OPERATION:LOSS`, the loss `lose-all`, `keep-all`, `tear-BYTES` or `subset-HEXMASK`.
+        public var description: String {
+            let loss = switch loss {
+            case .loseAll: "lose-all"
+            case .keepAll: "keep-all"
+            case .tearLast(let bytes): "tear-\(bytes)"
+            case .subset(let mask): "subset-\(String(mask, radix: 16))"
+            }
+            return "\(node):\(operation):\(loss)"
+        }
+
+        /// Parses ``description``'s form; nil when it is not that.
+        public init?(_ text: String) {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 3, let node = Int(parts[0]), node >= 0, let operation = Int(parts[1]), operation >= 1 else {
+                return nil
+            }
+            let loss: SimulatedDisk.CrashLoss
+            switch parts[2] {
+            case "lose-all": loss = .loseAll
+            case "keep-all": loss = .keepAll
+            case let tear where tear.hasPrefix("tear-"):
+                guard let bytes = Int(tear.dropFirst(5)), bytes >= 0 else { return nil }
+                loss = .tearLast(keepingBytes: bytes)
+            case let subset where subset.hasPrefix("subset-"):
+                guard let mask = UInt64(subset.dropFirst(7), radix: 16) else { return nil }
+                loss = .subset(mask: mask)
+            default: return nil
+            }
+            self.init(node: node, operation: operation, loss: loss)
+        }
     }
 
     public init() {}
@@ -66,6 +103,8 @@ public struct SimulationOptions: Sendable, Hashable {
         lhs.seed == rhs.seed && lhs.faultPhase == rhs.faultPhase && lhs.nodes == rhs.nodes && lhs.cells == rhs.cells
             && lhs.replicas == rhs.replicas && lhs.clients == rhs.clients && lhs.faults == rhs.faults
             && lhs.plantedBug == rhs.plantedBug && lhs.diskFailure == rhs.diskFailure
+            && lhs.operationsMaximum == rhs.operationsMaximum && lhs.livenessBound == rhs.livenessBound
+            && lhs.checkpointWALBytes == rhs.checkpointWALBytes
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(seed) }

@@ -20,6 +20,8 @@ public struct SimulationReport: Sendable, Hashable, CustomStringConvertible {
     public var pauses = 0
     /// Snapshots made on demand for followers behind a leader's compacted log.
     public var snapshotsProvided = 0
+    /// Checkpoints the nodes' stores wrote (the latest generation of each store, summed).
+    public var checkpoints = 0
     /// `nil` if the checker ran out of its budget.
     public var linearizable: Bool? = nil
     /// Every cell had one leader after the faults healed; `nil` if a safety violation stopped the run first.
@@ -34,7 +36,7 @@ public struct SimulationReport: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         var lines = [
             "seed \(seed): \(passed ? "PASS" : "FAIL")",
-            "  simulated \(String(simulatedSeconds)) s, \(events) events, \(messages) messages (\(messagesDropped) dropped), \(fsyncs) fsyncs",
+            "  simulated \(String(simulatedSeconds)) s, \(events) events, \(messages) messages (\(messagesDropped) dropped), \(fsyncs) fsyncs, \(checkpoints) checkpoints",
             "  \(commits) entries committed; client operations: \(operationsOK) ok, \(operationsUnknown) unknown, \(operationsFailed) failed;"
                 + " \(leaseReads) lease reads, \(eventualReads) eventual reads",
             "  faults: \(crashes) crashes, \(partitions) partitions, \(pauses) pauses; \(snapshotsProvided) snapshots made for followers",

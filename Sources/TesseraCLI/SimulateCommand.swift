@@ -50,13 +50,46 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Plant a known bug (testing the simulator): \(PlantedBug.allCases.map(\.kebabName).joined(separator: ", ")).")
     var plantBug: String?
 
+    @Option(help: "Simulated seconds of the healed phase that follows the faults (liveness must return within it).")
+    var healedSeconds: Int = 15
+
+    @Option(help: "Simulated clients, one operation in flight each.")
+    var clients: Int = 6
+
+    @Option(help: "Stop the clients after this many operations in all (0: no cap).")
+    var operations: Int = 0
+
+    @Option(help: "A node's store checkpoints once its WAL grew by this many bytes (small, so that runs cross checkpoints).")
+    var checkpointBytes: Int = SimulationOptions().checkpointWALBytes
+
+    @Option(help: ArgumentHelp(
+        "Fail a node's disk at one data operation: NODE:OPERATION:LOSS, the loss lose-all, keep-all, tear-BYTES or subset-HEXMASK (what the unsynced writes leave).",
+        discussion: "The node stops there, as a real one does, and restarts. The node crash test prints this for a failing crash point.",
+        valueName: "failure"))
+    var failDisk: String?
+
     func validate() throws {
         guard nodes >= 1, nodes <= 64 else { throw ValidationError("--nodes must be 1...64") }
         guard replicas >= 1, replicas <= nodes else { throw ValidationError("--replicas must be 1...\(nodes) (the node count)") }
         guard cells >= 1, cells <= 100_000 else { throw ValidationError("--cells must be 1...100000") }
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
+        guard healedSeconds >= 1 else { throw ValidationError("--healed-seconds must be at least 1") }
+        guard clients >= 1, clients <= 1_000 else { throw ValidationError("--clients must be 1...1000") }
+        guard checkpointBytes >= 1 else { throw ValidationError("--checkpoint-bytes must be at least 1") }
+        guard operations >= 0 else { throw ValidationError("--operations must be 0 (no cap) or more") }
         _ = try parsedFaults()
         _ = try parsedBug()
+        if let failure = try parsedDiskFailure(), failure.node >= nodes {
+            throw ValidationError("--fail-disk names node \(failure.node), but there are \(nodes) nodes (0...\(nodes - 1))")
+        }
+    }
+
+    func parsedDiskFailure() throws -> SimulationOptions.DiskFailure? {
+        guard let failDisk else { return nil }
+        guard let failure = SimulationOptions.DiskFailure(failDisk) else {
+            throw ValidationError("--fail-disk '\(failDisk)' is not NODE:OPERATION:LOSS (for example 0:17:tear-100; the loss lose-all, keep-all, tear-BYTES or subset-HEXMASK)")
+        }
+        return failure
     }
 
     func parsedFaults() throws -> Set<SimulatedFault> {
@@ -82,6 +115,11 @@ struct SimulateCommand: ParsableCommand {
     func run() throws {
         var options = SimulationOptions()
         options.faultPhase = .seconds(seconds)
+        options.livenessBound = .seconds(healedSeconds)
+        options.clients = clients
+        options.operationsMaximum = operations
+        options.checkpointWALBytes = checkpointBytes
+        options.diskFailure = try parsedDiskFailure()
         options.nodes = nodes
         options.cells = cells
         options.replicas = replicas
