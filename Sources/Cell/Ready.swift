@@ -36,3 +36,31 @@ public struct Ready: Sendable {
             && committed.isEmpty && !snapshotWanted
     }
 }
+
+extension CellReplica {
+    /// The ready loop of a runtime whose disk is memory (the schedule
+    /// explorer, the cell tests, the idle-cell benchmark): every ready, in the
+    /// order above, with persisting done at once, until the replica has none.
+    /// A node persists to its write-ahead log and waits for the sync instead:
+    /// that loop is `ReadyLoop`, in the `CellHost` target, shared by the
+    /// server and the simulator. Returns false if the replica still had a
+    /// ready after `roundsMaximum` (a replica that never settles is a bug).
+    @discardableResult
+    public func drainReadies(
+        now: Instant, roundsMaximum: Int = 10_000,
+        send: (_ to: NodeID, _ message: CellMessage) -> Void,
+        persist: (Ready) -> Void,
+        apply: (Ready) -> Void
+    ) -> Bool {
+        for _ in 0..<roundsMaximum {
+            let ready = takeReady()
+            if ready.isEmpty { return true }
+            for (to, message) in ready.earlyMessages { send(to, message) }
+            persist(ready)
+            for (to, message) in ready.messages { send(to, message) }
+            apply(ready)
+            advance(ready, now: now)
+        }
+        return false
+    }
+}

@@ -190,21 +190,20 @@ public struct ScheduleExplorer {
     /// runtime would, until it has nothing more.
     private func settle(_ world: inout World, _ index: Int) {
         let replica = world.replicas[index]
-        while true {
-            let ready = replica.takeReady()
-            if ready.isEmpty { return }
-            for (to, message) in ready.earlyMessages { world.inFlight.append(Message(from: replica.me, to: to, message: message)) }
-            world.durable[index].persist(ready)
-            for (to, message) in ready.messages { world.inFlight.append(Message(from: replica.me, to: to, message: message)) }
-            for entry in ready.committed {
-                if let first = world.committed[entry.index], first != entry {
-                    world.path.append("n\(index) commits \(entry.ballot) at \(entry.index) over \(first.ballot)")
-                    world.committedConflict = true
+        let drained = replica.drainReadies(
+            now: world.now,
+            send: { world.inFlight.append(Message(from: replica.me, to: $0, message: $1)) },
+            persist: { world.durable[index].persist($0) },
+            apply: { ready in
+                for entry in ready.committed {
+                    if let first = world.committed[entry.index], first != entry {
+                        world.path.append("n\(index) commits \(entry.ballot) at \(entry.index) over \(first.ballot)")
+                        world.committedConflict = true
+                    }
+                    world.committed[entry.index] = world.committed[entry.index] ?? entry
                 }
-                world.committed[entry.index] = world.committed[entry.index] ?? entry
-            }
-            replica.advance(ready, now: world.now)
-        }
+            })
+        if !drained { world.committedConflict = true }
     }
 
     /// The first replica campaigns and every message arrives in order.

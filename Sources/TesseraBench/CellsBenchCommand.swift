@@ -75,12 +75,8 @@ struct CellsBenchCommand: ParsableCommand {
             replica.step(.accept(ballot: Ballot(1), previousIndex: 0, previousBallot: .zero, entries: [noop], commitIndex: 1,
                                  sentAt: .zero), from: leader, now: .zero)
             var machine = CellStateMachine()
-            while true {
-                let ready = replica.takeReady()
-                if ready.isEmpty { break }
-                for entry in ready.committed { _ = machine.apply(entry) }
-                replica.advance(ready, now: .zero)
-            }
+            replica.drainReadies(now: .zero, send: { _, _ in }, persist: { _ in },
+                                 apply: { ready in for entry in ready.committed { _ = machine.apply(entry) } })
             replicas.append(replica)
             machines.append(machine)
         }

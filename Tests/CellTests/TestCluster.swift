@@ -445,16 +445,9 @@ final class TestCluster {
     /// Takes readies from `id` until it has nothing more: persist, send, apply, advance.
     private func settle(_ id: NodeID) {
         guard let replica = replicas[id] else { return }
-        for _ in 0..<10_000 {
-            let ready = replica.takeReady()
-            if ready.isEmpty { return }
-            for (to, message) in ready.earlyMessages { send(message, from: id, to: to) }
-            persist(ready, id)
-            for (to, message) in ready.messages { send(message, from: id, to: to) }
-            apply(ready, id)
-            replica.advance(ready, now: now)
-        }
-        violations.append("\(id) still had a non-empty ready after 10000 rounds")
+        let settled = replica.drainReadies(now: now, send: { send($1, from: id, to: $0) },
+                                           persist: { persist($0, id) }, apply: { apply($0, id) })
+        if !settled { violations.append("\(id) still had a non-empty ready after 10000 rounds") }
     }
 
     private func persist(_ ready: Ready, _ id: NodeID) {
