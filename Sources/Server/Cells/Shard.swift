@@ -20,7 +20,8 @@ final class Shard: ReadyLoopHost, @unchecked Sendable {
     private(set) var pipeline: ReadyLoop<Shard>!
     var cells: [UInt64: ShardCell] {
         get { pipeline.cells }
-        set { pipeline.cells = newValue }
+        // In place: a copy per insert would make adopting many cells quadratic.
+        _modify { yield &pipeline.cells }
     }
 
     var outgoing: [NodeID: [CellEnvelope]] = [:]

@@ -51,6 +51,8 @@ public enum NodeConfigurationError: Error, CustomStringConvertible {
     case dataDirectory(String, String)
     /// The folder was written in an on-disk format this build does not read.
     case unsupportedDataFormat(String, found: Int, supported: Int)
+    /// The members file changed since the folder was written, in a way its data cannot follow.
+    case membersChanged(String, String)
 
     public var description: String {
         switch self {
@@ -66,6 +68,12 @@ public enum NodeConfigurationError: Error, CustomStringConvertible {
             "members file: \(error)"
         case .dataDirectory(let path, let problem):
             "data directory \(path) \(problem)"
+        case .membersChanged(let path, let change):
+            "the members file changed since data directory \(path) was written: \(change). A node's votes and its"
+                + " cells' replica sets name members by their place in the member list it was written with, so this"
+                + " node would misread them. Tessera cannot change the members of a running cluster yet: restore the"
+                + " members file (the recorded members are in \(path)/node.json), or start every node of the new"
+                + " cluster on an empty data directory"
         case .unsupportedDataFormat(let path, let found, let supported):
             "data directory \(path) has on-disk format \(found); this Tessera reads format \(supported) only."
                 + " A node's data is replicated: stop this node, move the folder aside, and start the node on an"
