@@ -19,11 +19,13 @@ import Testing
         let membersPath = tessera.folder.path + "/members.json"
         let dataDirectory = tessera.folder.path + "/node-b"
         func writeMembers(_ text: String) throws { try Data(text.utf8).write(to: URL(fileURLWithPath: membersPath)) }
+        func serveArguments(port: Int) -> [String] {
+            ["serve", "--node-id", "b", "--listen", "127.0.0.1:\(port)", "--members", membersPath, "--data-dir", dataDirectory,
+             "--cell-depth", "4", "--replicas", "1"]
+        }
         func serve(port: Int) throws -> BackgroundProcess {
-            try BackgroundProcess(tessera.executable, [
-                "serve", "--node-id", "b", "--listen", "127.0.0.1:\(port)", "--members", membersPath, "--data-dir", dataDirectory,
-                "--cell-depth", "4", "--replicas", "1",
-            ], logURL: tessera.folder.url.appendingPathComponent("serve-\(port).log"))
+            try BackgroundProcess(tessera.executable, serveArguments(port: port),
+                                  logURL: tessera.folder.url.appendingPathComponent("serve-\(port).log"))
         }
 
         // First start: the members are recorded beside the data.
@@ -36,10 +38,7 @@ import Testing
 
         // A new member whose id sorts first would renumber b and c.
         try writeMembers(Self.members([("a", ports[2], "z1"), ("b", ports[0], "z1"), ("c", ports[1], "z1")]))
-        let shifted = try await tessera.bare([
-            "serve", "--node-id", "b", "--listen", "127.0.0.1:\(ports[0])", "--members", membersPath, "--data-dir", dataDirectory,
-            "--cell-depth", "4", "--replicas", "1",
-        ])
+        let shifted = try await tessera.bare(serveArguments(port: ports[0]))
         #expect(shifted.status == 64, "\(shifted.errorOutput)")
         #expect(shifted.errorOutput.contains("the members file changed"), "\(shifted.errorOutput)")
         #expect(shifted.errorOutput.contains("added a"), "\(shifted.errorOutput)")
@@ -47,10 +46,7 @@ import Testing
 
         // Moving a member to another zone moves cells: refused too.
         try writeMembers(Self.members([("b", ports[0], "z1"), ("c", ports[1], "z2")]))
-        let moved = try await tessera.bare([
-            "serve", "--node-id", "b", "--listen", "127.0.0.1:\(ports[0])", "--members", membersPath, "--data-dir", dataDirectory,
-            "--cell-depth", "4", "--replicas", "1",
-        ])
+        let moved = try await tessera.bare(serveArguments(port: ports[0]))
         #expect(moved.status == 64, "\(moved.errorOutput)")
         #expect(moved.errorOutput.contains("moved c from zone z1 to z2"), "\(moved.errorOutput)")
 
