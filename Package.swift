@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
         // Keys, pointers and cells: pure values, no I/O.
@@ -40,6 +42,15 @@ let package = Package(
             path: "Sources/CSQLite",
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Links' credentials: the cluster CA, node and client certificates, TLS contexts (swift-nio-ssl, swift-certificates).
+        .target(
+            name: "Credentials",
+            dependencies: [
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // One replicated cell: Multi-Paxos log, leader lease, fencing, snapshots (sans-I/O).
         .target(name: "Cell", dependencies: ["Placement", "Storage"]),
@@ -139,6 +150,7 @@ let package = Package(
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "TestSupport"], resources: [.copy("Vectors")]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Cell", "Storage", "TestSupport"]),
         .testTarget(name: "CellTests", dependencies: ["Cell", "Storage", "TestSupport"]),
+        .testTarget(name: "CredentialsTests", dependencies: ["Credentials"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "TestSupport"], resources: [.copy("Vectors")]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability", "TestSupport"]),
