@@ -68,7 +68,9 @@ let package = Package(
         .target(
             name: "Client",
             dependencies: [
-                "Wire", "Storage", "Keyspace", "Placement",
+                "Wire", "Storage", "Keyspace", "Placement", "Credentials",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -77,8 +79,10 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "CellHost", "Wire", "Cell", "Storage", "Keyspace", "Placement",
+                "CellHost", "Credentials", "Wire", "Cell", "Storage", "Keyspace", "Placement",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -126,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "TesseraCLI",
             dependencies: [
-                "Keyspace", "Placement", "Storage", "Cell", "Simulator", "Client", "Server", "Wire", "CommandSupport",
+                "Credentials", "Keyspace", "Placement", "Storage", "Cell", "Simulator", "Client", "Server", "Wire", "CommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -163,7 +167,7 @@ let package = Package(
         ),
         .testTarget(name: "ServerTests", dependencies: ["Server", "CellHost", "Cell", "Keyspace", "Storage", "Placement", "Wire"]),
         .testTarget(name: "CLITests", dependencies: ["Storage", "Keyspace", "TestSupport"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Client", "Keyspace", "Wire", "Linearizability", "TestSupport"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Client", "Credentials", "Keyspace", "Wire", "Linearizability", "TestSupport"]),
         .testTarget(
             name: "LoadGenerationTests",
             dependencies: [

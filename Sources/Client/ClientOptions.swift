@@ -1,4 +1,6 @@
-/// How a ``TesseraClient`` waits and retries.
+import Credentials
+
+/// How a ``TesseraClient`` connects, waits and retries.
 public struct ClientOptions: Sendable {
     /// How long one call may take in all, retries included, before it fails with a timeout.
     public var deadline: Duration = .seconds(10)
@@ -15,6 +17,11 @@ public struct ClientOptions: Sendable {
     /// sequence). `nil` picks a random one, which is what you want: two live clients
     /// must never share an id.
     public var clientID: UInt64? = nil
+    /// The cluster CA and this client's certificate (`client:<name>`): connections
+    /// are TLS 1.3 and accept only nodes whose certificate the CA signed for a
+    /// member. Nil: plaintext, for nodes run with `--insecure-plaintext`.
+    /// Load them with ``TLSCredentialFiles/load(now:)``.
+    public var tls: TLSCredentials? = nil
 
     public init() {}
 }

@@ -1,5 +1,7 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
+import Credentials
 import Synchronization
 import Wire
 
@@ -20,11 +22,14 @@ final class ConnectionPool: Sendable {
 
     private let group: any EventLoopGroup
     private let connectTimeout: Duration
+    /// Made once from the client's credentials; nil for plaintext.
+    private let tlsContext: NIOSSLContext?
     private let state = Mutex(State())
 
-    init(group: any EventLoopGroup, connectTimeout: Duration) {
+    init(group: any EventLoopGroup, connectTimeout: Duration, tls: TLSCredentials?) throws {
         self.group = group
         self.connectTimeout = connectTimeout
+        tlsContext = try tls?.clientContext()
     }
 
     /// The open connection to `endpoint`, connecting if there is none. Throws a
@@ -68,9 +73,13 @@ final class ConnectionPool: Sendable {
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(connectTimeout))
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
+            .channelInitializer { [tlsContext] channel in
                 do {
                     let sync = channel.pipeline.syncOperations
+                    if let tlsContext {
+                        try sync.addHandler(try NIOSSLClientHandler(context: tlsContext, serverHostname: nil))
+                        try sync.addHandler(MemberCertificateCheck(endpoint: endpoint))
+                    }
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder()))
                     try sync.addHandler(MessageToByteHandler(FrameEncoder()))
                     try sync.addHandler(ResponseHandler(pending: pending))

@@ -6,3 +6,7 @@
 @_exported import struct Wire.NodeStatus
 @_exported import enum Storage.WriteCondition
 @_exported import enum Wire.ReadConsistency
+@_exported import struct Credentials.TLSCredentialFiles
+@_exported import struct Credentials.TLSCredentials
+@_exported import struct Credentials.CredentialError
+@_exported import enum Credentials.PeerIdentity

@@ -51,7 +51,7 @@ public final class TesseraClient: Sendable {
             if !seeds.contains(endpoint) { seeds.append(endpoint) }
         }
         let group = eventLoopGroup ?? MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.eventLoopThreads))
-        let pool = ConnectionPool(group: group, connectTimeout: options.connectTimeout)
+        let pool = try ConnectionPool(group: group, connectTimeout: options.connectTimeout, tls: options.tls)
         let table: RoutingTable
         do {
             table = try await ClusterDiscovery.fetch(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Client
 import Foundation
 
 /// `--endpoint`: the cluster nodes to ask, repeatable or comma-separated.
@@ -25,7 +26,29 @@ public struct EndpointOptions: ParsableArguments {
         return list.isEmpty ? (DevCluster.defaultEndpoints(), true) : (list, false)
     }
 
+    @Option(name: .customLong("tls-ca"), help: "The cluster CA's certificate (PEM), for a cluster whose links are TLS.")
+    public var certificateAuthority: String?
+
+    @Option(name: .customLong("tls-cert"), help: "This client's certificate (PEM), made by the cluster's CA for client:<name>.")
+    public var certificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "This client's private key (PEM).")
+    public var privateKey: String?
+
     public func validate() throws {
         if !given.isEmpty && list.isEmpty { throw ValidationError("--endpoint needs HOST:PORT") }
+        let tls = [certificateAuthority, certificate, privateKey].compactMap { $0 }
+        if !tls.isEmpty && tls.count != 3 { throw ValidationError("--tls-ca, --tls-cert and --tls-key go together: give all three") }
+    }
+
+    /// The client's TLS credentials, checked; nil for a plaintext cluster.
+    public func clientTLS() throws -> TLSCredentials? {
+        guard let certificateAuthority, let certificate, let privateKey else { return nil }
+        do {
+            return try TLSCredentialFiles(certificateAuthority: certificateAuthority, certificate: certificate,
+                                          privateKey: privateKey).load()
+        } catch {
+            throw commandFailure("\(error)", status: ExitStatus.badInput)
+        }
     }
 }

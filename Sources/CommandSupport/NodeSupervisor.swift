@@ -72,6 +72,8 @@ public final class NodeSupervisor: @unchecked Sendable {
                 "serve", "--node-id", member.id, "--listen", member.address, "--members", cluster.membersPath,
                 "--data-dir", folder, "--cell-depth", "\(cellDepth)", "--replicas", "\(replicas)",
                 "--log-level", logLevel, "--shards", "\(shards)",
+                // TLS for the dev cluster (its CA and certificates in its folder) comes next.
+                "--insecure-plaintext",
             ] + serveArguments
             process.standardOutput = log
             process.standardError = log

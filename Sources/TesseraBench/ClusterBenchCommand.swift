@@ -91,7 +91,9 @@ struct ClusterBenchCommand: AsyncParsableCommand {
         }
 
         let (endpoints, isDefault) = endpoint.resolved
-        let client = try await ClusterConnection.connect(endpoints: endpoints, isDefault: isDefault)
+        var options = ClientOptions()
+        options.tls = try endpoint.clientTLS()
+        let client = try await ClusterConnection.connect(endpoints: endpoints, isDefault: isDefault, options: options)
         let report: ClusterBenchReport
         do {
             report = try await measure(client: client, endpoints: endpoints, fsync: fsync, roundTrip: roundTrip, progress: progress)

@@ -69,10 +69,12 @@ struct ClusterItemStore: ItemStore {
 enum ClusterStore {
     /// Connects to the cluster at `endpoints`, runs `body` with it and closes the client whatever happens.
     static func with<Result>(
-        endpoints: [String], isDefault: Bool, consistency: ConsistencyLevel, isWrite: Bool,
+        endpoints: [String], isDefault: Bool, tls: TLSCredentials?, consistency: ConsistencyLevel, isWrite: Bool,
         _ body: (any ItemStore) async throws -> Result
     ) async throws -> Result {
-        let client = try await ClusterConnection.connect(endpoints: endpoints, isDefault: isDefault, isWrite: isWrite)
+        var options = ClientOptions()
+        options.tls = tls
+        let client = try await ClusterConnection.connect(endpoints: endpoints, isDefault: isDefault, options: options, isWrite: isWrite)
         let store = ClusterItemStore(client: client, consistency: consistency == .strong ? .strong : .eventual)
         do {
             let result = try await body(store)

@@ -74,7 +74,8 @@ struct StoreOptions: ParsableArguments {
         }
         let (endpoints, isDefault) = endpoint.resolved
         return try await ClusterStore.with(
-            endpoints: endpoints, isDefault: isDefault, consistency: consistency ?? .strong, isWrite: isWrite, body)
+            endpoints: endpoints, isDefault: isDefault, tls: try endpoint.clientTLS(), consistency: consistency ?? .strong,
+            isWrite: isWrite, body)
     }
 }
 

@@ -54,6 +54,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Memory")
     var cache: CacheOptions
 
+    @OptionGroup(title: "Security")
+    var tls: NodeTLSOptions
+
     func run() async throws {
         returnLargeBuffersToTheSystem()
         let level = try LogLevelOption.parse(logLevel)
@@ -83,6 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let shards { configuration.shards = shards }
         configuration.accountRates = accountRates.rates
         configuration.cacheBytes = cache.cacheBytes.bytes
+        configuration.tls = try tls.credentials(nodeID: nodeID)
         let node: TesseraNode
         do {
             node = try TesseraNode(configuration: configuration, logger: logger)

@@ -38,6 +38,7 @@ struct StatusCommand: AsyncParsableCommand {
         options.deadline = .seconds(5)
         options.attemptTimeout = Self.memberTimeout
         options.connectTimeout = .seconds(1)
+        options.tls = try endpoint.clientTLS()
         let client = try await ClusterConnection.connect(endpoints: endpoints, isDefault: isDefault, options: options)
         let report: StatusReport
         do {

@@ -281,7 +281,7 @@ struct TesseraRunner {
         try Data(#"[{"id": "n1", "address": "127.0.0.1:1"}]"#.utf8).write(to: URL(fileURLWithPath: members))
         let refused = try await tessera.bare([
             "serve", "--node-id", "n1", "--listen", "127.0.0.1:0", "--members", members, "--data-dir", folder,
-            "--cell-depth", "6", "--replicas", "1",
+            "--cell-depth", "6", "--replicas", "1", "--insecure-plaintext",
         ])
         #expect(refused.status == 78, "\(refused.errorOutput)")
         #expect(refused.errorOutput.contains("on-disk format 1"), "\(refused.errorOutput)")

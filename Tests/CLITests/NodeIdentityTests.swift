@@ -21,7 +21,7 @@ import Testing
         func writeMembers(_ text: String) throws { try Data(text.utf8).write(to: URL(fileURLWithPath: membersPath)) }
         func serveArguments(port: Int) -> [String] {
             ["serve", "--node-id", "b", "--listen", "127.0.0.1:\(port)", "--members", membersPath, "--data-dir", dataDirectory,
-             "--cell-depth", "4", "--replicas", "1"]
+             "--cell-depth", "4", "--replicas", "1", "--insecure-plaintext"]
         }
         func serve(port: Int) throws -> BackgroundProcess {
             try BackgroundProcess(tessera.executable, serveArguments(port: port),

@@ -1,3 +1,4 @@
+import Credentials
 import Foundation
 import TestSupport
 import Synchronization
@@ -38,6 +39,8 @@ final class LocalCluster: @unchecked Sendable {
     let membersPath: String
     /// More `tessera serve` flags for every node.
     let serveArguments: [String]
+    /// Where each node finds its TLS credentials (`member-<id>.pem` and the CA); nil: plaintext.
+    let credentials: CredentialFolder?
     private let executable: URL
     private let lock = NSLock()
     private var processes: [Int: Process] = [:]
@@ -51,9 +54,11 @@ final class LocalCluster: @unchecked Sendable {
     let started = ContinuousClock.now
 
     /// Makes the folder, picks free ports and writes the members file; starts nothing.
-    init(nodes count: Int, label: String, cellDepth: Int = 6, serveArguments: [String] = [], network: TestNetwork? = nil) throws {
+    init(nodes count: Int, label: String, cellDepth: Int = 6, serveArguments: [String] = [], network: TestNetwork? = nil,
+         credentials: CredentialFolder? = nil) throws {
         self.label = label
         self.serveArguments = serveArguments
+        self.credentials = credentials
         self.cellDepth = cellDepth
         executable = try BuiltExecutable.url("tessera")
         let folder = FileManager.default.temporaryDirectory
@@ -101,6 +106,12 @@ final class LocalCluster: @unchecked Sendable {
 
     // MARK: Processes
 
+    private func tlsArguments(_ id: String) -> [String] {
+        guard let credentials else { return ["--insecure-plaintext"] }
+        let files = credentials.files(for: .member(id))
+        return ["--tls-ca", files.certificateAuthority, "--tls-cert", files.certificate, "--tls-key", files.privateKey]
+    }
+
     /// Starts node `index` (again, on the same data folder, after a stop or a kill).
     func start(_ index: Int) throws {
         try Task.checkCancellation()  // a test past its time limit starts nothing more
@@ -116,7 +127,7 @@ final class LocalCluster: @unchecked Sendable {
         let serve = [
             "serve", "--node-id", node.id, "--listen", node.address, "--members", membersPath,
             "--data-dir", node.dataDirectory, "--cell-depth", "\(cellDepth)", "--replicas", "3",
-        ] + serveArguments
+        ] + serveArguments + tlsArguments(node.id)
         if let namespace = node.namespace, let ip = TestNetwork.ipPath {
             // `ip netns exec` execs the node in place: the pid is the node's.
             process.executableURL = URL(fileURLWithPath: ip)

@@ -1,3 +1,4 @@
+import Credentials
 import Keyspace
 import NIOCore
 import Placement
@@ -32,6 +33,10 @@ public struct NodeConfiguration: Sendable {
     /// node's RAM grows with its data.
     public var cacheBytes = Self.cacheBytesDefault
     public static let cacheBytesDefault = 256 << 20
+    /// This node's certificate and the cluster CA: every link, to peers and
+    /// from clients, is TLS 1.3 and a peer must present its member's
+    /// certificate. Nil: plaintext (`--insecure-plaintext`), logged at every start.
+    public var tls: TLSCredentials?
 
     public init(memberID: String, listenAddress: String, members: [Member], dataDirectory: String) {
         self.memberID = memberID

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Storage
 import Synchronization
@@ -57,7 +58,11 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
         storeOptions.checkpointWALBytes = min(64 << 20, max(8 << 20, configuration.cacheBytes / 2))
         let store = try Store(path: configuration.dataDirectory + "/store", options: storeOptions)
         logger.info("store opened", metadata: ["path": "\(store.path)", "recovery": "\(store.recoveryReport)"])
-        let links = PeerLinks(layout: layout, group: transport, logger: logger)
+        let security = try configuration.tls.map(LinkSecurity.init)
+        if security == nil {
+            logger.warning("links are NOT encrypted or authenticated (--insecure-plaintext): anyone who reaches this port can act as a peer or a client")
+        }
+        let links = PeerLinks(layout: layout, group: transport, logger: logger, security: security)
         let snapshotFiles = try SnapshotFiles(directory: configuration.dataDirectory + "/snapshots")
         services = NodeServices(layout: layout, store: store, hostedCells: hostedCells(), cellOptions: CellOptions(),
                                 compactionInterval: configuration.compactionInterval, logger: logger, transport: links,
@@ -72,6 +77,9 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let security {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: security.serverContext))
+                        }
                         try channel.pipeline.syncOperations.addHandlers(Connection.handlers(
                             ConnectionHandler(role: .unknown, links: links, router: self, logger: logger), accepted: true))
                     }

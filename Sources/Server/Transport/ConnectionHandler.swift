@@ -1,6 +1,8 @@
 import Cell
+import Credentials
 import Logging
 import NIOCore
+import NIOTLS
 import Wire
 
 /// What a client connection's requests are handed to.
@@ -63,12 +65,13 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if case .peer = role {
-            // This node dialed: it says who it is before anything else leaves.
-            let layout = links.layout
-            context.writeAndFlush(wrapOutboundOut(.hello(.peer(memberID: layout.configuration.memberID,
-                                                              clusterFingerprint: layout.fingerprint))), promise: nil)
-            becomePeer(context)
+        // Over TLS, a dialed peer is heard only once its certificate shows it is the member dialed.
+        if case .peer = role, links.security == nil { sayHello(context) }
+        if case .peer = role, links.security != nil {
+            helloDeadline = context.eventLoop.scheduleTask(in: Connection.helloDeadline) { [weak self] in
+                guard let self, self.outbox == nil else { return }
+                self.refuse(context, "no TLS handshake within \(Connection.helloDeadline)")
+            }
         }
         if case .unknown = role {
             // A connection that never says who it is holds a socket and a buffer: it goes.
@@ -88,6 +91,11 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         switch (role, frame) {
         case (.unknown, .hello(.client)):
+            if links.security != nil {
+                guard case .client = LinkSecurity.peerIdentity(of: context.channel) else {
+                    return refuse(context, "a client without a client certificate of the cluster's CA")
+                }
+            }
             role = .client
             outbox = ChannelOutbox(channel: context.channel, bytesMaximum: NodeLimits.clientReplyBytesMaximum,
                                    whenFull: .stopReading, requestsInFlightMaximum: NodeLimits.clientRequestsInFlightMaximum)
@@ -97,6 +105,9 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             guard fingerprint == links.layout.fingerprint else {
                 return refuse(context, "peer \(memberID) has a different members file, cell depth or replica count")
+            }
+            if let refusal = refusalOfIdentity(context, expected: .member(memberID)) {
+                return refuse(context, "hello as member \(memberID) refused: \(refusal)")
             }
             role = .peer(peer)
             activity.peer = peer
@@ -123,6 +134,23 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// This node dialed: it says who it is before anything else leaves.
+    private func sayHello(_ context: ChannelHandlerContext) {
+        let layout = links.layout
+        context.writeAndFlush(wrapOutboundOut(.hello(.peer(memberID: layout.configuration.memberID,
+                                                          clusterFingerprint: layout.fingerprint))), promise: nil)
+        becomePeer(context)
+    }
+
+    /// Over TLS, the other end's certificate must name who it says it is.
+    private func refusalOfIdentity(_ context: ChannelHandlerContext, expected: PeerIdentity) -> String? {
+        guard links.security != nil else { return nil }
+        guard let presented = LinkSecurity.peerIdentity(of: context.channel) else {
+            return "\(expected) presented no certificate of the cluster's CA"
+        }
+        return presented == expected ? nil : "the certificate presented names \(presented), not \(expected)"
+    }
+
     /// A peer connection's outbox and pacer, then the links take it.
     private func becomePeer(_ context: ChannelHandlerContext) {
         guard case .peer(let peer) = role, outbox == nil else { return }
@@ -139,6 +167,15 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .peer(let peer) = role, let tls = event as? TLSUserEvent, case .handshakeCompleted = tls {
+            helloDeadline?.cancel()
+            helloDeadline = nil
+            let member = links.layout.member(peer)
+            if let refusal = refusalOfIdentity(context, expected: .member(member.id)) {
+                return refuse(context, "dialed member \(member.id) at \(member.address): \(refusal)")
+            }
+            sayHello(context)
+        }
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
             if case .peer = role {} else { return refuse(context, "idle for \(Connection.clientIdleTimeout)") }
         }
@@ -146,7 +183,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        refuse(context, "\(error)")
+        refuse(context, TLSFailure.reason(error) ?? "\(error)")
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -2,6 +2,7 @@ import Cell
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 import Wire
 
@@ -43,6 +44,8 @@ final class PeerLinks: Sendable {
     let layout: ClusterLayout
     let group: any EventLoopGroup
     let logger: Logger
+    /// TLS for every link, or nil for plaintext.
+    let security: LinkSecurity?
     /// Heartbeats and failure detection run on a thread of their own, so that
     /// a shard busy with a large apply or catch-up cannot delay them.
     private let heartbeatGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -54,10 +57,11 @@ final class PeerLinks: Sendable {
     /// The failure detector's timeout never exceeds this many times the configured one.
     static let suspicionTimeoutGrowthMaximum: Int64 = 6
 
-    init(layout: ClusterLayout, group: any EventLoopGroup, logger: Logger) {
+    init(layout: ClusterLayout, group: any EventLoopGroup, logger: Logger, security: LinkSecurity?) {
         self.layout = layout
         self.group = group
         self.logger = logger
+        self.security = security
     }
 
     var peers: [NodeID] {
@@ -231,6 +235,11 @@ final class PeerLinks: Sendable {
             .connectTimeout(.milliseconds(500))
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let security {
+                        // The peer's name is checked against its member id once the handshake is done.
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: security.clientContext, serverHostname: nil))
+                    }
                     try channel.pipeline.syncOperations.addHandlers(Connection.handlers(
                         ConnectionHandler(role: .peer(peer), links: self, router: nil, logger: logger)))
                 }
