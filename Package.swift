@@ -122,7 +122,7 @@ let package = Package(
         .target(
             name: "CommandSupport",
             dependencies: [
-                "Client", "Placement",
+                "Client", "Credentials", "Placement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,3 +1,5 @@
+import Client
+import Credentials
 import Foundation
 import Placement
 
@@ -40,6 +42,26 @@ public struct DevCluster {
     }
 
     public var settingsPath: String { folder + "/settings.json" }
+
+    /// The dev cluster's CA, its nodes' certificates and the CLI's client credential.
+    public var credentials: CredentialFolder { CredentialFolder(path: folder + "/credentials") }
+    /// Who the CLI is to a dev cluster.
+    public static let clientIdentity = PeerIdentity.client("dev")
+
+    /// Makes the dev CA (once) and a credential for each member and for the CLI.
+    public func ensureCredentials(for members: [Member]) throws {
+        do {
+            try credentials.ensure(members.map { .member($0.id) } + [Self.clientIdentity], caName: "Tessera dev CA (\(folder))")
+        } catch {
+            throw commandFailure("cannot make the dev cluster's TLS credentials in \(credentials.path): \(error)", status: ExitStatus.ioError)
+        }
+    }
+
+    /// The CLI's credential for the dev cluster in ./.tessera, when there is one.
+    public static func defaultClientCredentials() -> TLSCredentialFiles? {
+        let files = DevCluster(dataDirectory: defaultDataDirectory).credentials.files(for: clientIdentity)
+        return FileManager.default.fileExists(atPath: files.certificate) ? files : nil
+    }
 
     private struct Settings: Codable { var cellDepth: Int }
 

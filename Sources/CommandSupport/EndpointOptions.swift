@@ -41,12 +41,19 @@ public struct EndpointOptions: ParsableArguments {
         if !tls.isEmpty && tls.count != 3 { throw ValidationError("--tls-ca, --tls-cert and --tls-key go together: give all three") }
     }
 
-    /// The client's TLS credentials, checked; nil for a plaintext cluster.
+    /// The client's TLS credentials, checked: those given, else (without
+    /// --endpoint) the dev cluster's in ./.tessera; nil for a plaintext cluster.
     public func clientTLS() throws -> TLSCredentials? {
-        guard let certificateAuthority, let certificate, let privateKey else { return nil }
+        let files: TLSCredentialFiles
+        if let certificateAuthority, let certificate, let privateKey {
+            files = TLSCredentialFiles(certificateAuthority: certificateAuthority, certificate: certificate, privateKey: privateKey)
+        } else if given.isEmpty, let dev = DevCluster.defaultClientCredentials() {
+            files = dev
+        } else {
+            return nil
+        }
         do {
-            return try TLSCredentialFiles(certificateAuthority: certificateAuthority, certificate: certificate,
-                                          privateKey: privateKey).load()
+            return try files.load()
         } catch {
             throw commandFailure("\(error)", status: ExitStatus.badInput)
         }

@@ -1,3 +1,4 @@
+import Client
 import Foundation
 import Placement
 
@@ -12,12 +13,16 @@ public final class NodeSupervisor: @unchecked Sendable {
     public let shards: Int
     /// More `tessera serve` flags, the same for every node.
     public let serveArguments: [String]
+    /// Plaintext links (`tessera dev --insecure-plaintext`); otherwise TLS with the dev CA's certificates.
+    public let insecurePlaintext: Bool
     private var processes: [(member: Member, process: Process)] = []
 
     public init(cluster: DevCluster, members: [Member], cellDepth: Int, replicas: Int, logLevel: String,
-                serveArguments: [String] = []) throws {
+                serveArguments: [String] = [], insecurePlaintext: Bool = false) throws {
         self.cluster = cluster
         self.serveArguments = serveArguments
+        self.insecurePlaintext = insecurePlaintext
+        if !insecurePlaintext { try cluster.ensureCredentials(for: members) }
         shards = Self.shardsPerNode(nodes: members.count)
         self.members = members
         self.cellDepth = cellDepth
@@ -72,14 +77,24 @@ public final class NodeSupervisor: @unchecked Sendable {
                 "serve", "--node-id", member.id, "--listen", member.address, "--members", cluster.membersPath,
                 "--data-dir", folder, "--cell-depth", "\(cellDepth)", "--replicas", "\(replicas)",
                 "--log-level", logLevel, "--shards", "\(shards)",
-                // TLS for the dev cluster (its CA and certificates in its folder) comes next.
-                "--insecure-plaintext",
-            ] + serveArguments
+            ] + tlsArguments(member) + serveArguments
             process.standardOutput = log
             process.standardError = log
             try process.run()
             processes.append((member, process))
         }
+    }
+
+    private func tlsArguments(_ member: Member) -> [String] {
+        guard !insecurePlaintext else { return ["--insecure-plaintext"] }
+        let files = cluster.credentials.files(for: .member(member.id))
+        return ["--tls-ca", files.certificateAuthority, "--tls-cert", files.certificate, "--tls-key", files.privateKey]
+    }
+
+    /// The credential clients of this cluster use (nil: plaintext).
+    public func clientTLS() throws -> TLSCredentials? {
+        guard !insecurePlaintext else { return nil }
+        return try cluster.credentials.files(for: DevCluster.clientIdentity).load()
     }
 
     /// Polls each node's port until it accepts a connection.

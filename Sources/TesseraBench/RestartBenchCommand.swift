@@ -78,7 +78,8 @@ struct RestartBenchCommand: AsyncParsableCommand {
         let cluster = DevCluster(dataDirectory: root)
         let members = try cluster.create(ports: freeLoopbackPorts(3))
         let supervisor = try NodeSupervisor(cluster: cluster, members: members, cellDepth: 12, replicas: 3, logLevel: "warning",
-                                            serveArguments: ["--account-write-units", "unlimited", "--account-read-units", "unlimited"])
+                                            serveArguments: ["--account-write-units", "unlimited", "--account-read-units", "unlimited"],
+                                            insecurePlaintext: true)
         let endpoints = members.map(\.address)
         let keyCount = max(1, (dataMiB << 20) / valueBytes)
         let keys = (0..<keyCount).map { try! Key(account: "bench", resource: "restart", type: .rnd, primaryKey: "k\($0)") }

@@ -42,6 +42,10 @@ struct DevCommand: AsyncParsableCommand {
     @OptionGroup(title: "Memory (passed to every node)")
     var cache: CacheOptions
 
+    @Flag(name: .customLong("insecure-plaintext"),
+          help: "Links without TLS (by default the cluster makes a CA and certificates under <data-dir>/dev/credentials).")
+    var insecurePlaintext = false
+
     func validate() throws {
         guard (1...9).contains(nodes) else { throw ValidationError("--nodes must be 1 to 9") }
         guard (1...65_000).contains(basePort) else { throw ValidationError("--base-port must be 1 to 65000") }
@@ -69,11 +73,19 @@ struct DevCommand: AsyncParsableCommand {
         let depth = try cluster.cellDepth(requested: cellDepth)
         let supervisor = try NodeSupervisor(cluster: cluster, members: members, cellDepth: depth,
                                             replicas: replicas, logLevel: logLevel,
-                                            serveArguments: accountRates.serveArguments + cache.serveArguments)
+                                            serveArguments: accountRates.serveArguments + cache.serveArguments,
+                                            insecurePlaintext: insecurePlaintext)
         writeLine("Tessera dev cluster: \(members.count) nodes, \(replicas) replicas per cell, "
             + "\(supervisor.shards) event loop\(supervisor.shards == 1 ? "" : "s") per node, data in \(cluster.folder)")
         for member in members { writeLine("  \(member.id)  \(member.address)  log: \(cluster.logPath(member.id))") }
         writeLine("endpoint: \(members[0].address)")
+        if insecurePlaintext {
+            writeLine("links: plaintext (--insecure-plaintext)")
+        } else {
+            let client = cluster.credentials.files(for: DevCluster.clientIdentity)
+            writeLine("links: TLS 1.3; CA and certificates in \(cluster.credentials.path) (the CLI here finds them;"
+                + " elsewhere give --tls-ca \(client.certificateAuthority) --tls-cert \(client.certificate) --tls-key \(client.privateKey))")
+        }
         try await supervisor.start()
         if await supervisor.waitUntilListening(timeout: .seconds(30)) {
             writeLine("ready. Try: tessera put acme/users/rnd/alice hello && tessera get acme/users/rnd/alice")

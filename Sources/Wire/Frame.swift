@@ -86,6 +86,18 @@ public enum Frame: Sendable, Equatable {
         try reader.expectEnd("\(kind) frame")
     }
 
+    public static let tlsOnPlaintext = "the other side speaks TLS on this plaintext connection: a node with TLS needs"
+        + " its clients to connect with the cluster's CA and a client certificate (--tls-ca, --tls-cert, --tls-key; a"
+        + " `tessera dev` cluster keeps them in <data-dir>/dev/credentials); a node run with --insecure-plaintext needs none"
+
+    /// Whether a connection's first bytes are a TLS record (a handshake 0x16 or
+    /// an alert 0x15, version 3.x) rather than a frame: a frame's fifth byte is
+    /// its version, which a TLS record's fifth byte (part of its length) is not here.
+    public static func isTLSRecord(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= 5 && (bytes[0] == 0x15 || bytes[0] == 0x16) && bytes[1] == 0x03 && bytes[2] <= 0x04
+            && bytes[4] != version
+    }
+
     /// Reads a frame's announced body length from its 4-byte prefix, refusing
     /// one above ``lengthMaximum`` or too short to hold a version and a kind.
     public static func bodyLength(prefix: UInt32) throws(WireError) -> Int {

@@ -46,9 +46,16 @@ final class DevClusterProcess {
         }.joined(separator: "\n")
     }
 
-    /// `tessera <arguments> --endpoint <this cluster>`.
+    /// `tessera <arguments> --endpoint <this cluster>`, with the dev cluster's client credential.
     func callAsFunction(_ arguments: String..., input: Data? = nil) async throws -> Finished {
-        try await runExecutable(executable, arguments + ["--endpoint", endpoint], standardInput: input)
+        try await runExecutable(executable, arguments + ["--endpoint", endpoint] + tlsArguments, standardInput: input)
+    }
+
+    /// The flags that give a command the dev cluster's client credential.
+    var tlsArguments: [String] {
+        let credentials = dataDirectory + "/dev/credentials"
+        return ["--tls-ca", credentials + "/ca.pem", "--tls-cert", credentials + "/client-dev.pem",
+                "--tls-key", credentials + "/client-dev-key.pem"]
     }
 
     func stop() { process.stop() }

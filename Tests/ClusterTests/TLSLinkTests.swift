@@ -38,9 +38,10 @@ import Testing
         // A client with no certificate is refused; so is a plaintext one.
         var anonymous = ClientOptions.cluster(deadline: .seconds(3))
         anonymous.tls = nil
-        await #expect(throws: (any Error).self) {
+        let plaintext = await #expect(throws: (any Error).self) {
             try await withClient(endpoints, options: anonymous) { _ = try await $0.get(clusterKey("tls-1")) }
         }
+        #expect("\(plaintext.map { "\($0)" } ?? "")".contains("speaks TLS"), "a plaintext client is told why: \(String(describing: plaintext))")
         #expect(await waitUntil(timeout: .seconds(10)) { !cluster.logLines(0, containing: "closing connection").isEmpty },
                 "\(cluster.logTail(0))")
 

@@ -78,6 +78,7 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
                 .childChannelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let security {
+                            try channel.pipeline.syncOperations.addHandler(PlaintextRefusal(logger: logger))
                             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: security.serverContext))
                         }
                         try channel.pipeline.syncOperations.addHandlers(Connection.handlers(

@@ -1,4 +1,5 @@
 import Credentials
+import Logging
 import NIOCore
 import NIOSSL
 
@@ -48,5 +49,37 @@ enum TLSFailure {
             return "the other side closed the connection during the TLS handshake (it may not trust this node's certificate)"
         }
         return "TLS handshake failed: " + String(text.prefix(300))
+    }
+}
+
+/// In front of a TLS listener: a connection whose first byte is not a TLS
+/// handshake is a plaintext client or node. It is answered with a TLS alert
+/// record (protocol version), which a plaintext Tessera client reads as
+/// "this node requires TLS" at once instead of retrying until its deadline,
+/// and closed; the log says why.
+final class PlaintextRefusal: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    static let protocolVersionAlert: [UInt8] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]
+    let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return }
+        if first == 0x16 {
+            context.fireChannelRead(data)
+            context.pipeline.syncOperations.removeHandler(self, promise: nil)
+            return
+        }
+        let remote = context.channel.remoteAddress.map { "\($0)" } ?? "unknown"
+        logger.warning("closing connection", metadata: [
+            "remote": "\(remote)", "reason": "the other side does not speak TLS (a plaintext client or node?); this node requires TLS"])
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: Self.protocolVersionAlert))).whenComplete { _ in
+            context.close(promise: nil)
+        }
     }
 }

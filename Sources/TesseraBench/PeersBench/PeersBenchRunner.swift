@@ -258,7 +258,9 @@ final class PeersBenchRunner: @unchecked Sendable {
         let members = try cluster.create(ports: freeLoopbackPorts(nodes))
         let cellDepth = 12
         let supervisor = try NodeSupervisor(
-            cluster: cluster, members: members, cellDepth: cellDepth, replicas: nodes >= 3 ? 3 : 1, logLevel: "warning")
+            cluster: cluster, members: members, cellDepth: cellDepth, replicas: nodes >= 3 ? 3 : 1, logLevel: "warning",
+            // Like for like: the peers run without TLS here (the TLS comparison is its own benchmark).
+            insecurePlaintext: true)
         try await supervisor.start()
         do {
             guard await supervisor.waitUntilListening(timeout: .seconds(30)) else {

@@ -12,6 +12,8 @@ public struct FrameDecoder: ByteToMessageDecoder {
 
     /// The limit on the first frame's body, or nil once it has passed (or for none).
     private var firstFrameBodyBytesMaximum: Int?
+    /// Whether the connection's first frame has started to arrive (before it, TLS bytes are recognised).
+    private var sawFirstFrame = false
 
     /// `firstFrameBodyBytesMaximum`: on a listening node's connections,
     /// ``helloBodyBytesMaximum``, so that nothing large is read before the hello.
@@ -22,6 +24,15 @@ public struct FrameDecoder: ByteToMessageDecoder {
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let prefix = buffer.getInteger(at: buffer.readerIndex, endianness: .little, as: UInt32.self) else {
             return .needMoreData
+        }
+        if !sawFirstFrame {
+            // TLS where a frame should be: say so, rather than report a nonsensical frame length.
+            let first = UInt8(truncatingIfNeeded: prefix)
+            if first == 0x15 || first == 0x16 {
+                guard let start = buffer.getBytes(at: buffer.readerIndex, length: 5) else { return .needMoreData }
+                if Frame.isTLSRecord(start) { throw WireError(Frame.tlsOnPlaintext) }
+            }
+            sawFirstFrame = true
         }
         let length = try Frame.bodyLength(prefix: prefix)
         if let limit = firstFrameBodyBytesMaximum {
