@@ -88,11 +88,13 @@ import Testing
         let logURL = URL(fileURLWithPath: node.logPath + ".impostor")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
+        process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
         process.standardError = log
-        try process.run()
+        try ChildProcess.spawn(process)
+        try? log.close()
         defer {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         // It runs while its peers try it (they redial every heartbeat); the caller waits on their logs.
