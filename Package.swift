@@ -43,10 +43,11 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-        // Links' credentials: the cluster CA, node and client certificates, TLS contexts (swift-nio-ssl, swift-certificates).
+        // Who may do what: the cluster CA, node and client certificates, TLS contexts, account grants and access keys.
         .target(
             name: "Credentials",
             dependencies: [
+                "Keyspace",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -79,7 +80,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "CellHost", "Credentials", "Wire", "Cell", "Storage", "Keyspace", "Placement",
+                "CellHost", "Client", "Credentials", "Wire", "Cell", "Storage", "Keyspace", "Placement",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

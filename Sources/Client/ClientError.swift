@@ -19,6 +19,12 @@ public enum TesseraClientError: Error, Sendable, Equatable, CustomStringConverti
     /// The key's account is over its request rate; the message names the
     /// account and the limit. Nothing was applied: slow down and retry.
     case throttled(String)
+    /// The client's credentials are missing, unknown, wrong, expired or revoked
+    /// (the message says which). Nothing was done; retrying will not help.
+    case unauthenticated(String)
+    /// The credentials do not allow this in the account the message names.
+    /// Nothing was done; retrying will not help.
+    case forbidden(String)
 
     public var description: String {
         switch self {
@@ -29,6 +35,8 @@ public enum TesseraClientError: Error, Sendable, Equatable, CustomStringConverti
         case .outcomeUnknown(let message): "outcome unknown: \(message)"
         case .protocolError(let message): "protocol error: \(message)"
         case .throttled(let message): "throttled: \(message)"
+        case .unauthenticated(let message): "not authenticated: \(message)"
+        case .forbidden(let message): "forbidden: \(message)"
         }
     }
 
@@ -37,7 +45,7 @@ public enum TesseraClientError: Error, Sendable, Equatable, CustomStringConverti
         switch self {
         case .badRequest(let message), .timeout(let message, _), .unavailable(let message),
              .internalError(let message), .outcomeUnknown(let message), .protocolError(let message),
-             .throttled(let message):
+             .throttled(let message), .unauthenticated(let message), .forbidden(let message):
             message
         }
     }

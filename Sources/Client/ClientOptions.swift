@@ -22,6 +22,11 @@ public struct ClientOptions: Sendable {
     /// member. Nil: plaintext, for nodes run with `--insecure-plaintext`.
     /// Load them with ``TLSCredentialFiles/load(now:)``.
     public var tls: TLSCredentials? = nil
+    /// An access key to prove who this client is, instead of a client
+    /// certificate (then ``tls`` need only trust the CA:
+    /// ``TLSCredentials/trustingOnly(certificateAuthority:)``). Its secret
+    /// travels inside TLS; to a plaintext cluster it travels in the clear.
+    public var accessKey: AccessKey? = nil
 
     public init() {}
 }

@@ -39,6 +39,10 @@ enum ClusterDiscovery {
                     switch body {
                     case .clusterInfo(let info):
                         return try RoutingTable(info)
+                    case .error(.unauthenticated, let message):
+                        throw TesseraClientError.unauthenticated("\(target.name) refused this client: \(message)")
+                    case .error(.forbidden, let message):
+                        throw TesseraClientError.forbidden("\(target.name) refused this client: \(message)")
                     case .error(let code, let message):
                         log.record(target.name, "\(code): \(abbreviated(message))")
                     default:
@@ -73,6 +77,9 @@ extension ClientResponse.Body {
         case .error(let code, _): "an error (\(code))"
         case .clusterInfo: "cluster info"
         case .nodeStatus: "a node status"
+        case .principal: "a principal"
+        case .accessKeyCreated: "a new access key"
+        case .accessKeys: "access keys"
         }
     }
 }

@@ -24,12 +24,15 @@ final class ConnectionPool: Sendable {
     private let connectTimeout: Duration
     /// Made once from the client's credentials; nil for plaintext.
     private let tlsContext: NIOSSLContext?
+    /// What each connection opens with: who this client is.
+    private let hello: Hello
     private let state = Mutex(State())
 
-    init(group: any EventLoopGroup, connectTimeout: Duration, tls: TLSCredentials?) throws {
+    init(group: any EventLoopGroup, connectTimeout: Duration, tls: TLSCredentials?, accessKey: AccessKey?) throws {
         self.group = group
         self.connectTimeout = connectTimeout
         tlsContext = try tls?.clientContext()
+        hello = accessKey.map { .clientWithAccessKey(id: $0.id, secret: $0.secret) } ?? .client
     }
 
     /// The open connection to `endpoint`, connecting if there is none. Throws a
@@ -97,7 +100,7 @@ final class ConnectionPool: Sendable {
                 }
                 // The hello goes out before any request can: the connection is
                 // handed out only once this write is queued.
-                return channel.writeAndFlush(Frame.hello(.client))
+                return channel.writeAndFlush(Frame.hello(self.hello))
                     .map { NodeConnection(endpoint: endpoint, channel: channel, pending: pending) }
                     .flatMapErrorThrowing { error in
                         channel.close(promise: nil)

@@ -10,3 +10,7 @@
 @_exported import struct Credentials.TLSCredentials
 @_exported import struct Credentials.CredentialError
 @_exported import enum Credentials.PeerIdentity
+@_exported import struct Credentials.AccessKey
+@_exported import struct Credentials.AccessKeyRecord
+@_exported import struct Credentials.AccountGrants
+@_exported import struct Credentials.Permissions

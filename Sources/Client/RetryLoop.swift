@@ -111,6 +111,10 @@ extension TesseraClient {
                     switch code {
                     case .badRequest:
                         throw TesseraClientError.badRequest("\(operation): \(memberID) refused the request: \(message)")
+                    case .unauthenticated:
+                        throw TesseraClientError.unauthenticated("\(operation): \(memberID) refused the request: \(message)")
+                    case .forbidden:
+                        throw TesseraClientError.forbidden("\(operation): \(message)")
                     case .internalError:
                         throw TesseraClientError.internalError(
                             "\(operation): \(memberID) failed: \(message)" + (isWrite ? outcomeClause() : ""))

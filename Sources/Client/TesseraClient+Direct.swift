@@ -16,8 +16,8 @@ extension TesseraClient {
             return item.map(ClientItem.init)
         case .notLeader(let leader):
             throw TesseraClientError.unavailable("\(operation): not the leader (leader: \(leader ?? "unknown"))")
-        case .error(.badRequest, let message):
-            throw TesseraClientError.badRequest("\(operation): \(message)")
+        case .error(let code, let message) where TesseraClientError.refusal(code, message) != nil:
+            throw TesseraClientError.refusal(code, "\(operation): \(message)")!
         case .error(let code, let message):
             throw TesseraClientError.unavailable("\(operation): \(memberID) answered \(code): \(message)")
         default:

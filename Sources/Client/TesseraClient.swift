@@ -51,7 +51,8 @@ public final class TesseraClient: Sendable {
             if !seeds.contains(endpoint) { seeds.append(endpoint) }
         }
         let group = eventLoopGroup ?? MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.eventLoopThreads))
-        let pool = try ConnectionPool(group: group, connectTimeout: options.connectTimeout, tls: options.tls)
+        let pool = try ConnectionPool(group: group, connectTimeout: options.connectTimeout, tls: options.tls,
+                                      accessKey: options.accessKey)
         let table: RoutingTable
         do {
             table = try await ClusterDiscovery.fetch(
@@ -259,8 +260,8 @@ public final class TesseraClient: Sendable {
         switch answer {
         case .nodeStatus(let status):
             return status
-        case .error(.badRequest, let message):
-            throw TesseraClientError.badRequest("\(operation): \(message)")
+        case .error(let code, let message) where TesseraClientError.refusal(code, message) != nil:
+            throw TesseraClientError.refusal(code, "\(operation): \(message)")!
         case .error(.internalError, let message):
             throw TesseraClientError.internalError("\(operation): \(memberID) failed: \(message)")
         case .error(let code, let message):

@@ -64,6 +64,10 @@ public enum ClusterConnection {
             return commandFailure(error.description, status: ExitStatus.protocolError)
         case .throttled:
             return commandFailure(withOutcome(error.description, mayHaveApplied: false), status: ExitStatus.throttled)
+        case .forbidden:
+            return commandFailure(withOutcome(error.description, mayHaveApplied: false), status: ExitStatus.forbidden)
+        case .unauthenticated:
+            return commandFailure(withOutcome(error.description, mayHaveApplied: false), status: ExitStatus.unauthenticated)
         }
     }
 }

@@ -17,6 +17,10 @@ public enum ExitStatus {
     public static let ioError: Int32 = 74
     /// A node answered something this `tessera` does not understand (EX_PROTOCOL).
     public static let protocolError: Int32 = 76
+    /// The credentials do not allow the operation in the account the message names (EX_NOPERM).
+    public static let forbidden: Int32 = 77
+    /// The cluster refused the client's credentials: none given, unknown, wrong secret, expired or revoked.
+    public static let unauthenticated: Int32 = 80
     /// A data folder was written in an on-disk format this `tessera` does not read (EX_CONFIG).
     public static let unsupportedFormat: Int32 = 78
 }

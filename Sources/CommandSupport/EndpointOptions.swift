@@ -35,25 +35,59 @@ public struct EndpointOptions: ParsableArguments {
     @Option(name: .customLong("tls-key"), help: "This client's private key (PEM).")
     public var privateKey: String?
 
+    @Option(
+        name: .customLong("access-key-id"),
+        help: ArgumentHelp(
+            "An access key id (from `tessera auth create-key`) to authenticate with instead of a client certificate; its secret comes from $\(Self.secretVariable) (default: $\(Self.idVariable)).",
+            valueName: "id"))
+    public var accessKeyID: String?
+
+    public static let idVariable = "TESSERA_ACCESS_KEY_ID"
+    public static let secretVariable = "TESSERA_ACCESS_KEY_SECRET"
+
     public func validate() throws {
         if !given.isEmpty && list.isEmpty { throw ValidationError("--endpoint needs HOST:PORT") }
-        let tls = [certificateAuthority, certificate, privateKey].compactMap { $0 }
-        if !tls.isEmpty && tls.count != 3 { throw ValidationError("--tls-ca, --tls-cert and --tls-key go together: give all three") }
+        if (certificate == nil) != (privateKey == nil) { throw ValidationError("--tls-cert and --tls-key go together: give both") }
+        if certificate != nil && certificateAuthority == nil { throw ValidationError("--tls-cert needs --tls-ca (the cluster CA that signed it)") }
     }
 
-    /// The client's TLS credentials, checked: those given, else (without
-    /// --endpoint) the dev cluster's in ./.tessera; nil for a plaintext cluster.
-    public func clientTLS() throws -> TLSCredentials? {
-        let files: TLSCredentialFiles
-        if let certificateAuthority, let certificate, let privateKey {
-            files = TLSCredentialFiles(certificateAuthority: certificateAuthority, certificate: certificate, privateKey: privateKey)
-        } else if given.isEmpty, let dev = DevCluster.defaultClientCredentials() {
-            files = dev
-        } else {
-            return nil
+    /// The access key given (--access-key-id or its variable, and the secret's variable).
+    public func accessKey(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AccessKey? {
+        let id = accessKeyID ?? environment[Self.idVariable].flatMap { $0.isEmpty ? nil : $0 }
+        let secret = environment[Self.secretVariable].flatMap { $0.isEmpty ? nil : $0 }
+        switch (id, secret) {
+        case (nil, nil): return nil
+        case (let id?, let secret?): return AccessKey(id: id, secret: secret)
+        case (nil, _?): throw commandFailure("$\(Self.secretVariable) is set but no access key id: give --access-key-id or set $\(Self.idVariable)", status: ExitStatus.badInput)
+        case (let id?, nil): throw commandFailure("access key \(id) needs its secret in $\(Self.secretVariable)", status: ExitStatus.badInput)
+        }
+    }
+
+    /// How to reach and authenticate to the cluster: the TLS credentials and
+    /// access key given, else (without --endpoint) the dev cluster's in
+    /// ./.tessera; plaintext when there are none.
+    public func clientOptions() throws -> ClientOptions {
+        var options = ClientOptions()
+        options.accessKey = try accessKey()
+        options.tls = try clientTLS(trustOnly: options.accessKey != nil)
+        return options
+    }
+
+    /// With `trustOnly` (an access key is the identity) only the CA is loaded.
+    func clientTLS(trustOnly: Bool) throws -> TLSCredentials? {
+        let dev = given.isEmpty ? DevCluster.defaultClientCredentials() : nil
+        if certificateAuthority != nil && certificate == nil && !trustOnly {
+            throw commandFailure("--tls-ca alone does not authenticate this client: add --tls-cert and --tls-key, or an access key (--access-key-id and $\(Self.secretVariable))", status: ExitStatus.badInput)
         }
         do {
-            return try files.load()
+            if let certificateAuthority, let certificate, let privateKey {
+                return try TLSCredentialFiles(certificateAuthority: certificateAuthority, certificate: certificate,
+                                              privateKey: privateKey).load()
+            }
+            if trustOnly, let ca = certificateAuthority ?? dev?.certificateAuthority {
+                return try TLSCredentials.trustingOnly(certificateAuthority: ca)
+            }
+            return try dev?.load()
         } catch {
             throw commandFailure("\(error)", status: ExitStatus.badInput)
         }

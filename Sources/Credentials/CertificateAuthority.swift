@@ -43,10 +43,12 @@ public struct CertificateAuthority: Sendable {
     public var privateKeyPEM: String { get throws { try privateKey.serializeAsPEM().pemString } }
 
     /// A certificate and key for `identity`, signed by this CA, usable on both
-    /// ends of a link (a node dials its peers and accepts them).
-    public func issue(_ identity: PeerIdentity, now: Date = Date(), validFor: TimeInterval = 365 * 86_400) throws
-        -> IssuedCredential
+    /// ends of a link (a node dials its peers and accepts them). A client's
+    /// certificate carries its `grants` (see ``AccountGrants/init(certificate:)``).
+    public func issue(_ identity: PeerIdentity, grants: AccountGrants = .adminOfEveryAccount, now: Date = Date(),
+                      validFor: TimeInterval = 365 * 86_400) throws -> IssuedCredential
     {
+        let grantNames: [GeneralName] = if case .client = identity { AccountGrants.subjectAlternativeNames(grants) } else { [] }
         let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
         let certificate = try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: key.publicKey,
@@ -57,6 +59,7 @@ public struct CertificateAuthority: Sendable {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
                 try ExtendedKeyUsage([.serverAuth, .clientAuth])
+                if !grantNames.isEmpty { SubjectAlternativeNames(grantNames) }
             },
             issuerPrivateKey: privateKey)
         return IssuedCredential(certificatePEM: try certificate.serializeAsPEM().pemString,

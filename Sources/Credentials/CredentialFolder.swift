@@ -27,8 +27,11 @@ public struct CredentialFolder: Sendable {
 
     /// Makes what is missing: the CA first (once; later runs reuse it), then a
     /// credential for each identity that has none. Returns the identities issued now.
+    /// Client certificates carry `clientGrants` and all are valid for `validFor`.
     @discardableResult
-    public func ensure(_ identities: [PeerIdentity], caName: String = "Tessera dev CA") throws -> [PeerIdentity] {
+    public func ensure(_ identities: [PeerIdentity], caName: String = "Tessera dev CA",
+                       clientGrants: AccountGrants = .adminOfEveryAccount,
+                       validFor: TimeInterval = 365 * 86_400) throws -> [PeerIdentity] {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let authority: CertificateAuthority
@@ -44,7 +47,7 @@ public struct CredentialFolder: Sendable {
         for identity in identities {
             let files = files(for: identity)
             guard !FileManager.default.fileExists(atPath: files.certificate) else { continue }
-            let credential = try authority.issue(identity)
+            let credential = try authority.issue(identity, grants: clientGrants, validFor: validFor)
             try write(credential.privateKeyPEM, to: files.privateKey, secret: true)
             try write(credential.certificatePEM, to: files.certificate, secret: false)
             issued.append(identity)

@@ -61,8 +61,9 @@ public struct TLSCredentialFiles: Sendable, Hashable {
 public struct TLSCredentials: Sendable {
     let trustRoot: NIOSSLCertificate
     let chain: [NIOSSLCertificate]
-    let privateKey: NIOSSLPrivateKey
-    public let identity: PeerIdentity
+    let privateKey: NIOSSLPrivateKey?
+    /// Who the certificate names; nil for credentials that only trust the CA.
+    public let identity: PeerIdentity?
     public let notValidAfter: Date
     public let files: TLSCredentialFiles
 
@@ -71,6 +72,7 @@ public struct TLSCredentials: Sendable {
     /// and prove itself with an access key, so presenting one is not required
     /// here (a peer's identity is checked after its hello).
     public func serverContext() throws -> NIOSSLContext {
+        guard let privateKey else { throw CredentialError(file: files.certificateAuthority, problem: "holds no certificate to serve with") }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
         configuration.minimumTLSVersion = .tlsv13
@@ -86,15 +88,38 @@ public struct TLSCredentials: Sendable {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv13
         configuration.trustRoots = .certificates([trustRoot])
-        configuration.certificateChain = chain.map { .certificate($0) }
-        configuration.privateKey = .privateKey(privateKey)
+        if let privateKey {
+            configuration.certificateChain = chain.map { .certificate($0) }
+            configuration.privateKey = .privateKey(privateKey)
+        }
         configuration.certificateVerification = .noHostnameVerification
         return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// What a verified client certificate grants (DER from the handshake).
+    public static func grants(ofPeerCertificate der: [UInt8]) -> AccountGrants {
+        (try? Certificate(derEncoded: der)).map(AccountGrants.init(certificate:)) ?? AccountGrants()
     }
 
     /// The identity a verified peer certificate names (DER from the handshake).
     public static func identity(ofPeerCertificate der: [UInt8]) -> PeerIdentity? {
         (try? Certificate(derEncoded: der)).flatMap(PeerIdentity.init(certificate:))
+    }
+}
+
+extension TLSCredentials {
+    /// Only the CA, for a client that proves itself with an access key
+    /// rather than a certificate: it still checks that it talks to members.
+    public static func trustingOnly(certificateAuthority path: String) throws(CredentialError) -> TLSCredentials {
+        let caPEM = try TLSCredentialFiles.read(path)
+        do {
+            _ = try Certificate(pemEncoded: caPEM)
+            return TLSCredentials(trustRoot: try NIOSSLCertificate(bytes: Array(caPEM.utf8), format: .pem), chain: [],
+                                  privateKey: nil, identity: nil, notValidAfter: .distantFuture,
+                                  files: TLSCredentialFiles(certificateAuthority: path, certificate: "", privateKey: ""))
+        } catch {
+            throw CredentialError(file: path, problem: "is not a PEM certificate (\(error))")
+        }
     }
 }
 

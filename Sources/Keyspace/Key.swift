@@ -158,7 +158,8 @@ public struct Key: Hashable, Sendable {
 
     // MARK: - Validation
 
-    private static func validateAccount(_ account: String) throws(KeyError) {
+    /// Checks an account name alone (what grants and access keys name).
+    public static func validateAccount(_ account: String) throws(KeyError) {
         try validate(account, part: .account, in: accountLengthRange) { byte in
             (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
                 || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))

@@ -91,8 +91,7 @@ struct ClusterBenchCommand: AsyncParsableCommand {
         }
 
         let (endpoints, isDefault) = endpoint.resolved
-        var options = ClientOptions()
-        options.tls = try endpoint.clientTLS()
+        let options = try endpoint.clientOptions()
         let client = try await ClusterConnection.connect(endpoints: endpoints, isDefault: isDefault, options: options)
         let report: ClusterBenchReport
         do {

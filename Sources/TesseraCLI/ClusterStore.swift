@@ -69,11 +69,9 @@ struct ClusterItemStore: ItemStore {
 enum ClusterStore {
     /// Connects to the cluster at `endpoints`, runs `body` with it and closes the client whatever happens.
     static func with<Result>(
-        endpoints: [String], isDefault: Bool, tls: TLSCredentials?, consistency: ConsistencyLevel, isWrite: Bool,
+        endpoints: [String], isDefault: Bool, options: ClientOptions, consistency: ConsistencyLevel, isWrite: Bool,
         _ body: (any ItemStore) async throws -> Result
     ) async throws -> Result {
-        var options = ClientOptions()
-        options.tls = tls
         let client = try await ClusterConnection.connect(endpoints: endpoints, isDefault: isDefault, options: options, isWrite: isWrite)
         let store = ClusterItemStore(client: client, consistency: consistency == .strong ? .strong : .eventual)
         do {

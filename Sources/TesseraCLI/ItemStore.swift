@@ -74,7 +74,7 @@ struct StoreOptions: ParsableArguments {
         }
         let (endpoints, isDefault) = endpoint.resolved
         return try await ClusterStore.with(
-            endpoints: endpoints, isDefault: isDefault, tls: try endpoint.clientTLS(), consistency: consistency ?? .strong,
+            endpoints: endpoints, isDefault: isDefault, options: try endpoint.clientOptions(), consistency: consistency ?? .strong,
             isWrite: isWrite, body)
     }
 }

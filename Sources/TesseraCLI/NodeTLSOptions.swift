@@ -40,7 +40,7 @@ struct NodeTLSOptions: ParsableArguments {
             throw commandFailure("\(error)", status: ExitStatus.badInput)
         }
         guard loaded.identity == .member(nodeID) else {
-            throw commandFailure("--tls-cert \(certificate) names \(loaded.identity), not member \(nodeID)", status: ExitStatus.badInput)
+            throw commandFailure("--tls-cert \(certificate) names \(loaded.identity.map { "\($0)" } ?? "no identity"), not member \(nodeID)", status: ExitStatus.badInput)
         }
         return loaded
     }

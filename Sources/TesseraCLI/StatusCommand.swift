@@ -34,11 +34,10 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (endpoints, isDefault) = endpoint.resolved
-        var options = ClientOptions()
+        var options = try endpoint.clientOptions()
         options.deadline = .seconds(5)
         options.attemptTimeout = Self.memberTimeout
         options.connectTimeout = .seconds(1)
-        options.tls = try endpoint.clientTLS()
         let client = try await ClusterConnection.connect(endpoints: endpoints, isDefault: isDefault, options: options)
         let report: StatusReport
         do {

@@ -38,6 +38,15 @@ public struct ClientRequest: Sendable, Equatable {
         case clusterInfo
         /// What this node hosts and leads, and which replicas lag.
         case nodeStatus
+        /// Who this connection's credentials say the client is, and its grants.
+        case whoAmI
+        /// A new access key with these grants (each a subset of what the caller
+        /// administers), expiring after `expiresInSeconds` when set.
+        case createAccessKey(grants: [WireGrant], expiresInSeconds: UInt64?)
+        /// The access keys whose accounts the caller administers.
+        case listAccessKeys
+        /// Marks a key revoked: it stops working within ``WireGrant/revocationSeconds``.
+        case revokeAccessKey(id: String)
     }
 
     public var id: UInt64
@@ -92,6 +101,17 @@ public struct ClientRequest: Sendable, Equatable {
             writer.append(UInt8(4))
         case .nodeStatus:
             writer.append(UInt8(5))
+        case .whoAmI:
+            writer.append(UInt8(6))
+        case .createAccessKey(let grants, let expiresInSeconds):
+            writer.append(UInt8(7))
+            WireGrant.encode(grants, into: &writer)
+            writer.appendOptional(expiresInSeconds)
+        case .listAccessKeys:
+            writer.append(UInt8(8))
+        case .revokeAccessKey(let id):
+            writer.append(UInt8(9))
+            writer.appendString(id)
         }
     }
 
@@ -137,6 +157,15 @@ public struct ClientRequest: Sendable, Equatable {
             body = .clusterInfo
         case 5:
             body = .nodeStatus
+        case 6:
+            body = .whoAmI
+        case 7:
+            body = .createAccessKey(grants: try WireGrant.decodeList(from: &reader),
+                                    expiresInSeconds: try reader.readOptional(UInt64.self, "expiry seconds"))
+        case 8:
+            body = .listAccessKeys
+        case 9:
+            body = .revokeAccessKey(id: try reader.readString("access key id", maximum: 64))
         default:
             throw WireError("unknown request kind \(kind)")
         }
@@ -146,5 +175,41 @@ public struct ClientRequest: Sendable, Equatable {
         let raw = try reader.read(UInt8.self, "read consistency")
         guard let consistency = ReadConsistency(rawValue: raw) else { throw WireError("unknown read consistency \(raw)") }
         return consistency
+    }
+}
+
+/// One account and what may be done in it (`Permissions` raw bits: 1 read, 2 write, 4 admin).
+public struct WireGrant: Sendable, Equatable {
+    public var account: String
+    public var permissions: UInt8
+
+    public init(account: String, permissions: UInt8) {
+        self.account = account
+        self.permissions = permissions
+    }
+
+    /// How long a revoked access key may still be honoured by a node: nodes
+    /// check keys against a copy of the key records at most this old.
+    public static let revocationSeconds = 2
+
+    static let countMaximum = 1024
+
+    static func encode(_ grants: [WireGrant], into writer: inout WireWriter) {
+        writer.append(UInt32(grants.count))
+        for grant in grants {
+            writer.appendString(grant.account)
+            writer.append(grant.permissions)
+        }
+    }
+
+    static func decodeList(from reader: inout WireReader) throws(WireError) -> [WireGrant] {
+        let count = try reader.readCount("grants", elementBytes: 5)
+        guard count <= countMaximum else { throw WireError("\(count) grants; at most \(countMaximum)") }
+        var grants: [WireGrant] = []
+        for _ in 0..<count {
+            grants.append(WireGrant(account: try reader.readString("grant account", maximum: 256),
+                                    permissions: try reader.read(UInt8.self, "grant permissions")))
+        }
+        return grants
     }
 }

@@ -33,6 +33,12 @@ public enum WireErrorCode: UInt8, Sendable, Equatable, CaseIterable {
     /// The account is over its request rate (the message names the account and
     /// the limit): nothing was applied; slow down.
     case throttled = 9
+    /// The connection's credentials are missing, unknown, wrong, expired or
+    /// revoked (the message says which): nothing was done; retrying won't help.
+    case unauthenticated = 10
+    /// The credentials are good but do not allow this in the account the
+    /// message names: nothing was done; retrying won't help.
+    case forbidden = 11
 }
 
 /// A node's answer to one request.
@@ -48,6 +54,12 @@ public struct ClientResponse: Sendable, Equatable {
         case error(WireErrorCode, String)
         case clusterInfo(ClusterInfo)
         case nodeStatus(NodeStatus)
+        /// Who the connection's credentials name, and their grants.
+        case principal(name: String, grants: [WireGrant])
+        /// A new access key: its secret (shown once, never stored) and its record (JSON).
+        case accessKeyCreated(id: String, secret: String, record: [UInt8])
+        /// Access key records (JSON each), for a list or a revocation.
+        case accessKeys([[UInt8]])
     }
 
     public var id: UInt64
@@ -91,6 +103,19 @@ public struct ClientResponse: Sendable, Equatable {
         case .nodeStatus(let status):
             writer.append(UInt8(8))
             status.encode(into: &writer)
+        case .principal(let name, let grants):
+            writer.append(UInt8(9))
+            writer.appendString(name)
+            WireGrant.encode(grants, into: &writer)
+        case .accessKeyCreated(let id, let secret, let record):
+            writer.append(UInt8(10))
+            writer.appendString(id)
+            writer.appendString(secret)
+            writer.appendBlob(record)
+        case .accessKeys(let records):
+            writer.append(UInt8(11))
+            writer.append(UInt32(records.count))
+            for record in records { writer.appendBlob(record) }
         }
     }
 
@@ -121,6 +146,17 @@ public struct ClientResponse: Sendable, Equatable {
             body = .clusterInfo(try ClusterInfo(from: &reader))
         case 8:
             body = .nodeStatus(try NodeStatus(from: &reader))
+        case 9:
+            body = .principal(name: try reader.readString("principal"), grants: try WireGrant.decodeList(from: &reader))
+        case 10:
+            body = .accessKeyCreated(id: try reader.readString("access key id", maximum: 64),
+                                     secret: try reader.readString("access key secret", maximum: 256),
+                                     record: try reader.readBlob("access key record", maximum: 1 << 20))
+        case 11:
+            let count = try reader.readCount("access key records", elementBytes: 4)
+            var records: [[UInt8]] = []
+            for _ in 0..<count { records.append(try reader.readBlob("access key record", maximum: 1 << 20)) }
+            body = .accessKeys(records)
         default:
             throw WireError("unknown response kind \(kind)")
         }

@@ -114,6 +114,16 @@ public enum Hello: Sendable, Equatable {
     /// replica count: nodes that disagree on placement must not talk.
     case peer(memberID: String, clusterFingerprint: UInt64)
     case client
+    /// A client that proves itself with an access key rather than a certificate
+    /// (sent only inside TLS, or to a plaintext cluster that trusts its network).
+    case clientWithAccessKey(id: String, secret: String)
+
+    public var isClient: Bool {
+        switch self {
+        case .client, .clientWithAccessKey: true
+        case .peer: false
+        }
+    }
 
     func encode(into writer: inout WireWriter) {
         switch self {
@@ -123,6 +133,10 @@ public enum Hello: Sendable, Equatable {
             writer.append(fingerprint)
         case .client:
             writer.append(UInt8(2))
+        case .clientWithAccessKey(let id, let secret):
+            writer.append(UInt8(3))
+            writer.appendString(id)
+            writer.appendString(secret)
         }
     }
 
@@ -131,6 +145,8 @@ public enum Hello: Sendable, Equatable {
         case 1: self = .peer(memberID: try reader.readString("peer member id", maximum: 1024),
                              clusterFingerprint: try reader.read(UInt64.self, "cluster fingerprint"))
         case 2: self = .client
+        case 3: self = .clientWithAccessKey(id: try reader.readString("access key id", maximum: 64),
+                                            secret: try reader.readString("access key secret", maximum: 256))
         case let role: throw WireError("unknown hello role \(role)")
         }
     }

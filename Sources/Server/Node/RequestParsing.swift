@@ -11,8 +11,10 @@ struct ParsedRequest {
 
     var operation: Operation
     var cell: UInt64
-    /// Whose budget it is charged to.
+    /// Whose budget it is charged to: the first key's account.
     var account: String
+    /// Every account the request's keys name (a cell may hold keys of several), each checked against the grants.
+    var accounts: [String]
     /// What it costs (see ``AccountRates``).
     var units: Int
 }
@@ -39,6 +41,7 @@ extension ClusterLayout {
             var cell: UInt64?
             var firstKey = ""
             var account = ""
+            var accounts: [String] = []
             var bytes = 0
             for (number, write) in writes.enumerated() {
                 let key: Key
@@ -52,6 +55,7 @@ extension ClusterLayout {
                     account = key.account
                 }
                 cell = keyCell
+                if !accounts.contains(key.account) { accounts.append(key.account) }
                 if let value = write.value, value.count > ClusterLimits.valueBytesMaximum {
                     return .failure(ParseFailure("write #\(number + 1): value is \(value.count) bytes; the limit is \(ClusterLimits.valueBytesMaximum)"))
                 }
@@ -66,13 +70,13 @@ extension ClusterLayout {
             }
             let command = CellCommand(clientID: clientID, sequence: sequence, acknowledgedBelow: acknowledgedBelow, writes: items)
             return .success(ParsedRequest(operation: .write(command), cell: cell!, account: account,
-                                          units: max(1, (bytes + 1023) / 1024)))
+                                          accounts: accounts, units: max(1, (bytes + 1023) / 1024)))
         case .get(let text, let consistency):
             let key: Key
             do { key = try Key(parsing: text) } catch { return .failure(ParseFailure("key: \(error)")) }
             let item = ItemKey(collection: key.canonicalCollectionBytes, sortKey: key.sortKey)
             return .success(ParsedRequest(operation: .read(.get(item), consistency: consistency), cell: cell(of: key),
-                                          account: key.account, units: 1))
+                                          account: key.account, accounts: [key.account], units: 1))
         case .query(let text, let from, let to, let reverse, let limit, let after, let consistency):
             let key: Key
             do { key = try Key(parsing: text) } catch { return .failure(ParseFailure("collection: \(error)")) }
@@ -83,8 +87,8 @@ extension ClusterLayout {
             let read = CellRead.query(collection: key.canonicalCollectionBytes, from: from, to: to, reverse: reverse,
                                       limit: Int(limit), after: after)
             return .success(ParsedRequest(operation: .read(read, consistency: consistency), cell: cell(of: key),
-                                          account: key.account, units: 1))
-        case .clusterInfo, .nodeStatus:
+                                          account: key.account, accounts: [key.account], units: 1))
+        case .clusterInfo, .nodeStatus, .whoAmI, .createAccessKey, .listAccessKeys, .revokeAccessKey:
             return .failure(ParseFailure("not a cell request"))
         }
     }

@@ -16,20 +16,28 @@ import Wire
 /// Run it as a swift-service-lifecycle service: `run()` starts it, serves
 /// until a graceful shutdown (SIGTERM) or cancellation, then lets in-flight
 /// writes finish, checkpoints the store and returns.
-public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @unchecked Sendable {
+public final class TesseraNode: Service, PeerDispatcher, @unchecked Sendable {
     public let configuration: NodeConfiguration
     let layout: ClusterLayout
     let logger: Logger
     private let started = NIODeadline.now()
     private let boundPort = Mutex<Int?>(nil)
     private var shards: [Shard] = []
-    private var services: NodeServices!
-    private let admission: AccountAdmission
+    var services: NodeServices!
+    let admission: AccountAdmission
+    let access: AccessControl
+    let administration: AccessKeyAdministration
+    private let systemClient: SystemClient
 
     public init(configuration: NodeConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.layout = try ClusterLayout(configuration)
         self.admission = AccountAdmission(rates: configuration.accountRates, memberID: configuration.memberID)
+        let systemClient = SystemClient(endpoints: configuration.members.map(\.address), tls: configuration.tls)
+        let directory = AccessKeyDirectory(fetch: { try await SystemKeys.readAccessKeys(try await systemClient.connected()) })
+        self.systemClient = systemClient
+        self.access = AccessControl(directory: directory)
+        self.administration = AccessKeyAdministration(system: systemClient, directory: directory)
         _ = try NodeAddress.parse(configuration.listenAddress)
         var logger = logger
         logger[metadataKey: "node"] = "\(configuration.memberID)"
@@ -96,6 +104,7 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
             try? await gracefulShutdown()
 
             logger.info("node stopping")
+            await systemClient.close()
             try? await server.close()
             await drainShards()
             await links.stop()
@@ -103,6 +112,7 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
             logger.info("node stopped")
         } catch {
             logger.error("node failed", metadata: ["error": "\(error)"])
+            await systemClient.close()
             await links.stop()
             try? store.close()
             try? await transport.shutdownGracefully()
@@ -191,36 +201,6 @@ public final class TesseraNode: Service, PeerDispatcher, RequestRouter, @uncheck
 
     func peerReachable(_ peer: NodeID) {
         for shard in shards { shard.loop.execute { shard.peerReachable(peer) } }
-    }
-
-    // MARK: RequestRouter
-
-    func handle(_ request: ClientRequest, replies: ChannelOutbox) {
-        let responder = Responder(replies: replies, requestID: request.id)
-        switch request.body {
-        case .clusterInfo:
-            responder.send(.clusterInfo(layout.clusterInfo))
-        case .nodeStatus:
-            Task { responder.send(.nodeStatus(await status())) }
-        default:
-            switch layout.parse(request.body) {
-            case .failure(let failure):
-                responder.send(.error(.badRequest, failure.message))
-            case .success(let parsed):
-                let kind: AccountAdmission.Kind = if case .write = parsed.operation { .write } else { .read }
-                if let refusal = admission.admit(account: parsed.account, kind: kind, units: parsed.units, now: services.clock()) {
-                    return responder.send(refusal)
-                }
-                let cell = parsed.cell
-                let shard = shard(of: cell)
-                switch parsed.operation {
-                case .write(let command):
-                    shard.loop.execute { shard.write(command, cell: cell, responder: responder) }
-                case .read(let read, let consistency):
-                    shard.loop.execute { shard.read(read, consistency: consistency, cell: cell, responder: responder) }
-                }
-            }
-        }
     }
 
     /// What `tessera status` shows of this node.

@@ -7,8 +7,8 @@ import Wire
 
 /// What a client connection's requests are handed to.
 protocol RequestRouter: AnyObject, Sendable {
-    /// Answers `request` exactly once, through `replies.sendReply`.
-    func handle(_ request: ClientRequest, replies: ChannelOutbox)
+    /// Answers `request` exactly once, through `replies.sendReply`, if `credential` allows it.
+    func handle(_ request: ClientRequest, credential: ConnectionCredential, replies: ChannelOutbox)
 }
 
 enum Connection {
@@ -38,7 +38,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = Frame
     typealias OutboundOut = Frame
 
-    enum Role { case unknown, peer(NodeID), client }
+    enum Role { case unknown, peer(NodeID), client(ConnectionCredential) }
 
     private var role: Role
     /// What this connection sends, batched per pass of its event loop and bounded.
@@ -90,13 +90,10 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             helloDeadline = nil
         }
         switch (role, frame) {
-        case (.unknown, .hello(.client)):
-            if links.security != nil {
-                guard case .client = LinkSecurity.peerIdentity(of: context.channel) else {
-                    return refuse(context, "a client without a client certificate of the cluster's CA")
-                }
-            }
-            role = .client
+        case (.unknown, .hello(let hello)) where hello.isClient:
+            // A client without credentials stays connected, so that each request
+            // gets a typed answer saying what is missing instead of a closed socket.
+            role = .client(LinkSecurity.credential(of: context.channel, hello: hello, secured: links.security != nil))
             outbox = ChannelOutbox(channel: context.channel, bytesMaximum: NodeLimits.clientReplyBytesMaximum,
                                    whenFull: .stopReading, requestsInFlightMaximum: NodeLimits.clientRequestsInFlightMaximum)
         case (.unknown, .hello(.peer(let memberID, let fingerprint))):
@@ -119,10 +116,10 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             if let pacer { links.deliver(transfer, from: peer, pacer: pacer) }
         case (.peer, .heartbeat):
             break  // the activity handler already counted its bytes
-        case (.client, .request(let request)):
+        case (.client(let credential), .request(let request)):
             guard let outbox, let router else { return }
             if outbox.admitRequest() {
-                router.handle(request, replies: outbox)
+                router.handle(request, credential: credential, replies: outbox)
             } else {
                 outbox.send(Frame.response(ClientResponse(id: request.id, body: .error(.overloaded,
                     "this connection has \(NodeLimits.clientRequestsInFlightMaximum) requests in flight or \(NodeLimits.clientReplyBytesMaximum >> 20) MiB of replies unread, its bound; retry after some are answered"))))

@@ -2,6 +2,7 @@ import Credentials
 import Logging
 import NIOCore
 import NIOSSL
+import Wire
 
 /// How a node's links are secured: TLS contexts made once from its
 /// credentials (accepting, and dialing peers), or plaintext.
@@ -18,9 +19,27 @@ struct LinkSecurity: Sendable {
 
     /// The identity the other end's certificate names, once its handshake is done (nil: none, or plaintext).
     static func peerIdentity(of channel: any Channel) -> PeerIdentity? {
-        guard let certificate = try? channel.pipeline.syncOperations.nioSSL_peerCertificate(),
-            let der = try? certificate.toDERBytes() else { return nil }
-        return TLSCredentials.identity(ofPeerCertificate: der)
+        peerCertificate(of: channel).flatMap(TLSCredentials.identity(ofPeerCertificate:))
+    }
+
+    /// The other end's certificate (DER), verified against the CA during the handshake.
+    static func peerCertificate(of channel: any Channel) -> [UInt8]? {
+        guard let certificate = try? channel.pipeline.syncOperations.nioSSL_peerCertificate() else { return nil }
+        return try? certificate.toDERBytes()
+    }
+
+    /// Who a client connection is, from its certificate (over TLS) or the access key in its hello.
+    static func credential(of channel: any Channel, hello: Hello, secured: Bool) -> ConnectionCredential {
+        if case .clientWithAccessKey(let id, let secret) = hello {
+            return .accessKey(id: id, secretDigest: AccessKey.digest(ofSecret: secret))
+        }
+        guard secured else { return .plaintext }
+        guard let der = peerCertificate(of: channel) else { return .none }
+        switch TLSCredentials.identity(ofPeerCertificate: der) {
+        case .member(let id): return .member(id)
+        case .client(let name): return .certificate(name: name, grants: TLSCredentials.grants(ofPeerCertificate: der))
+        case nil: return .none
+        }
     }
 }
 

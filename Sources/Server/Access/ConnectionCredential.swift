@@ -1,0 +1,38 @@
+import Credentials
+
+/// What a client connection presented when it said hello.
+enum ConnectionCredential: Sendable {
+    /// Over TLS, neither a client certificate nor an access key: every request is refused.
+    case none
+    /// A cluster run with `--insecure-plaintext` trusts whoever reaches it (its log says so).
+    case plaintext
+    /// A node of this cluster (its own system client, reading the access keys).
+    case member(String)
+    /// A client certificate of the cluster's CA, with the grants it carries.
+    case certificate(name: String, grants: AccountGrants)
+    /// An access key; the secret itself is not kept, only its digest.
+    case accessKey(id: String, secretDigest: String)
+}
+
+/// Who a request comes from, once its credential is checked, and what it may do.
+struct Subject: Sendable {
+    /// How messages and logs name it: "client app", "access key tk…", "member n1".
+    var name: String
+    var grants: AccountGrants
+
+    static let plaintext = Subject(name: "an unauthenticated client (plaintext cluster)",
+                                   grants: AccountGrants([AccountGrants.everyAccount: .all, AccountGrants.systemAccount: .all]))
+
+    static func member(_ id: String) -> Subject {
+        Subject(name: "member \(id)", grants: AccountGrants([AccountGrants.systemAccount: .all]))
+    }
+
+    /// Nil when allowed, else why not (naming the account).
+    func refusal(_ permission: Permissions, in account: String) -> String? {
+        guard !grants.allows(permission, in: account) else { return nil }
+        let verb = permission.contains(.admin) ? "administer" : permission.contains(.write) ? "write" : "read"
+        let granted = grants.permissions(in: account)
+        let detail = granted.isEmpty ? "it has no grant on account \(account)" : "on account \(account) it may only \(granted)"
+        return "\(name) may not \(verb) account \(account): \(detail)"
+    }
+}
