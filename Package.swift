@@ -168,7 +168,11 @@ let package = Package(
         ),
         .testTarget(name: "ServerTests", dependencies: ["Server", "CellHost", "Cell", "Keyspace", "Storage", "Placement", "Wire"]),
         .testTarget(name: "CLITests", dependencies: ["Storage", "Keyspace", "TestSupport"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Client", "Credentials", "Keyspace", "Wire", "Linearizability", "TestSupport"]),
+        .testTarget(name: "ClusterTests", dependencies: [
+            "Client", "Credentials", "Keyspace", "Wire", "Linearizability", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         .testTarget(
             name: "LoadGenerationTests",
             dependencies: [

@@ -53,6 +53,9 @@ enum ClusterDiscovery {
                     if failure.kind == .protocolViolation {
                         throw TesseraClientError.protocolError("\(target.name): \(failure.reason)")
                     }
+                    if failure.kind == .credentialsRefused {
+                        throw TesseraClientError.unauthenticated("\(target.name): \(failure.reason)")
+                    }
                     log.record(target.name, failure.reason)
                 }
             }

@@ -26,6 +26,10 @@ final class ResponseHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let refusal = credentialsRefusal(error) {
+            pending.close(TransportFailure(kind: .credentialsRefused, reason: refusal, requestMayHaveArrived: false))
+            return context.close(promise: nil)
+        }
         let kind: TransportFailure.Kind = error is WireError ? .protocolViolation : .closed
         pending.close(TransportFailure(kind: kind, reason: describeNetworkError(error), requestMayHaveArrived: true))
         context.close(promise: nil)

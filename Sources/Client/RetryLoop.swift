@@ -177,6 +177,9 @@ extension TesseraClient {
                     throw TesseraClientError.protocolError(
                         "\(operation): \(memberID): \(failure.reason)" + (mayHaveApplied ? outcomeClause() : ""))
                 }
+                if failure.kind == .credentialsRefused {
+                    throw TesseraClientError.unauthenticated("\(operation): \(memberID): \(failure.reason)" + (mayHaveApplied ? outcomeClause() : ""))
+                }
                 log.record(memberID, failure.reason)
                 router.forgetLeader(memberID, of: cell)
                 cursor.advance()

@@ -40,6 +40,9 @@ extension TesseraClient {
             if failure.kind == .protocolViolation {
                 throw TesseraClientError.protocolError("\(operation): \(failure.reason)")
             }
+            if failure.kind == .credentialsRefused {
+                throw TesseraClientError.unauthenticated("\(operation): \(memberID): \(failure.reason)")
+            }
             throw TesseraClientError.unavailable("\(operation): \(memberID) at \(endpoint) did not answer: \(failure.reason)")
         }
     }

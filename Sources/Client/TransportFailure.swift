@@ -22,6 +22,8 @@ struct TransportFailure: Error, Sendable, Equatable {
         case timedOut
         /// The node sent bytes this client cannot decode.
         case protocolViolation
+        /// The node's TLS refused this client's certificate (expired, not the CA's): retrying will not help.
+        case credentialsRefused
     }
 
     var kind: Kind
@@ -33,6 +35,17 @@ struct TransportFailure: Error, Sendable, Equatable {
     static func connect(_ reason: String) -> TransportFailure {
         TransportFailure(kind: .connect, reason: reason, requestMayHaveArrived: false)
     }
+}
+
+/// Why the node's TLS refused this client's certificate, if that is what `error` is.
+func credentialsRefusal(_ error: any Error) -> String? {
+    let text = "\(error)"
+    let alerts = [("ALERT_CERTIFICATE_EXPIRED", "the node refused this client's certificate: it has expired"),
+                  ("ALERT_CERTIFICATE_REVOKED", "the node refused this client's certificate: it was revoked"),
+                  ("ALERT_UNKNOWN_CA", "the node refused this client's certificate: it is not signed by the cluster's CA"),
+                  ("ALERT_BAD_CERTIFICATE", "the node refused this client's certificate as bad"),
+                  ("ALERT_CERTIFICATE_REQUIRED", "the node requires a client certificate")]
+    return alerts.first { text.contains($0.0) }?.1
 }
 
 /// A short description of a network error, for people.

@@ -31,7 +31,7 @@ public struct CredentialFolder: Sendable {
     @discardableResult
     public func ensure(_ identities: [PeerIdentity], caName: String = "Tessera dev CA",
                        clientGrants: AccountGrants = .adminOfEveryAccount,
-                       validFor: TimeInterval = 365 * 86_400) throws -> [PeerIdentity] {
+                       validFor: TimeInterval = 365 * 86_400, now: Date = Date()) throws -> [PeerIdentity] {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let authority: CertificateAuthority
@@ -47,7 +47,7 @@ public struct CredentialFolder: Sendable {
         for identity in identities {
             let files = files(for: identity)
             guard !FileManager.default.fileExists(atPath: files.certificate) else { continue }
-            let credential = try authority.issue(identity, grants: clientGrants, validFor: validFor)
+            let credential = try authority.issue(identity, grants: clientGrants, now: now, validFor: validFor)
             try write(credential.privateKeyPEM, to: files.privateKey, secret: true)
             try write(credential.certificatePEM, to: files.certificate, secret: false)
             issued.append(identity)

@@ -21,8 +21,8 @@ struct TesseraRunner {
     }
 
     /// `tessera <arguments>` with no `--data-dir`.
-    func bare(_ arguments: [String], in directory: URL? = nil) async throws -> Finished {
-        try await runExecutable(executable, arguments, in: directory)
+    func bare(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) async throws -> Finished {
+        try await runExecutable(executable, arguments, in: directory, environment: environment)
     }
 
     func json(_ finished: Finished) throws -> [String: Any] {

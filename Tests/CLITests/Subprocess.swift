@@ -38,7 +38,7 @@ struct TemporaryFolder {
 /// still running after `timeout` is killed and reported.
 func runExecutable(
     _ executable: URL, _ arguments: [String], standardInput: Data? = nil, in directory: URL? = nil,
-    timeout: Duration = .seconds(180)
+    environment: [String: String] = [:], timeout: Duration = .seconds(180)
 ) async throws -> Finished {
     let scratch = try TemporaryFolder("run")
     defer { scratch.remove() }
@@ -52,6 +52,9 @@ func runExecutable(
     process.executableURL = executable
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     process.standardOutput = outputHandle
     process.standardError = errorHandle
     let input = Pipe()

@@ -74,6 +74,7 @@ import Wire
     func shapes(of frame: Frame) -> [String] {
         switch frame {
         case .hello(.client): return ["hello client"]
+        case .hello(.clientWithAccessKey): return ["hello client with access key"]
         case .hello(.peer): return ["hello peer"]
         case .heartbeat: return ["heartbeat"]
         case .snapshotTransfer(.chunk): return ["snapshot chunk"]
@@ -113,6 +114,10 @@ import Wire
                 return ["query", "from \(from != nil)", "to \(to != nil)", "after \(after != nil)", "\(consistency)"]
             case .clusterInfo: return ["cluster info request"]
             case .nodeStatus: return ["node status request"]
+            case .whoAmI: return ["who am I"]
+            case .createAccessKey(_, let expiry): return ["create access key", "expiry \(expiry != nil)"]
+            case .listAccessKeys: return ["list access keys"]
+            case .revokeAccessKey: return ["revoke access key"]
             }
         case .response(let response):
             switch response.body {
@@ -124,6 +129,9 @@ import Wire
             case .error(let code, _): return ["error \(code)"]
             case .clusterInfo: return ["cluster info"]
             case .nodeStatus: return ["node status"]
+            case .principal: return ["principal"]
+            case .accessKeyCreated: return ["access key created"]
+            case .accessKeys: return ["access keys"]
             }
         }
     }
@@ -133,7 +141,9 @@ import Wire
         "prepare", "promise", "accept", "accepted", "snapshot", "noop entry", "command entry", "configuration entry",
         "write", "no condition", "absent", "exists", "version equals", "value equals", "delete", "put",
         "get", "strong", "eventual", "query", "from true", "from false", "to true", "to false", "after true", "after false",
-        "cluster info request", "node status request",
+        "cluster info request", "node status request", "hello client with access key",
+        "who am I", "create access key", "expiry true", "expiry false", "list access keys", "revoke access key",
+        "principal", "access key created", "access keys",
         "written", "condition failed", "current version true", "current version false", "item true", "item false", "page",
         "leader true", "leader false", "cluster info", "node status",
     ] + WireErrorCode.allCases.map { "error \($0)" })

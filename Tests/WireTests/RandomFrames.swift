@@ -66,7 +66,11 @@ struct RandomFrames {
     }
 
     mutating func hello() -> Hello {
-        bool() ? .client : .peer(memberID: string(), clusterFingerprint: u64())
+        switch int(0...2) {
+        case 0: .client
+        case 1: .clientWithAccessKey(id: string(upTo: 24), secret: string(upTo: 64))
+        default: .peer(memberID: string(), clusterFingerprint: u64())
+        }
     }
 
     // MARK: Consensus
@@ -104,7 +108,7 @@ struct RandomFrames {
 
     mutating func request() -> ClientRequest {
         let body: ClientRequest.Body
-        switch int(0...4) {
+        switch int(0...8) {
         case 0:
             body = .write(clientID: u64(), sequence: u64(), acknowledgedBelow: u64(),
                           writes: (0..<int(0...4)).map { _ in write() })
@@ -114,6 +118,10 @@ struct RandomFrames {
             body = .query(collection: string(upTo: 20), from: bool() ? bytes(upTo: 8) : nil, to: bool() ? bytes(upTo: 8) : nil,
                           reverse: bool(), limit: u32(), after: bool() ? bytes(upTo: 8) : nil, consistency: consistency())
         case 3: body = .clusterInfo
+        case 4: body = .whoAmI
+        case 5: body = .createAccessKey(grants: grants(), expiresInSeconds: bool() ? u64() : nil)
+        case 6: body = .listAccessKeys
+        case 7: body = .revokeAccessKey(id: string(upTo: 24))
         default: body = .nodeStatus
         }
         return ClientRequest(id: u64(), body: body)
@@ -134,7 +142,7 @@ struct RandomFrames {
 
     mutating func response() -> ClientResponse {
         let body: ClientResponse.Body
-        switch int(0...7) {
+        switch int(0...10) {
         case 0: body = .written(version: u64())
         case 1: body = .conditionFailed(write: u32(), currentVersion: bool() ? u64() : nil)
         case 2: body = .item(bool() ? item() : nil)
@@ -142,9 +150,16 @@ struct RandomFrames {
         case 4: body = .notLeader(leader: bool() ? string() : nil)
         case 5: body = .error(WireErrorCode.allCases[int(0...(WireErrorCode.allCases.count - 1))], string(upTo: 30))
         case 6: body = .clusterInfo(clusterInfo())
+        case 7: body = .principal(name: string(upTo: 20), grants: grants())
+        case 8: body = .accessKeyCreated(id: string(upTo: 24), secret: string(upTo: 64), record: bytes(upTo: 40))
+        case 9: body = .accessKeys((0..<int(0...3)).map { _ in bytes(upTo: 40) })
         default: body = .nodeStatus(nodeStatus())
         }
         return ClientResponse(id: u64(), body: body)
+    }
+
+    mutating func grants() -> [WireGrant] {
+        (0..<int(0...3)).map { _ in WireGrant(account: string(upTo: 12), permissions: UInt8(truncatingIfNeeded: u32())) }
     }
 
     mutating func item() -> WireItem { WireItem(sortKey: bytes(upTo: 8), value: bytes(upTo: 16), version: u64()) }

@@ -100,11 +100,12 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             guard let peer = links.layout.nodeID(of: memberID), peer != links.layout.me else {
                 return refuse(context, "hello from \(memberID.debugDescription), which is not another member of this cluster")
             }
-            guard fingerprint == links.layout.fingerprint else {
-                return refuse(context, "peer \(memberID) has a different members file, cell depth or replica count")
-            }
+            // Who it is comes before what it says: an impostor learns nothing of this cluster's settings.
             if let refusal = refusalOfIdentity(context, expected: .member(memberID)) {
                 return refuse(context, "hello as member \(memberID) refused: \(refusal)")
+            }
+            guard fingerprint == links.layout.fingerprint else {
+                return refuse(context, "peer \(memberID) has a different members file, cell depth or replica count")
             }
             role = .peer(peer)
             activity.peer = peer
