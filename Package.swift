@@ -171,7 +171,7 @@ let package = Package(
         .testTarget(name: "ClusterTests", dependencies: [
             "Client", "Credentials", "Keyspace", "Wire", "Linearizability", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOTLS", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .testTarget(
             name: "LoadGenerationTests",

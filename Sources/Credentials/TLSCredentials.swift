@@ -127,5 +127,11 @@ extension TLSCredentials {
 public struct CredentialError: Error, Sendable, CustomStringConvertible {
     public let file: String
     public let problem: String
+
+    public init(file: String, problem: String) {
+        self.file = file
+        self.problem = problem
+    }
+
     public var description: String { "TLS credential \(file) \(problem)" }
 }

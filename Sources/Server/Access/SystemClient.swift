@@ -8,7 +8,7 @@ import Keyspace
 /// first use, so a cluster that never uses access keys never opens it.
 actor SystemClient {
     private let endpoints: [String]
-    private let tls: TLSCredentials?
+    private var tls: TLSCredentials?
     private var client: TesseraClient?
     private var closed = false
 
@@ -30,6 +30,13 @@ actor SystemClient {
         }
         client = made
         return made
+    }
+
+    /// New credentials (reloaded): the next use connects with them.
+    func replaceCredentials(_ credentials: TLSCredentials) async {
+        tls = credentials
+        await client?.close()
+        client = nil
     }
 
     func close() async {

@@ -67,7 +67,16 @@ public final class TesseraNode: Service, PeerDispatcher, @unchecked Sendable {
         let store = try Store(path: configuration.dataDirectory + "/store", options: storeOptions)
         logger.info("store opened", metadata: ["path": "\(store.path)", "recovery": "\(store.recoveryReport)"])
         let security = try configuration.tls.map(LinkSecurity.init)
-        if security == nil {
+        let reloading = security.map { security in
+            CredentialReloading(security: security, logger: logger) { [systemClient] credentials in
+                Task { await systemClient.replaceCredentials(credentials) }
+            }
+        }
+        if let security {
+            logger.info("links are TLS 1.3", metadata: [
+                "identity": "\(security.credentials.identity.map { "\($0)" } ?? "?")",
+                "validUntil": "\(security.credentials.notValidAfter)", "reload": "on SIGHUP or when a credential file changes"])
+        } else {
             logger.warning("links are NOT encrypted or authenticated (--insecure-plaintext): anyone who reaches this port can act as a peer or a client")
         }
         let links = PeerLinks(layout: layout, group: transport, logger: logger, security: security)
@@ -96,6 +105,7 @@ public final class TesseraNode: Service, PeerDispatcher, @unchecked Sendable {
                 .bind(host: host, port: port).get()
             boundPort.withLock { $0 = server.localAddress?.port }
             links.start(dispatcher: self)
+            reloading?.start()
             logger.info("node serving", metadata: [
                 "listen": "\(host):\(server.localAddress?.port ?? port)", "cells": "\(services.hostedCells.count)",
                 "shards": "\(shards.count)"])
@@ -104,6 +114,7 @@ public final class TesseraNode: Service, PeerDispatcher, @unchecked Sendable {
             try? await gracefulShutdown()
 
             logger.info("node stopping")
+            reloading?.stop()
             await systemClient.close()
             try? await server.close()
             await drainShards()
@@ -112,6 +123,7 @@ public final class TesseraNode: Service, PeerDispatcher, @unchecked Sendable {
             logger.info("node stopped")
         } catch {
             logger.error("node failed", metadata: ["error": "\(error)"])
+            reloading?.stop()
             await systemClient.close()
             await links.stop()
             try? store.close()

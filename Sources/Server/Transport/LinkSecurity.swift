@@ -2,19 +2,45 @@ import Credentials
 import Logging
 import NIOCore
 import NIOSSL
+import Foundation
+import Synchronization
 import Wire
 
-/// How a node's links are secured: TLS contexts made once from its
-/// credentials (accepting, and dialing peers), or plaintext.
-struct LinkSecurity: Sendable {
-    let credentials: TLSCredentials
-    let serverContext: NIOSSLContext
-    let clientContext: NIOSSLContext
+/// How a node's links are secured: TLS contexts made from its credentials
+/// (accepting, and dialing peers), or plaintext. The credentials can be
+/// replaced while the node runs (``reload()``): connections made afterwards
+/// use the new ones, connections already open keep theirs.
+final class LinkSecurity: Sendable {
+    private struct Current {
+        var credentials: TLSCredentials
+        var serverContext: NIOSSLContext
+        var clientContext: NIOSSLContext
+    }
+
+    private let current: Mutex<Current>
 
     init(_ credentials: TLSCredentials) throws {
-        self.credentials = credentials
-        serverContext = try credentials.serverContext()
-        clientContext = try credentials.clientContext()
+        current = Mutex(Current(credentials: credentials, serverContext: try credentials.serverContext(),
+                                clientContext: try credentials.clientContext()))
+    }
+
+    var credentials: TLSCredentials { current.withLock { $0.credentials } }
+    var serverContext: NIOSSLContext { current.withLock { $0.serverContext } }
+    var clientContext: NIOSSLContext { current.withLock { $0.clientContext } }
+
+    /// Reads the credential files again and, if they load, name the same
+    /// member and make contexts, uses them from now on. Throws (and keeps
+    /// the current ones) otherwise.
+    @discardableResult
+    func reload(now: Date = Date()) throws -> TLSCredentials {
+        let old = credentials
+        let loaded = try old.files.load(now: now)
+        guard loaded.identity == old.identity else {
+            throw CredentialError(file: old.files.certificate, problem: "now names \(loaded.identity.map { "\($0)" } ?? "nothing"), not \(old.identity.map { "\($0)" } ?? "nothing")")
+        }
+        let replacement = Current(credentials: loaded, serverContext: try loaded.serverContext(), clientContext: try loaded.clientContext())
+        current.withLock { $0 = replacement }
+        return loaded
     }
 
     /// The identity the other end's certificate names, once its handshake is done (nil: none, or plaintext).
