@@ -106,6 +106,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // Redis's RESP2 for the load loop.
@@ -141,7 +142,7 @@ let package = Package(
         .executableTarget(
             name: "TesseraBench",
             dependencies: [
-                "Keyspace", "Placement", "Storage", "Cell", "Simulator", "Client", "Wire", "CommandSupport", "CSQLite",
+                "Keyspace", "Placement", "Storage", "Cell", "Simulator", "Client", "Credentials", "Wire", "CommandSupport", "CSQLite",
                 "LoadGeneration", "EtcdDriver", "RedisDriver", "BenchReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),

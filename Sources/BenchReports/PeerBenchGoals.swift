@@ -90,7 +90,31 @@ public enum PeerBenchGoals {
                 section: "single", operation: "put", tessera: "tessera-embedded", peer: "sqlite", clients: clients,
                 factor: nil),
             singleClientLatency(summary),
+            tlsAgainstPlaintext(summary, operation: "put", clients: clients),
+            tlsAgainstPlaintext(summary, operation: "linearizable get", clients: clients),
         ]
+    }
+
+    /// Tessera's ratio against etcd over TLS, divided by the same ratio in plaintext:
+    /// at least 1 when TLS costs Tessera no more than it costs etcd.
+    static func tlsAgainstPlaintext(_ summary: PeerBenchSummary, operation: String, clients: Int) -> PeerBenchGoal {
+        let id = "tls-\(operation.replacingOccurrences(of: " ", with: "-"))-ratio"
+        let text = "Replicated \(operation) at \(clients) clients over TLS: tessera-3-tls/etcd-3-tls ≥ tessera-3/etcd-3 (plaintext)"
+        let target = "≥ 1× the plaintext ratio"
+        let tls = throughputVerdict(summary, id: id, text: text, section: "tls", operation: operation, tessera: "tessera-3-tls",
+                                    peer: "etcd-3-tls", clients: clients, factor: nil)
+        let plaintext = throughputVerdict(summary, id: id, text: text, section: "replicated", operation: operation,
+                                          tessera: "tessera-3", peer: "etcd-3", clients: clients, factor: nil)
+        guard let over = tls.measuredValue, let plain = plaintext.measuredValue, plain > 0 else {
+            let why = [tls, plaintext].first { $0.measuredValue == nil }?.measured ?? "not measured"
+            return PeerBenchGoal(id: id, text: text, measured: why, target: target, measuredValue: nil, targetValue: 1,
+                                 status: .notMeasured, notes: tls.notes + plaintext.notes)
+        }
+        let quotient = over / plain
+        let measured = "\(ReportNumberFormat.ratio(quotient)) (TLS \(ReportNumberFormat.ratio(over)), plaintext \(ReportNumberFormat.ratio(plain)))"
+        return PeerBenchGoal(id: id, text: text, measured: measured, target: target, measuredValue: quotient, targetValue: 1,
+                             status: quotient >= 1 ? .met : .missed,
+                             notes: tls.notes.map { "TLS: \($0)" } + plaintext.notes.map { "plaintext: \($0)" })
     }
 
     // MARK: Goal kinds

@@ -92,7 +92,7 @@ public struct PeerBenchResults: Codable, Sendable {
         public var id: String
         /// What the table shows, such as "Tessera, 3 nodes".
         public var label: String
-        /// "single" (one node, durable) or "replicated" (3 nodes, durable).
+        /// "single" (one node, durable), "replicated" (3 nodes, durable) or "tls" (replicated, every link TLS).
         public var section: String
         /// The protocol or interface the load generator used with it.
         public var interface: String
@@ -141,7 +141,7 @@ public struct PeerBenchResults: Codable, Sendable {
     /// One measured run.
     public struct RunRecord: Codable, Sendable {
         public var repeatIndex: Int
-        /// "single" or "replicated".
+        /// "single", "replicated" or "tls".
         public var section: String
         /// `LoadOperation.label`: "put", "linearizable get", "eventual get".
         public var operation: String

@@ -217,6 +217,7 @@ public struct PeerBenchSummary: Sendable {
         switch section {
         case "single": "Single node, durable"
         case "replicated": "Replicated: 3 nodes on this machine, durable"
+        case "tls": "Replicated over TLS: 3 nodes, every link TLS 1.3 with certificates both ways"
         default: section
         }
     }

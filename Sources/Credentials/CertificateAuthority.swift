@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SwiftASN1
 import X509
 
 /// A cluster's certificate authority: it signs the certificates of nodes and
@@ -49,17 +50,34 @@ public struct CertificateAuthority: Sendable {
                       validFor: TimeInterval = 365 * 86_400) throws -> IssuedCredential
     {
         let grantNames: [GeneralName] = if case .client = identity { AccountGrants.subjectAlternativeNames(grants) } else { [] }
+        return try issue(commonName: identity.commonName, alternativeNames: grantNames, now: now, validFor: validFor)
+    }
+
+    /// A certificate for a server that clients reach by address and check
+    /// by it (the TLS benchmark's etcd): the addresses go in as IP
+    /// subject alternative names.
+    public func issue(commonName: String, ipv4Addresses: [String], now: Date = Date(),
+                      validFor: TimeInterval = 365 * 86_400) throws -> IssuedCredential {
+        let names: [GeneralName] = ipv4Addresses.map { address in
+            .ipAddress(ASN1OctetString(contentBytes: ArraySlice(address.split(separator: ".").compactMap { UInt8($0) })))
+        }
+        return try issue(commonName: commonName, alternativeNames: names, now: now, validFor: validFor)
+    }
+
+    private func issue(commonName: String, alternativeNames: [GeneralName], now: Date, validFor: TimeInterval) throws
+        -> IssuedCredential
+    {
         let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
         let certificate = try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: key.publicKey,
             notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(validFor),
-            issuer: self.certificate.subject, subject: try DistinguishedName { CommonName(identity.commonName) },
+            issuer: self.certificate.subject, subject: try DistinguishedName { CommonName(commonName) },
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
                 try ExtendedKeyUsage([.serverAuth, .clientAuth])
-                if !grantNames.isEmpty { SubjectAlternativeNames(grantNames) }
+                if !alternativeNames.isEmpty { SubjectAlternativeNames(alternativeNames) }
             },
             issuerPrivateKey: privateKey)
         return IssuedCredential(certificatePEM: try certificate.serializeAsPEM().pemString,

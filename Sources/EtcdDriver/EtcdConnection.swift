@@ -1,8 +1,9 @@
 import NIOCore
 import NIOHTTP2
 import NIOPosix
+import NIOSSL
 
-/// One HTTP/2 connection (h2c, prior knowledge) to one etcd member. Each
+/// One HTTP/2 connection (h2c with prior knowledge, or h2 over TLS) to one etcd member. Each
 /// unary call gets a stream of its own, so any number of calls may be in
 /// flight at once. When the connection is lost, every pending call fails
 /// with ``EtcdCallError/connectionClosed(endpoint:method:reason:)``; the
@@ -30,7 +31,7 @@ public final class EtcdConnection: Sendable {
     private let rangeHeaders: HTTP2Frame.FramePayload
     private let statusHeaders: HTTP2Frame.FramePayload
 
-    private init(endpoint: String, connected: ConnectedChannel, callTimeout: Duration, maxMessageSize: Int) {
+    private init(endpoint: String, connected: ConnectedChannel, callTimeout: Duration, maxMessageSize: Int, secured: Bool) {
         self.endpoint = endpoint
         channel = connected.channel
         handler = connected.handler
@@ -38,16 +39,18 @@ public final class EtcdConnection: Sendable {
         ending = connected.ending
         self.callTimeout = callTimeout
         self.maxMessageSize = maxMessageSize
-        putHeaders = Self.requestHeaders(path: Method.put, authority: endpoint)
-        rangeHeaders = Self.requestHeaders(path: Method.range, authority: endpoint)
-        statusHeaders = Self.requestHeaders(path: Method.status, authority: endpoint)
+        let scheme = secured ? "https" : "http"
+        putHeaders = Self.requestHeaders(path: Method.put, authority: endpoint, scheme: scheme)
+        rangeHeaders = Self.requestHeaders(path: Method.range, authority: endpoint, scheme: scheme)
+        statusHeaders = Self.requestHeaders(path: Method.status, authority: endpoint, scheme: scheme)
     }
 
-    /// Opens a connection to `endpoint` ("host:port").
+    /// Opens a connection to `endpoint` ("host:port"), over TLS with `tls`
+    /// (a client context that offers ALPN "h2", see ``EtcdTLS``).
     public static func connect(
         to endpoint: String, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         connectTimeout: Duration = .seconds(5), callTimeout: Duration = .seconds(10),
-        maxMessageSize: Int = defaultMaxMessageSize
+        maxMessageSize: Int = defaultMaxMessageSize, tls: NIOSSLContext? = nil
     ) async throws -> EtcdConnection {
         let address = try EtcdEndpoint(parsing: endpoint)
         let bootstrap = ClientBootstrap(group: eventLoopGroup)
@@ -56,7 +59,10 @@ public final class EtcdConnection: Sendable {
         let connected: ConnectedChannel
         do {
             connected = try await bootstrap.connect(host: address.host, port: address.port) { channel in
-                channel.eventLoop.makeCompletedFuture { try configure(channel) }
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: nil)) }
+                    return try configure(channel)
+                }
             }
         } catch ChannelError.connectTimeout {
             throw EtcdCallError.connectTimedOut(endpoint: endpoint, after: connectTimeout)
@@ -64,7 +70,8 @@ public final class EtcdConnection: Sendable {
             throw EtcdCallError.connectFailed(endpoint: endpoint, reason: "\(error)")
         }
         return EtcdConnection(
-            endpoint: endpoint, connected: connected, callTimeout: callTimeout, maxMessageSize: maxMessageSize)
+            endpoint: endpoint, connected: connected, callTimeout: callTimeout, maxMessageSize: maxMessageSize,
+            secured: tls != nil)
     }
 
     private struct ConnectedChannel: Sendable {
@@ -153,10 +160,10 @@ public final class EtcdConnection: Sendable {
         return try await queue.call(call, headers: headers, request: request, handler: handler, eventLoop: channel.eventLoop)
     }
 
-    private static func requestHeaders(path: String, authority: String) -> HTTP2Frame.FramePayload {
+    private static func requestHeaders(path: String, authority: String, scheme: String) -> HTTP2Frame.FramePayload {
         .headers(
             .init(headers: [
-                ":method": "POST", ":scheme": "http", ":path": path, ":authority": authority,
+                ":method": "POST", ":scheme": scheme, ":path": path, ":authority": authority,
                 "content-type": "application/grpc", "te": "trailers",
             ]))
     }

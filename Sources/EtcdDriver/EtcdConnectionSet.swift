@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 
 /// The connections one run uses: `perEndpoint` to every member, opened
 /// together, with the leader found among them.
@@ -12,7 +13,7 @@ struct EtcdConnectionSet: Sendable {
 
     static func open(
         endpoints: [String], perEndpoint: Int, eventLoopGroup: any EventLoopGroup, connectTimeout: Duration,
-        callTimeout: Duration
+        callTimeout: Duration, tls: NIOSSLContext?
     ) async throws -> EtcdConnectionSet {
         // Every attempt is awaited, so that a failure leaves no connection open behind it.
         let attempts = await withTaskGroup(of: (Int, Int, Result<EtcdConnection, any Error>).self) { group in
@@ -22,7 +23,7 @@ struct EtcdConnectionSet: Sendable {
                         do {
                             let connection = try await EtcdConnection.connect(
                                 to: endpoint, eventLoopGroup: eventLoopGroup, connectTimeout: connectTimeout,
-                                callTimeout: callTimeout)
+                                callTimeout: callTimeout, tls: tls)
                             return (member, slot, .success(connection))
                         } catch {
                             return (member, slot, .failure(error))

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Status probes for the orchestrator, which must wait for a cluster it
 /// started to elect a leader before measuring it. Each probe opens and
@@ -8,7 +9,7 @@ extension EtcdSystem {
     /// Each endpoint's Status answer, or why there was none, in endpoint order.
     public static func memberStatuses(
         endpoints: [String], eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        timeout: Duration = .seconds(2)
+        timeout: Duration = .seconds(2), tls: NIOSSLContext? = nil
     ) async -> [Result<EtcdMemberStatus, any Error>] {
         await withTaskGroup(of: (Int, Result<EtcdMemberStatus, any Error>).self) { group in
             for (index, endpoint) in endpoints.enumerated() {
@@ -16,7 +17,8 @@ extension EtcdSystem {
                     let connection: EtcdConnection
                     do {
                         connection = try await EtcdConnection.connect(
-                            to: endpoint, eventLoopGroup: eventLoopGroup, connectTimeout: timeout, callTimeout: timeout)
+                            to: endpoint, eventLoopGroup: eventLoopGroup, connectTimeout: timeout, callTimeout: timeout,
+                            tls: tls)
                     } catch {
                         return (index, .failure(error))
                     }
@@ -78,7 +80,7 @@ extension EtcdSystem {
     /// first member that did not answer, or ``EtcdCallError/noLeader(endpoints:observed:)``.
     @discardableResult
     public func findLeader(timeout: Duration = .seconds(2)) async throws -> String {
-        let statuses = await Self.memberStatuses(endpoints: endpoints, eventLoopGroup: eventLoopGroup, timeout: timeout)
+        let statuses = await Self.memberStatuses(endpoints: endpoints, eventLoopGroup: eventLoopGroup, timeout: timeout, tls: tls)
         return endpoints[try EtcdLeaderChoice.leaderIndex(requiringEvery: statuses, endpoints: endpoints)]
     }
 }

@@ -1,6 +1,7 @@
 import LoadGeneration
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// etcd through its native client protocol, gRPC over HTTP/2 (h2c), spoken
@@ -21,6 +22,8 @@ public final class EtcdSystem: LoadSystem {
     let eventLoopGroup: any EventLoopGroup
     private let connectTimeout: Duration
     private let callTimeout: Duration
+    /// Client TLS for members run with `--cert-file`/`--client-cert-auth`; nil for h2c.
+    let tls: NIOSSLContext?
     /// The current run's connections, opened once however many sessions ask at the same time.
     private let currentRun = Mutex<Task<EtcdConnectionSet, any Error>?>(nil)
 
@@ -30,7 +33,7 @@ public final class EtcdSystem: LoadSystem {
     public init(
         endpoints: [String], connectionsPerEndpoint: Int = 1,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        connectTimeout: Duration = .seconds(5), callTimeout: Duration = .seconds(10)
+        connectTimeout: Duration = .seconds(5), callTimeout: Duration = .seconds(10), tls: NIOSSLContext? = nil
     ) {
         precondition(!endpoints.isEmpty, "EtcdSystem needs at least one endpoint")
         precondition(connectionsPerEndpoint >= 1, "EtcdSystem needs at least one connection per endpoint")
@@ -39,8 +42,10 @@ public final class EtcdSystem: LoadSystem {
         self.eventLoopGroup = eventLoopGroup
         self.connectTimeout = connectTimeout
         self.callTimeout = callTimeout
+        self.tls = tls
         let connections = connectionsPerEndpoint == 1 ? "1 connection" : "\(connectionsPerEndpoint) connections"
-        interface = "gRPC over HTTP/2 (h2c), \(connections) per member, streams multiplexed"
+        let transport = tls == nil ? "HTTP/2 (h2c)" : "HTTP/2 over TLS 1.3 with a client certificate"
+        interface = "gRPC over \(transport), \(connections) per member, streams multiplexed"
     }
 
     /// Opens the run's connections and finds the leader, if not done yet.
@@ -67,13 +72,13 @@ public final class EtcdSystem: LoadSystem {
 
     private func connectionSet() async throws -> EtcdConnectionSet {
         let (endpoints, perEndpoint, group) = (self.endpoints, connectionsPerEndpoint, eventLoopGroup)
-        let (connectTimeout, callTimeout) = (self.connectTimeout, self.callTimeout)
+        let (connectTimeout, callTimeout, tls) = (self.connectTimeout, self.callTimeout, self.tls)
         let run = currentRun.withLock { current in
             if let current { return current }
             let opening = Task {
                 try await EtcdConnectionSet.open(
                     endpoints: endpoints, perEndpoint: perEndpoint, eventLoopGroup: group,
-                    connectTimeout: connectTimeout, callTimeout: callTimeout)
+                    connectTimeout: connectTimeout, callTimeout: callTimeout, tls: tls)
             }
             current = opening
             return opening

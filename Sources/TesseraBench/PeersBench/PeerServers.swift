@@ -1,3 +1,4 @@
+import Credentials
 import EtcdDriver
 import Foundation
 import RedisDriver
@@ -121,23 +122,59 @@ func outputOf(_ executable: String, _ arguments: [String]) -> String? {
     return String(decoding: data, as: UTF8.self)
 }
 
+/// PEM files for an etcd cluster run over TLS: the CA, the members' certificate
+/// (valid for 127.0.0.1, used on client and peer links) and a client's.
+struct EtcdTLSFiles {
+    var certificateAuthority: String
+    var memberCertificate: String
+    var memberKey: String
+    var clientCertificate: String
+    var clientKey: String
+
+    /// Makes them in `folder` from a new CA.
+    static func make(in folder: String) throws -> EtcdTLSFiles {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let authority = try CertificateAuthority.generate(name: "tessera-bench etcd CA")
+        let member = try authority.issue(commonName: "etcd-member", ipv4Addresses: ["127.0.0.1"])
+        let client = try authority.issue(commonName: "tessera-bench", ipv4Addresses: [])
+        let files = EtcdTLSFiles(
+            certificateAuthority: folder + "/ca.pem", memberCertificate: folder + "/member.pem", memberKey: folder + "/member-key.pem",
+            clientCertificate: folder + "/client.pem", clientKey: folder + "/client-key.pem")
+        for (path, text) in [(files.certificateAuthority, try authority.certificatePEM),
+                             (files.memberCertificate, member.certificatePEM), (files.memberKey, member.privateKeyPEM),
+                             (files.clientCertificate, client.certificatePEM), (files.clientKey, client.privateKeyPEM)] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        }
+        return files
+    }
+
+    /// Mutual TLS on both of a member's links, as etcd's security guide sets it up.
+    var memberArguments: [String] {
+        ["--cert-file", memberCertificate, "--key-file", memberKey, "--trusted-ca-file", certificateAuthority,
+         "--client-cert-auth",
+         "--peer-cert-file", memberCertificate, "--peer-key-file", memberKey, "--peer-trusted-ca-file", certificateAuthority,
+         "--peer-client-cert-auth"]
+    }
+}
+
 /// A three-member etcd cluster (etcd's defaults otherwise: fsync on every
-/// commit, 100 ms heartbeats, 1 s elections).
+/// commit, 100 ms heartbeats, 1 s elections), over TLS with `tls`.
 struct EtcdCluster {
     let members: [ManagedProcess]
     let clientEndpoints: [String]
 
-    static func start(executable: String, folder: String, size: Int) throws -> EtcdCluster {
+    static func start(executable: String, folder: String, size: Int, tls: EtcdTLSFiles? = nil) throws -> EtcdCluster {
         let ports = try freeLoopbackPorts(size * 2)
         let names = (1...size).map { "etcd-\($0)" }
-        let peerURL = { (index: Int) in "http://127.0.0.1:\(ports[size + index])" }
+        let scheme = tls == nil ? "http" : "https"
+        let peerURL = { (index: Int) in "\(scheme)://127.0.0.1:\(ports[size + index])" }
         let initialCluster = names.indices.map { "\(names[$0])=\(peerURL($0))" }.joined(separator: ",")
         var members: [ManagedProcess] = []
         for (index, name) in names.enumerated() {
-            let clientURL = "http://127.0.0.1:\(ports[index])"
+            let clientURL = "\(scheme)://127.0.0.1:\(ports[index])"
             let dataFolder = folder + "/" + name
             try FileManager.default.createDirectory(atPath: dataFolder, withIntermediateDirectories: true)
-            let arguments = [
+            let arguments = (tls?.memberArguments ?? []) + [
                 "--name", name, "--data-dir", dataFolder,
                 "--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
                 "--listen-peer-urls", peerURL(index), "--initial-advertise-peer-urls", peerURL(index),

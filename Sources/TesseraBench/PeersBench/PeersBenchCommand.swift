@@ -22,6 +22,9 @@ struct PeersBenchCommand: AsyncParsableCommand {
                           SQLite (WAL, synchronous=FULL)
               replicated  durable puts, linearizable and eventual gets on 3 nodes:
                           a Tessera cluster and a 3-member etcd cluster
+              tls         puts and linearizable gets on 3 nodes again, every link TLS 1.3
+                          with certificates checked both ways (etcd: --cert-file,
+                          --key-file, --trusted-ca-file, --client-cert-auth, and peer TLS)
             Runs repeat --repeats times, the systems taking turns, and the report gives
             min/median/max over repeats and the ratio Tessera/peer. Results go to
             --output as <date>.json, <date>.md and <date>.svg (with -quick for --quick).
@@ -49,8 +52,8 @@ struct PeersBenchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Comma-separated counts of concurrent clients.", valueName: "list"))
     var clients = "1,16,64"
 
-    @Option(help: ArgumentHelp("Comma-separated sections to run: single, replicated.", valueName: "list"))
-    var sections = "single,replicated"
+    @Option(help: ArgumentHelp("Comma-separated sections to run: single, replicated, tls.", valueName: "list"))
+    var sections = "single,replicated,tls"
 
     @Option(help: ArgumentHelp("Distinct keys (default 10,000, or 5,000 with --quick).", valueName: "N"))
     var keys: Int?
@@ -82,8 +85,8 @@ struct PeersBenchCommand: AsyncParsableCommand {
         guard !parts.isEmpty, clientCounts.count == parts.count, clientCounts.allSatisfy({ (1...1024).contains($0) }) else {
             throw ValidationError("--clients takes a comma-separated list of counts from 1 to 1024, such as 1,16,64")
         }
-        guard !sectionList.isEmpty, sectionList.allSatisfy({ ["single", "replicated"].contains($0) }) else {
-            throw ValidationError("--sections takes single, replicated or both, comma-separated")
+        guard !sectionList.isEmpty, sectionList.allSatisfy({ ["single", "replicated", "tls"].contains($0) }) else {
+            throw ValidationError("--sections takes single, replicated and tls, comma-separated")
         }
         guard (1...100).contains(repeatCount) else { throw ValidationError("--repeats must be 1 to 100") }
         guard seconds > 0 && seconds <= 600 else { throw ValidationError("--duration must be more than 0 and at most 600 seconds") }
@@ -170,7 +173,7 @@ struct PeersBenchCommand: AsyncParsableCommand {
     private func findPeers() throws -> Executables {
         var found = Executables()
         var missing: [String] = []
-        if sectionList.contains("replicated") {
+        if sectionList.contains("replicated") || sectionList.contains("tls") {
             found.etcd = executableOnPath("etcd")
             if found.etcd == nil { missing.append("etcd (Debian: apt-get install etcd-server etcd-client)") }
         }
@@ -191,7 +194,7 @@ struct PeersBenchCommand: AsyncParsableCommand {
         if let duration { command += " --duration \(duration)" }
         if let warmUp { command += " --warm-up \(warmUp)" }
         if clients != "1,16,64" { command += " --clients \(clients)" }
-        if sections != "single,replicated" { command += " --sections \(sections)" }
+        if sections != "single,replicated,tls" { command += " --sections \(sections)" }
         if let keys { command += " --keys \(keys)" }
         if valueBytes != 100 { command += " --value-bytes \(valueBytes)" }
         if etcdConnections != 2 { command += " --etcd-connections \(etcdConnections)" }

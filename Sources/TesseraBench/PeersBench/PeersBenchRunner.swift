@@ -27,6 +27,7 @@ final class PeersBenchRunner: @unchecked Sendable {
     private var clock: PeersBenchClock
     private let value: [UInt8]
     private let replicatedOperations: [LoadOperation] = [.put, .get(.linearizable), .get(.eventual)]
+    private let tlsOperations: [LoadOperation] = [.put, .get(.linearizable)]
 
     init(
         settings: PeerBenchResults.Settings, sections: [String], root: String, executables: PeersBenchCommand.Executables,
@@ -41,6 +42,7 @@ final class PeersBenchRunner: @unchecked Sendable {
         var runs = 0
         if sections.contains("single") { runs += 4 * settings.clients.count }
         if sections.contains("replicated") { runs += 2 * replicatedOperations.count * settings.clients.count }
+        if sections.contains("tls") { runs += 2 * tlsOperations.count * settings.clients.count }
         clock = PeersBenchClock(
             totalRuns: runs * settings.repeats, plannedSecondsPerRun: settings.warmUpSeconds + settings.secondsPerRun + 0.2)
     }
@@ -54,6 +56,7 @@ final class PeersBenchRunner: @unchecked Sendable {
         try measurePhysicalLimits(into: &outcome)
         if sections.contains("single") { try await runSingleNode(into: &outcome) }
         if sections.contains("replicated") { try await runReplicated(into: &outcome) }
+        if sections.contains("tls") { try await runTLS(into: &outcome) }
         return outcome
     }
 
@@ -188,6 +191,55 @@ final class PeersBenchRunner: @unchecked Sendable {
         await etcdCluster?.stop()
     }
 
+    // MARK: - Over TLS
+
+    /// The replicated section's puts and linearizable gets again, every link
+    /// TLS 1.3 with certificates both ways: Tessera's own (`tessera dev`'s CA)
+    /// and etcd's `--cert-file`/`--key-file`/`--trusted-ca-file`/`--client-cert-auth`
+    /// on client and peer links alike.
+    private func runTLS(into outcome: inout Outcome) async throws {
+        progress.say("tls: starting a 3-node Tessera cluster and a 3-member etcd cluster, both over TLS")
+        let tessera = try await startTessera(nodes: 3, folder: root + "/tessera-3-tls", tls: true)
+        var etcdCluster: EtcdCluster?
+        do {
+            let files = try EtcdTLSFiles.make(in: root + "/etcd-3-tls-pki")
+            let etcd = try EtcdCluster.start(executable: executables.etcd!, folder: root + "/etcd-3-tls", size: 3, tls: files)
+            etcdCluster = etcd
+            let context = try EtcdTLS.clientContext(
+                certificateAuthority: files.certificateAuthority, certificate: files.clientCertificate, privateKey: files.clientKey)
+            let etcdSystem = EtcdSystem(endpoints: etcd.clientEndpoints, connectionsPerEndpoint: etcdConnections, tls: context)
+            try await waitForEtcd(etcd, system: etcdSystem)
+            progress.say("tls: preloading \(settings.keys) keys into each")
+            let failures = try await LoadRun.preload(tessera.system, keys: settings.keys, value: value, clients: 64)
+                + LoadRun.preload(etcdSystem, keys: settings.keys, value: value, clients: 64)
+            if failures > 0 { outcome.notes.append("Preload over TLS: \(failures) puts failed; gets of those keys find nothing.") }
+            outcome.systems += [
+                .init(id: "tessera-3-tls", label: "Tessera, 3 nodes, TLS", section: "tls", interface: tessera.system.interface + ", TLS 1.3 with a client certificate",
+                      configuration: "as tessera-3, every link (client and peer) TLS 1.3 with certificates of the cluster's CA, checked both ways",
+                      isTessera: true),
+                .init(id: "etcd-3-tls", label: "etcd, 3 members, TLS", section: "tls", interface: etcdSystem.interface,
+                      configuration: "as etcd-3, with --cert-file, --key-file, --trusted-ca-file and --client-cert-auth, and the same for peer links",
+                      isTessera: false),
+            ]
+            outcome.comparisons.append(.init(
+                section: "tls", tessera: "tessera-3-tls", peer: "etcd-3-tls", operations: tlsOperations.map(\.label)))
+            let systems: [(String, any LoadSystem)] = [("tessera-3-tls", tessera.system), ("etcd-3-tls", etcdSystem)]
+            try await runPlan(section: "tls", operations: tlsOperations, systems: systems, into: &outcome) {
+                try tessera.checkAlive()
+                for member in etcd.members where !member.isRunning {
+                    throw BenchFailure("\(member.name) exited with status \(member.exitStatus): \(member.logTail())")
+                }
+            }
+        } catch {
+            await tessera.stop()
+            await etcdCluster?.stop()
+            throw error
+        }
+        progress.say("tls: stopping servers")
+        await tessera.stop()
+        await etcdCluster?.stop()
+    }
+
     private func waitForEtcd(_ etcd: EtcdCluster, system: EtcdSystem) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while true {
@@ -253,20 +305,22 @@ final class PeersBenchRunner: @unchecked Sendable {
 
     /// Starts `nodes` Tessera nodes (this executable's `serve`) and gives every
     /// cell the keys fall in a leader, which a cell elects on first use.
-    private func startTessera(nodes: Int, folder: String) async throws -> TesseraServers {
+    private func startTessera(nodes: Int, folder: String, tls: Bool = false) async throws -> TesseraServers {
         let cluster = DevCluster(dataDirectory: folder)
         let members = try cluster.create(ports: freeLoopbackPorts(nodes))
         let cellDepth = 12
         let supervisor = try NodeSupervisor(
             cluster: cluster, members: members, cellDepth: cellDepth, replicas: nodes >= 3 ? 3 : 1, logLevel: "warning",
-            // Like for like: the peers run without TLS here (the TLS comparison is its own benchmark).
-            insecurePlaintext: true)
+            // Like for like: the peers run without TLS except in the tls section.
+            insecurePlaintext: !tls)
         try await supervisor.start()
         do {
             guard await supervisor.waitUntilListening(timeout: .seconds(30)) else {
                 throw BenchFailure("Tessera nodes did not listen within 30 s; see the logs in \(cluster.folder)")
             }
-            let client = try await TesseraClient(endpoints: members.map(\.address))
+            var options = ClientOptions()
+            options.tls = try supervisor.clientTLS()
+            let client = try await TesseraClient(endpoints: members.map(\.address), options: options)
             let system = try TesseraClusterSystem(client: client, keys: settings.keys)
             let warm = await ClusterBenchCommand.warmUp(client: client, keys: system.keys, seconds: 120, progress: progress)
             guard warm.warmed == warm.cells else {
