@@ -163,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "ClientTests",
             dependencies: [
-                "Client", "Wire", "Keyspace", "Placement", "TestSupport",
+                "Client", "Credentials", "Wire", "Keyspace", "Placement", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),

@@ -27,6 +27,10 @@ public struct ClientOptions: Sendable {
     /// ``TLSCredentials/trustingOnly(certificateAuthority:)``). Its secret
     /// travels inside TLS; to a plaintext cluster it travels in the clear.
     public var accessKey: AccessKey? = nil
+    /// With neither ``tls`` nor ``accessKey``, use the `tessera dev` cluster's
+    /// client credential from ./.tessera when the endpoints are that cluster's
+    /// members, so that a program run beside `tessera dev` needs no setup.
+    public var usesDevClusterCredentials = true
 
     public init() {}
 }

@@ -50,6 +50,10 @@ public final class TesseraClient: Sendable {
             }
             if !seeds.contains(endpoint) { seeds.append(endpoint) }
         }
+        var options = options
+        if options.tls == nil, options.accessKey == nil, options.usesDevClusterCredentials {
+            options.tls = DevClusterCredentials.find(for: seeds)
+        }
         let group = eventLoopGroup ?? MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.eventLoopThreads))
         let pool = try ConnectionPool(group: group, connectTimeout: options.connectTimeout, tls: options.tls,
                                       accessKey: options.accessKey)

@@ -28,12 +28,8 @@ final class AccessControl: Sendable {
         switch credential {
         case .none:
             return .refused(.error(.unauthenticated, "no credentials: this cluster requires a client certificate of its CA (--tls-cert and --tls-key) or an access key (--access-key-id and TESSERA_ACCESS_KEY_SECRET)"))
-        case .plaintext:
-            return .subject(.plaintext)
-        case .member(let id):
-            return .subject(.member(id))
-        case .certificate(let name, let grants):
-            return .subject(Subject(name: "client \(name)", grants: grants))
+        case .fixed(let subject):
+            return .subject(subject)
         case .accessKey(let id, let digest):
             switch directory.lookup(id, now: now) {
             case .stale:
@@ -43,7 +39,8 @@ final class AccessControl: Sendable {
             case .unknown(let copyStartedAt):
                 if !afterRead && now - copyStartedAt > AccessKeyDirectory.unknownKeyRereadInterval { return .readKeys(demand: now) }
                 return .refused(Self.wrongKey(id))
-            case .found(let record):
+            case .found(let known):
+                let record = known.record
                 guard Self.constantTimeEqual(record.secretSHA256, digest) else { return .refused(Self.wrongKey(id)) }
                 if let revoked = record.revokedAtSeconds {
                     return .refused(.error(.unauthenticated, "access key \(id) was revoked at \(Self.time(revoked)) by \(record.revokedBy ?? "an administrator")"))
@@ -51,7 +48,7 @@ final class AccessControl: Sendable {
                 if record.isExpired(at: Date()), let expiry = record.expiresAtSeconds {
                     return .refused(.error(.unauthenticated, "access key \(id) expired at \(Self.time(expiry))"))
                 }
-                return .subject(Subject(name: "access key \(id)", grants: record.accountGrants))
+                return .subject(known.subject)
             }
         }
     }

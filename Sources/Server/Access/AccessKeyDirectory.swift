@@ -19,11 +19,22 @@ final class AccessKeyDirectory: Sendable {
     enum Lookup {
         case stale
         case unknown(copyStartedAt: NIODeadline)
-        case found(AccessKeyRecord)
+        case found(KnownKey)
+    }
+
+    /// A record and the subject it makes, decoded once per copy rather than per request.
+    struct KnownKey: Sendable {
+        let record: AccessKeyRecord
+        let subject: Subject
+
+        init(_ record: AccessKeyRecord) {
+            self.record = record
+            subject = Subject(name: "access key \(record.id)", grants: record.accountGrants)
+        }
     }
 
     private struct State {
-        var records: [String: AccessKeyRecord] = [:]
+        var records: [String: KnownKey] = [:]
         var copyStartedAt: NIODeadline?
         var reading: (startedAt: NIODeadline, task: Task<Void, any Error>)?
     }
@@ -65,7 +76,7 @@ final class AccessKeyDirectory: Sendable {
             state.withLock { state in
                 state.reading = nil
                 if (state.copyStartedAt ?? .distantPast) < startedAt {
-                    state.records = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+                    state.records = Dictionary(records.map { ($0.id, KnownKey($0)) }, uniquingKeysWith: { $1 })
                     state.copyStartedAt = startedAt
                 }
             }
@@ -78,7 +89,7 @@ final class AccessKeyDirectory: Sendable {
     /// A change this node made itself (a key made or revoked here) applies here at once.
     func remember(_ record: AccessKeyRecord) {
         state.withLock { state in
-            if state.copyStartedAt != nil { state.records[record.id] = record }
+            if state.copyStartedAt != nil { state.records[record.id] = KnownKey(record) }
         }
     }
 }

@@ -4,13 +4,12 @@ import Credentials
 enum ConnectionCredential: Sendable {
     /// Over TLS, neither a client certificate nor an access key: every request is refused.
     case none
-    /// A cluster run with `--insecure-plaintext` trusts whoever reaches it (its log says so).
-    case plaintext
-    /// A node of this cluster (its own system client, reading the access keys).
-    case member(String)
-    /// A client certificate of the cluster's CA, with the grants it carries.
-    case certificate(name: String, grants: AccountGrants)
-    /// An access key; the secret itself is not kept, only its digest.
+    /// Who the connection is for as long as it lasts: a client certificate of
+    /// the cluster's CA (with the grants it carries), a member of this cluster
+    /// (its own system client), or anyone on a cluster run with `--insecure-plaintext`.
+    case fixed(Subject)
+    /// An access key, checked at every request (it may be revoked or expire);
+    /// the secret itself is not kept, only its digest.
     case accessKey(id: String, secretDigest: String)
 }
 
@@ -25,6 +24,10 @@ struct Subject: Sendable {
 
     static func member(_ id: String) -> Subject {
         Subject(name: "member \(id)", grants: AccountGrants([AccountGrants.systemAccount: .all]))
+    }
+
+    static func certificate(_ name: String, grants: AccountGrants) -> Subject {
+        Subject(name: "client \(name)", grants: grants)
     }
 
     /// Nil when allowed, else why not (naming the account).

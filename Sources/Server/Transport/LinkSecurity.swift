@@ -59,11 +59,11 @@ final class LinkSecurity: Sendable {
         if case .clientWithAccessKey(let id, let secret) = hello {
             return .accessKey(id: id, secretDigest: AccessKey.digest(ofSecret: secret))
         }
-        guard secured else { return .plaintext }
+        guard secured else { return .fixed(.plaintext) }
         guard let der = peerCertificate(of: channel) else { return .none }
         switch TLSCredentials.identity(ofPeerCertificate: der) {
-        case .member(let id): return .member(id)
-        case .client(let name): return .certificate(name: name, grants: TLSCredentials.grants(ofPeerCertificate: der))
+        case .member(let id): return .fixed(.member(id))
+        case .client(let name): return .fixed(.certificate(name, grants: TLSCredentials.grants(ofPeerCertificate: der)))
         case nil: return .none
         }
     }
