@@ -57,6 +57,13 @@ public struct DevCluster {
         }
     }
 
+    /// Whether any of `endpoints` is a member of the dev cluster in ./.tessera.
+    public static func isMember(_ endpoints: [String]) -> Bool {
+        let members = (try? DevCluster(dataDirectory: defaultDataDirectory).existingMembers()) ?? nil
+        let addresses = Set((members ?? []).map(\.address))
+        return endpoints.contains(where: addresses.contains)
+    }
+
     /// The CLI's credential for the dev cluster in ./.tessera, when there is one.
     public static func defaultClientCredentials() -> TLSCredentialFiles? {
         let files = DevCluster(dataDirectory: defaultDataDirectory).credentials.files(for: clientIdentity)

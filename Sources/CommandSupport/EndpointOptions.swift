@@ -75,7 +75,8 @@ public struct EndpointOptions: ParsableArguments {
 
     /// With `trustOnly` (an access key is the identity) only the CA is loaded.
     func clientTLS(trustOnly: Bool) throws -> TLSCredentials? {
-        let dev = given.isEmpty ? DevCluster.defaultClientCredentials() : nil
+        // The dev cluster's credentials serve its own members: by default, or when --endpoint names one.
+        let dev = given.isEmpty || DevCluster.isMember(list) ? DevCluster.defaultClientCredentials() : nil
         if certificateAuthority != nil && certificate == nil && !trustOnly {
             throw commandFailure("--tls-ca alone does not authenticate this client: add --tls-cert and --tls-key, or an access key (--access-key-id and $\(Self.secretVariable))", status: ExitStatus.badInput)
         }
