@@ -146,6 +146,7 @@ let package = Package(
                 "LoadGeneration", "EtcdDriver", "RedisDriver", "BenchReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // A test helper, not a product: writes to a store until SIGKILLed, printing each acknowledged

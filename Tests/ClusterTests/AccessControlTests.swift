@@ -14,14 +14,10 @@ import Wire
 /// the CA's but names another member.
 @Suite struct AccessControlTests {
     @Test(.timeLimit(.minutes(3))) func everyNodeRefusesWhatTheCredentialsDoNotAllow() async throws {
-        let credentialsPath = FileManager.default.temporaryDirectory
-            .appendingPathComponent("tessera-access-\(getpid())-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: credentialsPath) }
-        let folder = CredentialFolder(path: credentialsPath)
-        let cluster = try LocalCluster(nodes: 3, label: "access", credentials: folder)
+        let cluster = try LocalCluster(nodes: 3, label: "access", tlsClients: ["ops"])
         defer { cluster.shutdown() }
+        let folder = try #require(cluster.credentials)
         let ids = cluster.nodes.map(\.id)
-        try folder.ensure(ids.map { .member($0) } + [.client("ops")])
         try cluster.startAll()
         try await cluster.waitUntilAllListening()
         let endpoints = cluster.nodes.map(\.address)
@@ -42,10 +38,10 @@ import Wire
         #expect(message.contains("no credentials"), "\(message)")
 
         // A certificate of the cluster's CA that has expired: the nodes' TLS refuses it.
-        let expiredFolder = CredentialFolder(path: credentialsPath + "/expired")
+        let expiredFolder = CredentialFolder(path: folder.path + "/expired")
         try FileManager.default.createDirectory(atPath: expiredFolder.path, withIntermediateDirectories: true)
         for name in ["ca.pem", "ca-key.pem"] {
-            try FileManager.default.copyItem(atPath: credentialsPath + "/" + name, toPath: expiredFolder.path + "/" + name)
+            try FileManager.default.copyItem(atPath: folder.path + "/" + name, toPath: expiredFolder.path + "/" + name)
         }
         let past = Date().addingTimeInterval(-3 * 86_400)
         try expiredFolder.ensure([.client("late")], validFor: 86_400, now: past)

@@ -13,14 +13,9 @@ import Testing
 /// does not load leaves the current one in place, and the cluster serves throughout.
 @Suite struct CredentialReloadTests {
     @Test(.timeLimit(.minutes(3))) func aNodeTakesNewCertificatesOnSignalAndOnFileChange() async throws {
-        let credentialsPath = FileManager.default.temporaryDirectory
-            .appendingPathComponent("tessera-reload-\(getpid())-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: credentialsPath) }
-        let folder = CredentialFolder(path: credentialsPath)
-        let cluster = try LocalCluster(nodes: 3, label: "reload", credentials: folder)
+        let cluster = try LocalCluster(nodes: 3, label: "reload", tlsClients: ["ops"])
         defer { cluster.shutdown() }
-        let ids = cluster.nodes.map(\.id)
-        try folder.ensure(ids.map { .member($0) } + [.client("ops")])
+        let folder = try #require(cluster.credentials)
         try cluster.startAll()
         try await cluster.waitUntilAllListening()
         var options = ClientOptions.cluster()

@@ -54,16 +54,18 @@ final class LocalCluster: @unchecked Sendable {
     let started = ContinuousClock.now
 
     /// Makes the folder, picks free ports and writes the members file; starts nothing.
+    /// With `tlsClients`, links are TLS: a new CA in the cluster's folder
+    /// (`credentials`), a certificate per member and one per client named.
     init(nodes count: Int, label: String, cellDepth: Int = 6, serveArguments: [String] = [], network: TestNetwork? = nil,
-         credentials: CredentialFolder? = nil) throws {
+         tlsClients: [String]? = nil) throws {
         self.label = label
         self.serveArguments = serveArguments
-        self.credentials = credentials
         self.cellDepth = cellDepth
         executable = try BuiltExecutable.url("tessera")
         let folder = FileManager.default.temporaryDirectory
             .appendingPathComponent("tessera-cluster-\(label)-\(getpid())-\(UUID().uuidString.prefix(8))")
         self.folder = folder
+        credentials = tlsClients == nil ? nil : CredentialFolder(path: folder.appendingPathComponent("credentials").path)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         // In namespaces of their own every node may take the same port; on loopback they need free ones.
         let ports = network == nil ? try LoopbackPorts.free(count) : [Int](repeating: 7100, count: count)
@@ -78,6 +80,7 @@ final class LocalCluster: @unchecked Sendable {
             "{\"id\":\"\(node.id)\",\"address\":\"\(node.address)\",\"zone\":\"zone-\(index + 1)\",\"weight\":1}"
         }
         try ("[" + members.joined(separator: ",") + "]\n").write(toFile: membersPath, atomically: true, encoding: .utf8)
+        try credentials?.ensure(nodes.map { .member($0.id) } + (tlsClients ?? []).map { .client($0) })
         try startWatchdog()
     }
 

@@ -11,14 +11,9 @@ import Testing
 /// certificate, or with a plaintext connection, gets nothing served.
 @Suite struct TLSLinkTests {
     @Test(.timeLimit(.minutes(3))) func peersAndClientsMustPresentTheCertificateOfWhoTheyAre() async throws {
-        let credentialsPath = FileManager.default.temporaryDirectory
-            .appendingPathComponent("tessera-tls-\(getpid())-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: credentialsPath) }
-        let folder = CredentialFolder(path: credentialsPath)
-        let cluster = try LocalCluster(nodes: 3, label: "tls", credentials: folder)
+        let cluster = try LocalCluster(nodes: 3, label: "tls", tlsClients: ["app"])
         defer { cluster.shutdown() }
-        let ids = cluster.nodes.map(\.id)
-        try folder.ensure(ids.map { .member($0) } + [.client("app")])
+        let folder = try #require(cluster.credentials)
 
         try cluster.start(0)
         try cluster.start(1)

@@ -5,6 +5,7 @@ import EtcdDriver
 import Foundation
 import Keyspace
 import LoadGeneration
+import NIOSSL
 import RedisDriver
 
 /// Runs `tessera-bench peers`: physical limits, then each section with its
@@ -145,86 +146,83 @@ final class PeersBenchRunner: @unchecked Sendable {
         }
     }
 
-    // MARK: - Replicated
+    // MARK: - Replicated, plaintext and TLS
 
-    private func runReplicated(into outcome: inout Outcome) async throws {
-        progress.say("replicated: starting a 3-node Tessera cluster and a 3-member etcd cluster")
-        let tessera = try await startTessera(nodes: 3, folder: root + "/tessera-3")
-        var etcdCluster: EtcdCluster?
-        do {
-            let etcd = try EtcdCluster.start(executable: executables.etcd!, folder: root + "/etcd-3", size: 3)
-            etcdCluster = etcd
-            let etcdSystem = EtcdSystem(endpoints: etcd.clientEndpoints, connectionsPerEndpoint: etcdConnections)
-            try await waitForEtcd(etcd, system: etcdSystem)
-
-            progress.say("replicated: preloading \(settings.keys) keys into Tessera")
-            let tesseraFailures = try await LoadRun.preload(tessera.system, keys: settings.keys, value: value, clients: 64)
-            progress.say("replicated: preloading \(settings.keys) keys into etcd")
-            let etcdFailures = try await LoadRun.preload(etcdSystem, keys: settings.keys, value: value, clients: 64)
-            if tesseraFailures + etcdFailures > 0 {
-                outcome.notes.append("Preload: \(tesseraFailures) Tessera and \(etcdFailures) etcd puts failed; gets of those keys find nothing.")
-            }
-            outcome.systems += [
-                .init(id: "tessera-3", label: "Tessera, 3 nodes", section: "replicated", interface: tessera.system.interface,
-                      configuration: "\(tessera.cells) cells of 3 replicas (Multi-Paxos), leaders spread over the nodes; a put returns after a quorum fdatasynced it; linearizable gets are leader reads under a lease, eventual gets read one replica",
-                      isTessera: true),
-                .init(id: "etcd-3", label: "etcd, 3 members", section: "replicated", interface: etcdSystem.interface,
-                      configuration: "etcd defaults (fsync per raft batch, 100 ms heartbeat, 1 s election); puts go to the leader, gets round-robin over members; linearizable gets use ReadIndex, eventual gets are serializable ranges",
-                      isTessera: false),
-            ]
-            outcome.comparisons.append(.init(
-                section: "replicated", tessera: "tessera-3", peer: "etcd-3", operations: replicatedOperations.map(\.label)))
-            let systems: [(String, any LoadSystem)] = [("tessera-3", tessera.system), ("etcd-3", etcdSystem)]
-            try await runPlan(section: "replicated", operations: replicatedOperations, systems: systems, into: &outcome) {
-                try tessera.checkAlive()
-                for member in etcd.members where !member.isRunning {
-                    throw BenchFailure("\(member.name) exited with status \(member.exitStatus): \(member.logTail())")
-                }
-            }
-        } catch {
-            await tessera.stop()
-            await etcdCluster?.stop()
-            throw error
-        }
-        progress.say("replicated: stopping servers")
-        await tessera.stop()
-        await etcdCluster?.stop()
+    /// One side of a replicated section: its systems' ids and descriptions.
+    private struct ReplicatedSection {
+        var name: String
+        var operations: [LoadOperation]
+        var tls: Bool
+        var tesseraID: String
+        var tesseraLabel: String
+        var tesseraConfiguration: (Int) -> String
+        var etcdID: String
+        var etcdLabel: String
+        var etcdConfiguration: String
     }
 
-    // MARK: - Over TLS
+    /// Durable puts, linearizable and eventual gets on 3 Tessera nodes and 3 etcd members.
+    private func runReplicated(into outcome: inout Outcome) async throws {
+        try await runReplicated(ReplicatedSection(
+            name: "replicated", operations: replicatedOperations, tls: false,
+            tesseraID: "tessera-3", tesseraLabel: "Tessera, 3 nodes",
+            tesseraConfiguration: { "\($0) cells of 3 replicas (Multi-Paxos), leaders spread over the nodes; a put returns after a quorum fdatasynced it; linearizable gets are leader reads under a lease, eventual gets read one replica" },
+            etcdID: "etcd-3", etcdLabel: "etcd, 3 members",
+            etcdConfiguration: "etcd defaults (fsync per raft batch, 100 ms heartbeat, 1 s election); puts go to the leader, gets round-robin over members; linearizable gets use ReadIndex, eventual gets are serializable ranges"),
+            into: &outcome)
+    }
 
-    /// The replicated section's puts and linearizable gets again, every link
-    /// TLS 1.3 with certificates both ways: Tessera's own (`tessera dev`'s CA)
-    /// and etcd's `--cert-file`/`--key-file`/`--trusted-ca-file`/`--client-cert-auth`
+    /// The puts and linearizable gets again, every link TLS 1.3 with
+    /// certificates both ways: Tessera's own (`tessera dev`'s CA) and etcd's
+    /// `--cert-file`/`--key-file`/`--trusted-ca-file`/`--client-cert-auth`
     /// on client and peer links alike.
     private func runTLS(into outcome: inout Outcome) async throws {
-        progress.say("tls: starting a 3-node Tessera cluster and a 3-member etcd cluster, both over TLS")
-        let tessera = try await startTessera(nodes: 3, folder: root + "/tessera-3-tls", tls: true)
+        try await runReplicated(ReplicatedSection(
+            name: "tls", operations: tlsOperations, tls: true,
+            tesseraID: "tessera-3-tls", tesseraLabel: "Tessera, 3 nodes, TLS",
+            tesseraConfiguration: { "as tessera-3 (\($0) cells), every link (client and peer) TLS 1.3 with certificates of the cluster's CA, checked both ways" },
+            etcdID: "etcd-3-tls", etcdLabel: "etcd, 3 members, TLS",
+            etcdConfiguration: "as etcd-3, with --cert-file, --key-file, --trusted-ca-file and --client-cert-auth, and the same for peer links"),
+            into: &outcome)
+    }
+
+    private func runReplicated(_ section: ReplicatedSection, into outcome: inout Outcome) async throws {
+        let name = section.name
+        progress.say("\(name): starting a 3-node Tessera cluster and a 3-member etcd cluster\(section.tls ? ", both over TLS" : "")")
+        let tessera = try await startTessera(nodes: 3, folder: root + "/" + section.tesseraID, tls: section.tls)
         var etcdCluster: EtcdCluster?
         do {
-            let files = try EtcdTLSFiles.make(in: root + "/etcd-3-tls-pki")
-            let etcd = try EtcdCluster.start(executable: executables.etcd!, folder: root + "/etcd-3-tls", size: 3, tls: files)
+            var context: NIOSSLContext?
+            var files: EtcdTLSFiles?
+            if section.tls {
+                let made = try EtcdTLSFiles.make(in: root + "/" + section.etcdID + "-pki")
+                files = made
+                context = try EtcdTLS.clientContext(
+                    certificateAuthority: made.certificateAuthority, certificate: made.clientCertificate, privateKey: made.clientKey)
+            }
+            let etcd = try EtcdCluster.start(executable: executables.etcd!, folder: root + "/" + section.etcdID, size: 3, tls: files)
             etcdCluster = etcd
-            let context = try EtcdTLS.clientContext(
-                certificateAuthority: files.certificateAuthority, certificate: files.clientCertificate, privateKey: files.clientKey)
             let etcdSystem = EtcdSystem(endpoints: etcd.clientEndpoints, connectionsPerEndpoint: etcdConnections, tls: context)
             try await waitForEtcd(etcd, system: etcdSystem)
-            progress.say("tls: preloading \(settings.keys) keys into each")
-            let failures = try await LoadRun.preload(tessera.system, keys: settings.keys, value: value, clients: 64)
-                + LoadRun.preload(etcdSystem, keys: settings.keys, value: value, clients: 64)
-            if failures > 0 { outcome.notes.append("Preload over TLS: \(failures) puts failed; gets of those keys find nothing.") }
+
+            progress.say("\(name): preloading \(settings.keys) keys into Tessera")
+            let tesseraFailures = try await LoadRun.preload(tessera.system, keys: settings.keys, value: value, clients: 64)
+            progress.say("\(name): preloading \(settings.keys) keys into etcd")
+            let etcdFailures = try await LoadRun.preload(etcdSystem, keys: settings.keys, value: value, clients: 64)
+            if tesseraFailures + etcdFailures > 0 {
+                outcome.notes.append("Preload (\(name)): \(tesseraFailures) Tessera and \(etcdFailures) etcd puts failed; gets of those keys find nothing.")
+            }
+            let tesseraInterface = tessera.system.interface + (section.tls ? ", TLS 1.3 with a client certificate" : "")
             outcome.systems += [
-                .init(id: "tessera-3-tls", label: "Tessera, 3 nodes, TLS", section: "tls", interface: tessera.system.interface + ", TLS 1.3 with a client certificate",
-                      configuration: "as tessera-3, every link (client and peer) TLS 1.3 with certificates of the cluster's CA, checked both ways",
-                      isTessera: true),
-                .init(id: "etcd-3-tls", label: "etcd, 3 members, TLS", section: "tls", interface: etcdSystem.interface,
-                      configuration: "as etcd-3, with --cert-file, --key-file, --trusted-ca-file and --client-cert-auth, and the same for peer links",
-                      isTessera: false),
+                .init(id: section.tesseraID, label: section.tesseraLabel, section: name, interface: tesseraInterface,
+                      configuration: section.tesseraConfiguration(tessera.cells), isTessera: true),
+                .init(id: section.etcdID, label: section.etcdLabel, section: name, interface: etcdSystem.interface,
+                      configuration: section.etcdConfiguration, isTessera: false),
             ]
             outcome.comparisons.append(.init(
-                section: "tls", tessera: "tessera-3-tls", peer: "etcd-3-tls", operations: tlsOperations.map(\.label)))
-            let systems: [(String, any LoadSystem)] = [("tessera-3-tls", tessera.system), ("etcd-3-tls", etcdSystem)]
-            try await runPlan(section: "tls", operations: tlsOperations, systems: systems, into: &outcome) {
+                section: name, tessera: section.tesseraID, peer: section.etcdID, operations: section.operations.map(\.label)))
+            let systems: [(String, any LoadSystem)] = [(section.tesseraID, tessera.system), (section.etcdID, etcdSystem)]
+            try await runPlan(section: name, operations: section.operations, systems: systems, into: &outcome) {
                 try tessera.checkAlive()
                 for member in etcd.members where !member.isRunning {
                     throw BenchFailure("\(member.name) exited with status \(member.exitStatus): \(member.logTail())")
@@ -235,7 +233,7 @@ final class PeersBenchRunner: @unchecked Sendable {
             await etcdCluster?.stop()
             throw error
         }
-        progress.say("tls: stopping servers")
+        progress.say("\(name): stopping servers")
         await tessera.stop()
         await etcdCluster?.stop()
     }
