@@ -3,7 +3,8 @@ import TestSupport
 import Testing
 
 /// `tessera-bench peers` end to end, tiny: it must start every server (a
-/// one-node and a three-node Tessera, Redis, three etcd members), drive them,
+/// one-node and a three-node Tessera, Redis, three etcd members, and the
+/// three-node Tessera and etcd again over TLS), drive them,
 /// stop them, and write a report that holds every run. Speed is not checked
 /// here (debug build, shared machine); the benchmark itself reports it.
 @Suite(.serialized) struct PeersBenchCLITests {
@@ -26,8 +27,9 @@ import Testing
         let json = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: results + "/" + jsonName))) as? [String: Any])
         let runs = try #require(json["runs"] as? [[String: Any]])
-        // single: 4 systems × 2 client counts; replicated: 2 systems × 3 operations × 2 client counts.
-        let expectedRuns = 4 * 2 + 2 * 3 * 2
+        // single: 4 systems × 2 client counts; replicated: 2 systems × 3 operations × 2 client counts;
+        // tls: 2 systems × 2 operations × 2 client counts.
+        let expectedRuns = 4 * 2 + 2 * 3 * 2 + 2 * 2 * 2
         #expect(runs.count == expectedRuns)
         for record in runs {
             let result = try #require(record["result"] as? [String: Any])
@@ -40,7 +42,7 @@ import Testing
             #expect(errors == 0, "\(label) had errors: \(result)")
         }
         let systems = try #require(json["systems"] as? [[String: Any]]).compactMap { $0["id"] as? String }
-        #expect(Set(systems) == ["tessera-1", "redis", "tessera-embedded", "sqlite", "tessera-3", "etcd-3"])
+        #expect(Set(systems) == ["tessera-1", "redis", "tessera-embedded", "sqlite", "tessera-3", "etcd-3", "tessera-3-tls", "etcd-3-tls"])
 
         let markdown = try String(contentsOfFile: results + "/" + jsonName.replacingOccurrences(of: ".json", with: ".md"), encoding: .utf8)
         #expect(markdown.contains("etcd"))

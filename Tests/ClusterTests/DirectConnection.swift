@@ -50,15 +50,19 @@ final class DirectConnection: @unchecked Sendable {
                 connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
+        // A throwing init still runs deinit (every property is set by now), which closes
+        // the socket unless `disconnect()` already did: closing it here as well closed
+        // the descriptor twice, and the second close could take a file another thread
+        // had just opened under the same number (a store's pages.db: EBADF).
         guard connected == 0 else {
             let code = errno
-            closeDescriptor(descriptor)
+            disconnect()
             throw Failure(description: "connect to \(address) failed: \(String(cString: strerror(code)))", mayHaveArrived: false)
         }
         do {
             try sendAll(Frame.hello(.client).encoded())
         } catch {
-            closeDescriptor(descriptor)
+            disconnect()
             throw error
         }
     }

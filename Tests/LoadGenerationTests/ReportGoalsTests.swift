@@ -34,7 +34,7 @@ struct ReportGoalsTests {
             goals.map(\.id) == [
                 "replicated-put-throughput", "replicated-put-p99", "replicated-linearizable-get-throughput",
                 "single-put-vs-sqlite", "single-put-vs-redis", "single-embedded-put-vs-sqlite",
-                "replicated-put-single-client-p50",
+                "replicated-put-single-client-p50", "tls-put-ratio", "tls-linearizable-get-ratio",
             ])
     }
 
@@ -111,5 +111,27 @@ struct ReportGoalsTests {
         let met = try Self.goal("replicated-put-single-client-p50", in: PeerBenchReport.goals(measured))
         #expect(met.status == .met)  // 1.2 ≤ 1.5 × (0.8 + 0.05) = 1.275
         #expect(abs((met.targetValue ?? 0) - 1.275) < 1e-12)
+    }
+
+    @Test func tlsGoalComparesTheTLSRatioWithThePlaintextOne() throws {
+        let results = F.results(runs: [
+            F.run(0, "replicated", "put", "tessera-3", clients: 64, ops: 4_000, p50: 1, p99: 2),
+            F.run(0, "replicated", "put", "etcd-3", clients: 64, ops: 4_000, p50: 1, p99: 2),
+            F.run(0, "tls", "put", "tessera-3-tls", clients: 64, ops: 3_600, p50: 1, p99: 2),
+            F.run(0, "tls", "put", "etcd-3-tls", clients: 64, ops: 2_400, p50: 1, p99: 2),
+            F.run(0, "replicated", "linearizable get", "tessera-3", clients: 64, ops: 20_000, p50: 1, p99: 2),
+            F.run(0, "replicated", "linearizable get", "etcd-3", clients: 64, ops: 5_000, p50: 1, p99: 2),
+            F.run(0, "tls", "linearizable get", "tessera-3-tls", clients: 64, ops: 9_000, p50: 1, p99: 2),
+            F.run(0, "tls", "linearizable get", "etcd-3-tls", clients: 64, ops: 3_000, p50: 1, p99: 2),
+        ])
+        let goals = PeerBenchReport.goals(results)
+        let put = try Self.goal("tls-put-ratio", in: goals)
+        #expect(put.status == .met)  // 1.5× over TLS against 1× in plaintext
+        #expect(put.measuredValue == 1.5)
+        let get = try Self.goal("tls-linearizable-get-ratio", in: goals)
+        #expect(get.status == .missed)  // 3× over TLS against 4× in plaintext
+        #expect(get.measuredValue == 0.75)
+        let unmeasured = try Self.goal("tls-put-ratio", in: PeerBenchReport.goals(Self.results))
+        #expect(unmeasured.status == .notMeasured)
     }
 }

@@ -68,7 +68,7 @@ struct ReportMarkdownTests {
         #expect(md.contains("| not measured |"))
         // 0.812 > 1.5 × (2 + 0.04) = 3.06? No: 0.812 ≤ 3.06, met.
         #expect(md.contains("| ≤ 3.06 ms = 1.5 × (2.00 + 0.0400 ms) | met |"))
-        #expect(md.contains("Goals: 3 of 6 met, 0 missed, 3 not measured"))
+        #expect(md.contains("Goals: 3 of 8 met, 0 missed, 5 not measured"))
     }
 
     @Test func markdownCellsAreEscaped() {
@@ -83,7 +83,7 @@ struct ReportMarkdownTests {
         let text = PeerBenchReport.terminalSummary(Self.results)
         #expect(text.contains("tessera-3 / etcd-3"))
         #expect(text.contains("2.50× (2.00–3.00)"))
-        #expect(text.contains("Goals: 3 of 6 met, 0 missed, 3 not measured"))
+        #expect(text.contains("Goals: 3 of 8 met, 0 missed, 5 not measured"))
         #expect(text.contains("  met          Replicated put at 64 clients: tessera-3 median ops/s ≥ 2 × etcd-3"))
         #expect(text.contains("not measured"))
     }

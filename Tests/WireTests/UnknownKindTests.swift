@@ -46,7 +46,7 @@ import Wire
 
     @Test func unknownKindsInsideFramesAreNamed() {
         let cases: [([UInt8], String)] = [
-            (body(kind: 1) { $0.append(UInt8(3)) }, "unknown hello role 3"),
+            (body(kind: 1) { $0.append(UInt8(4)) }, "unknown hello role 4"),
             (body(kind: 1) { $0.append(UInt8(0)) }, "unknown hello role 0"),
             (cellMessage(kind: 0), "unknown cell message kind 0 for cell 7"),
             (cellMessage(kind: 6), "unknown cell message kind 6 for cell 7"),
@@ -55,16 +55,16 @@ import Wire
                 $0.append(UInt32(1)); $0.append(UInt64(42)); $0.append(UInt64(1)); $0.append(UInt8(3)); $0.append(UInt64(0))
             }, "unknown entry payload kind 3 at index 42"),
             (request(kind: 0), "unknown request kind 0"),
-            (request(kind: 6), "unknown request kind 6"),
+            (request(kind: 10), "unknown request kind 10"),
             (request(kind: 1) {
                 for _ in 0..<3 { $0.append(UInt64(0)) }
                 $0.append(UInt32(1)); $0.appendString("k"); $0.append(false); $0.append(UInt8(5))
             }, "unknown condition kind 5"),
             (request(kind: 2) { $0.appendString("k"); $0.append(UInt8(2)) }, "unknown read consistency 2"),
             (response(kind: 0), "unknown response kind 0"),
-            (response(kind: 9), "unknown response kind 9"),
+            (response(kind: 12), "unknown response kind 12"),
             (response(kind: 6) { $0.append(UInt8(0)); $0.appendString("") }, "unknown error code 0"),
-            (response(kind: 6) { $0.append(UInt8(10)); $0.appendString("") }, "unknown error code 10"),
+            (response(kind: 6) { $0.append(UInt8(12)); $0.appendString("") }, "unknown error code 12"),
         ]
         for (bytes, reason) in cases {
             #expect(throws: WireError(reason)) { try Frame(body: bytes) }

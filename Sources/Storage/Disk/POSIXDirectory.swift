@@ -21,7 +21,9 @@ public final class POSIXDirectory: StorageDirectory {
         if lockDescriptor < 0 { throw StorageError.io(file: lockPath, operation: "open", errno: errno) }
         if flock(lockDescriptor, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
-            Glibc.close(lockDescriptor)
+            // Through close(), which forgets the descriptor: the throw still runs deinit,
+            // and a second close could take a file another thread had opened meanwhile.
+            close()
             if code == EWOULDBLOCK { throw StorageError.locked(path: path) }
             throw StorageError.io(file: lockPath, operation: "flock", errno: code)
         }
