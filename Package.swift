@@ -169,7 +169,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ServerTests", dependencies: ["Server", "CellHost", "Cell", "Keyspace", "Storage", "Placement", "Wire"]),
-        .testTarget(name: "CLITests", dependencies: ["Storage", "Keyspace", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Storage", "Keyspace", "Credentials", "TestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: [
             "Client", "Credentials", "Keyspace", "Wire", "Linearizability", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),

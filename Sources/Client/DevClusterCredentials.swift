@@ -15,7 +15,9 @@ enum DevClusterCredentials {
         guard let data = FileManager.default.contents(atPath: folder + "/members.json"),
               let members = try? JSONDecoder().decode([Member].self, from: data) else { return nil }
         let addresses = Set(members.compactMap { Endpoint($0.address) })
-        guard seeds.contains(where: addresses.contains) else { return nil }
+        // `tessera dev --insecure-plaintext` leaves this file while it runs without TLS.
+        guard seeds.contains(where: addresses.contains),
+              !FileManager.default.fileExists(atPath: folder + "/insecure-plaintext") else { return nil }
         let files = CredentialFolder(path: folder + "/credentials").files(for: .client("dev"))
         return try? files.load()
     }

@@ -42,6 +42,9 @@ public struct DevCluster {
     }
 
     public var settingsPath: String { folder + "/settings.json" }
+    /// Present while the cluster runs with `--insecure-plaintext`: its clients then use no credentials.
+    public var plaintextMarkerPath: String { folder + "/" + Self.plaintextMarkerName }
+    public static let plaintextMarkerName = "insecure-plaintext"
 
     /// The dev cluster's CA, its nodes' certificates and the CLI's client credential.
     public var credentials: CredentialFolder { CredentialFolder(path: folder + "/credentials") }
@@ -66,7 +69,9 @@ public struct DevCluster {
 
     /// The CLI's credential for the dev cluster in ./.tessera, when there is one.
     public static func defaultClientCredentials() -> TLSCredentialFiles? {
-        let files = DevCluster(dataDirectory: defaultDataDirectory).credentials.files(for: clientIdentity)
+        let cluster = DevCluster(dataDirectory: defaultDataDirectory)
+        let files = cluster.credentials.files(for: clientIdentity)
+        guard !FileManager.default.fileExists(atPath: cluster.plaintextMarkerPath) else { return nil }
         return FileManager.default.fileExists(atPath: files.certificate) ? files : nil
     }
 

@@ -42,6 +42,12 @@ public struct EndpointOptions: ParsableArguments {
             valueName: "id"))
     public var accessKeyID: String?
 
+    @Option(
+        name: .customLong("access-key-secret"),
+        help: ArgumentHelp(
+            "The access key's secret. Prefer $\(Self.secretVariable): a flag shows in the process list.", valueName: "secret"))
+    public var accessKeySecret: String?
+
     public static let idVariable = "TESSERA_ACCESS_KEY_ID"
     public static let secretVariable = "TESSERA_ACCESS_KEY_SECRET"
 
@@ -54,12 +60,12 @@ public struct EndpointOptions: ParsableArguments {
     /// The access key given (--access-key-id or its variable, and the secret's variable).
     public func accessKey(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AccessKey? {
         let id = accessKeyID ?? environment[Self.idVariable].flatMap { $0.isEmpty ? nil : $0 }
-        let secret = environment[Self.secretVariable].flatMap { $0.isEmpty ? nil : $0 }
+        let secret = accessKeySecret ?? environment[Self.secretVariable].flatMap { $0.isEmpty ? nil : $0 }
         switch (id, secret) {
         case (nil, nil): return nil
         case (let id?, let secret?): return AccessKey(id: id, secret: secret)
         case (nil, _?): throw commandFailure("$\(Self.secretVariable) is set but no access key id: give --access-key-id or set $\(Self.idVariable)", status: ExitStatus.badInput)
-        case (let id?, nil): throw commandFailure("access key \(id) needs its secret in $\(Self.secretVariable)", status: ExitStatus.badInput)
+        case (let id?, nil): throw commandFailure("access key \(id) needs its secret in $\(Self.secretVariable) (or --access-key-secret)", status: ExitStatus.badInput)
         }
     }
 
@@ -89,6 +95,9 @@ public struct EndpointOptions: ParsableArguments {
                 return try TLSCredentials.trustingOnly(certificateAuthority: ca)
             }
             return try dev?.load()
+        } catch where error.isOutOfDate {
+            // Refused as a node would refuse it, with the same exit status.
+            throw commandFailure("not authenticated: \(error)", status: ExitStatus.unauthenticated)
         } catch {
             throw commandFailure("\(error)", status: ExitStatus.badInput)
         }

@@ -22,7 +22,13 @@ public final class NodeSupervisor: @unchecked Sendable {
         self.cluster = cluster
         self.serveArguments = serveArguments
         self.insecurePlaintext = insecurePlaintext
-        if !insecurePlaintext { try cluster.ensureCredentials(for: members) }
+        if insecurePlaintext {
+            // Clients must not offer TLS to it with credentials left from a run over TLS.
+            FileManager.default.createFile(atPath: cluster.plaintextMarkerPath, contents: Data())
+        } else {
+            try? FileManager.default.removeItem(atPath: cluster.plaintextMarkerPath)
+            try cluster.ensureCredentials(for: members)
+        }
         shards = Self.shardsPerNode(nodes: members.count)
         self.members = members
         self.cellDepth = cellDepth

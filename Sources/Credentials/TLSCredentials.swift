@@ -33,7 +33,8 @@ public struct TLSCredentialFiles: Sendable, Hashable {
             throw CredentialError(file: certificate, problem: "is not signed by the CA in \(certificateAuthority)")
         }
         guard own.notValidBefore <= now, now <= own.notValidAfter else {
-            throw CredentialError(file: certificate, problem: "is valid from \(own.notValidBefore) to \(own.notValidAfter), not now")
+            throw CredentialError(file: certificate, problem: "is valid from \(own.notValidBefore) to \(own.notValidAfter), not now",
+                                  isOutOfDate: true)
         }
         guard let identity = PeerIdentity(certificate: own) else {
             throw CredentialError(file: certificate, problem: "names no Tessera identity: its subject's common name must be member:<id> or client:<name>")
@@ -127,10 +128,14 @@ extension TLSCredentials {
 public struct CredentialError: Error, Sendable, CustomStringConvertible {
     public let file: String
     public let problem: String
+    /// The certificate has expired (or is not valid yet): the credential is
+    /// well formed, only its time is wrong.
+    public let isOutOfDate: Bool
 
-    public init(file: String, problem: String) {
+    public init(file: String, problem: String, isOutOfDate: Bool = false) {
         self.file = file
         self.problem = problem
+        self.isOutOfDate = isOutOfDate
     }
 
     public var description: String { "TLS credential \(file) \(problem)" }

@@ -7,7 +7,7 @@ struct NodeTLSOptions: ParsableArguments {
     @Option(name: .customLong("tls-ca"), help: "The cluster CA's certificate (PEM): the only one this node's links trust.")
     var certificateAuthority: String?
 
-    @Option(name: .customLong("tls-cert"), help: "This node's certificate (PEM), signed by the CA for member:<node-id>.")
+    @Option(name: .customLong("tls-cert"), help: "This node's certificate (PEM), signed by the CA for member:<node-id>. Replace the files and send SIGHUP (or just wait 2 s) to reload them without a restart.")
     var certificate: String?
 
     @Option(name: .customLong("tls-key"), help: "This node's private key (PEM).")

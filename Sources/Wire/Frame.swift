@@ -87,8 +87,9 @@ public enum Frame: Sendable, Equatable {
     }
 
     public static let tlsOnPlaintext = "the other side speaks TLS on this plaintext connection: a node with TLS needs"
-        + " its clients to connect with the cluster's CA and a client certificate (--tls-ca, --tls-cert, --tls-key; a"
-        + " `tessera dev` cluster keeps them in <data-dir>/dev/credentials); a node run with --insecure-plaintext needs none"
+        + " its clients to connect with the cluster's CA and either a client certificate (--tls-ca, --tls-cert, --tls-key;"
+        + " a `tessera dev` cluster keeps them in <data-dir>/dev/credentials) or an access key (--tls-ca and"
+        + " --access-key-id, the secret in $TESSERA_ACCESS_KEY_SECRET); a node run with --insecure-plaintext needs none"
 
     /// Whether a connection's first bytes are a TLS record (a handshake 0x16 or
     /// an alert 0x15, version 3.x) rather than a frame: a frame's fifth byte is

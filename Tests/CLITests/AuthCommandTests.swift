@@ -1,3 +1,4 @@
+import Credentials
 import Foundation
 import TestSupport
 import Testing
@@ -66,6 +67,9 @@ import Testing
         #expect(put.status == 0, "\(put.errorOutput)")
         let get = try await node.with(acme, ["get", "acme/tbl/rnd/k"])
         #expect(get.status == 0 && get.output == "mine", "\(get.errorOutput)")
+        let viaFlag = try await tessera.bare(["get", "acme/tbl/rnd/k"] + node.endpoint + node.ca
+                                             + ["--access-key-id", acme.id, "--access-key-secret", acme.secret])
+        #expect(viaFlag.output == "mine", "\(viaFlag.errorOutput)")
         for arguments in [["get", "other/tbl/rnd/k"], ["put", "other/tbl/rnd/k", "stolen"], ["delete", "other/tbl/rnd/k"],
                           ["query", "other/tbl/rnd/k"]] {
             let refused = try await node.with(acme, arguments)
@@ -131,6 +135,12 @@ import Testing
                 "\(certificatePut.errorOutput)")
         let certificateOther = try await tessera.bare(["get", "other/tbl/rnd/k"] + node.endpoint + readerCertificate)
         #expect(certificateOther.status == 77, "\(certificateOther.errorOutput)")
+
+        // A certificate of the CA that expired yesterday: not authenticated.
+        try CredentialFolder(path: pki).ensure([.client("late")], validFor: 86_400, now: Date().addingTimeInterval(-2 * 86_400))
+        let late = try await tessera.bare(["get", "acme/tbl/rnd/k"] + node.endpoint + node.ca
+                                          + ["--tls-cert", pki + "/client-late.pem", "--tls-key", pki + "/client-late-key.pem"])
+        #expect(late.status == 80 && late.errorOutput.contains("not now"), "\(late.errorOutput)")
     }
 
     /// Polls `attempt` until it returns a value or `timeout` passes.

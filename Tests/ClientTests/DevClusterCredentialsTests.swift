@@ -17,5 +17,8 @@ import Testing
         let found = DevClusterCredentials.find(for: [Endpoint("127.0.0.1:7101")!], dataDirectory: folder)
         #expect(found?.identity == .client("dev"))
         #expect(DevClusterCredentials.find(for: [Endpoint("127.0.0.1:7999")!], dataDirectory: folder) == nil)
+        // A dev cluster running with --insecure-plaintext: no TLS, whatever credentials are left.
+        FileManager.default.createFile(atPath: folder + "/dev/insecure-plaintext", contents: Data())
+        #expect(DevClusterCredentials.find(for: [Endpoint("127.0.0.1:7101")!], dataDirectory: folder) == nil)
     }
 }
