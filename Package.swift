@@ -168,7 +168,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "CellHost", "Cell", "Keyspace", "Storage", "Placement", "Wire"]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "CellHost", "Cell", "Credentials", "Keyspace", "Storage", "Placement", "Wire",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "CLITests", dependencies: ["Storage", "Keyspace", "Credentials", "TestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: [
             "Client", "Credentials", "Keyspace", "Wire", "Linearizability", "TestSupport",

@@ -49,14 +49,16 @@ extension TesseraClient {
     /// How long after a revocation is acknowledged a node may still accept the key.
     public static let revocationSeconds = WireGrant.revocationSeconds
 
-    /// Asks the members in turn until one answers (one pass; `retry: false` asks one).
+    /// Asks the members in turn until one answers (one pass; `retry: false` asks one). The node
+    /// does the work with its own client (reads and writes of the system account, a first use
+    /// electing that cell's leader), so an attempt may take the whole deadline, not one attempt's time.
     private func askAnyMember(_ operation: String, _ body: ClientRequest.Body, retry: Bool = true) async throws
         -> ClientResponse.Body
     {
         var lastError: (any Error)?
         for memberID in router.table.memberIDs.shuffled().prefix(retry ? Int.max : 1) {
             do {
-                let answer = try await askOnce(memberID, operation: operation, body)
+                let answer = try await askOnce(memberID, operation: operation, body, timeout: options.deadline)
                 if case .error(let code, let message) = answer {
                     if let refusal = TesseraClientError.refusal(code, "\(operation): \(message)") { throw refusal }
                     if code == .unavailable || code == .shuttingDown || code == .overloaded {

@@ -25,8 +25,10 @@ extension TesseraClient {
         }
     }
 
-    /// One request to one member, one attempt.
-    func askOnce(_ memberID: String, operation: String, _ body: ClientRequest.Body) async throws -> ClientResponse.Body {
+    /// One request to one member, one attempt, waiting at most `timeout` (default: the attempt timeout).
+    func askOnce(_ memberID: String, operation: String, _ body: ClientRequest.Body, timeout: Duration? = nil) async throws
+        -> ClientResponse.Body
+    {
         guard !isClosed else { throw TesseraClientError.unavailable("\(operation): the client is closed") }
         let table = router.table
         guard let endpoint = table.endpoint(of: memberID) else {
@@ -35,7 +37,7 @@ extension TesseraClient {
         }
         do {
             let connection = try await pool.connection(to: endpoint)
-            return try await connection.send(body, timeout: min(options.attemptTimeout, options.deadline))
+            return try await connection.send(body, timeout: min(timeout ?? options.attemptTimeout, options.deadline))
         } catch let failure as TransportFailure {
             if failure.kind == .protocolViolation {
                 throw TesseraClientError.protocolError("\(operation): \(failure.reason)")

@@ -22,7 +22,7 @@ import Wire
         try await cluster.waitUntilAllListening()
         let endpoints = cluster.nodes.map(\.address)
 
-        var operatorOptions = ClientOptions.cluster()
+        var operatorOptions = ClientOptions.cluster(deadline: .seconds(30))
         operatorOptions.tls = try folder.files(for: .client("ops")).load()
         let caOnly = try TLSCredentials.trustingOnly(certificateAuthority: folder.certificateAuthorityPath)
 
@@ -57,7 +57,7 @@ import Wire
         let made = try await withClient(endpoints, options: operatorOptions) { client in
             try await client.createAccessKey(grants: try AccountGrants.parse(["acme"]))
         }
-        var keyed = ClientOptions.cluster()
+        var keyed = ClientOptions.cluster(deadline: .seconds(30))
         keyed.tls = caOnly
         keyed.accessKey = made.key
         let key = try Key(parsing: "acme/tbl/rnd/revocation")

@@ -18,7 +18,7 @@ import Testing
         let folder = try #require(cluster.credentials)
         try cluster.startAll()
         try await cluster.waitUntilAllListening()
-        var options = ClientOptions.cluster()
+        var options = ClientOptions.cluster(deadline: .seconds(30))
         options.tls = try folder.files(for: .client("ops")).load()
         let operatorCredentials = try #require(options.tls)
         let node = cluster.nodes[0]

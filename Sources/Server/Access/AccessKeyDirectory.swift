@@ -37,6 +37,9 @@ final class AccessKeyDirectory: Sendable {
         var records: [String: KnownKey] = [:]
         var copyStartedAt: NIODeadline?
         var reading: (startedAt: NIODeadline, task: Task<Void, any Error>)?
+        /// Changes made here, kept for one copy lifetime: a read that started
+        /// before one of them must not bring the old record back.
+        var localChanges: [(at: NIODeadline, known: KnownKey)] = []
     }
 
     private let state = Mutex(State())
@@ -78,6 +81,9 @@ final class AccessKeyDirectory: Sendable {
                 if (state.copyStartedAt ?? .distantPast) < startedAt {
                     state.records = Dictionary(records.map { ($0.id, KnownKey($0)) }, uniquingKeysWith: { $1 })
                     state.copyStartedAt = startedAt
+                    for change in state.localChanges where change.at >= startedAt {
+                        state.records[change.known.record.id] = change.known
+                    }
                 }
             }
         } catch {
@@ -87,9 +93,12 @@ final class AccessKeyDirectory: Sendable {
     }
 
     /// A change this node made itself (a key made or revoked here) applies here at once.
-    func remember(_ record: AccessKeyRecord) {
+    func remember(_ record: AccessKeyRecord, now: NIODeadline = .now()) {
+        let known = KnownKey(record)
         state.withLock { state in
-            if state.copyStartedAt != nil { state.records[record.id] = KnownKey(record) }
+            state.localChanges.removeAll { now - $0.at > Self.lifetime }
+            state.localChanges.append((now, known))
+            if state.copyStartedAt != nil { state.records[record.id] = known }
         }
     }
 }
