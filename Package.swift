@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/swiftwasm/WasmKit", from: "0.4.2"),
     ],
     targets: [
         // Keys, pointers and cells: pure values, no I/O.
@@ -76,11 +77,22 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // The VM: WebAssembly programs (WasmKit) with LOAD / COMPARE / WRITE / CAS on the global memory,
+        // run on threads of their own under fuel, memory, host-call and wall-clock limits.
+        .target(
+            name: "Machine",
+            dependencies: [
+                "Client", "Keyspace",
+                .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "WAT", package: "WasmKit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // The node process: shards of cells on SwiftNIO event loops, peer transport, client protocol.
         .target(
             name: "Server",
             dependencies: [
-                "CellHost", "Client", "Credentials", "Wire", "Cell", "Storage", "Keyspace", "Placement",
+                "CellHost", "Client", "Credentials", "Machine", "Wire", "Cell", "Storage", "Keyspace", "Placement",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -186,6 +198,7 @@ let package = Package(
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ]
         ),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "Keyspace", "TestSupport"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Cell", "Storage", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),
     ]
 )
