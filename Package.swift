@@ -144,7 +144,7 @@ let package = Package(
         .executableTarget(
             name: "TesseraCLI",
             dependencies: [
-                "Credentials", "Keyspace", "Placement", "Storage", "Cell", "Simulator", "Client", "Server", "Wire", "CommandSupport",
+                "Credentials", "Keyspace", "Placement", "Storage", "Cell", "Simulator", "Client", "Machine", "Server", "Wire", "CommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -25,6 +25,9 @@ public enum TesseraClientError: Error, Sendable, Equatable, CustomStringConverti
     /// The credentials do not allow this in the account the message names.
     /// Nothing was done; retrying will not help.
     case forbidden(String)
+    /// A program, or one invocation of it, failed in a way the kind names;
+    /// retrying the same call will fail the same way.
+    case program(ProgramFailure, String)
 
     public var description: String {
         switch self {
@@ -37,6 +40,7 @@ public enum TesseraClientError: Error, Sendable, Equatable, CustomStringConverti
         case .throttled(let message): "throttled: \(message)"
         case .unauthenticated(let message): "not authenticated: \(message)"
         case .forbidden(let message): "forbidden: \(message)"
+        case .program(let failure, let message): "\(failure.rawValue): \(message)"
         }
     }
 
@@ -45,7 +49,7 @@ public enum TesseraClientError: Error, Sendable, Equatable, CustomStringConverti
         switch self {
         case .badRequest(let message), .timeout(let message, _), .unavailable(let message),
              .internalError(let message), .outcomeUnknown(let message), .protocolError(let message),
-             .throttled(let message), .unauthenticated(let message), .forbidden(let message):
+             .throttled(let message), .unauthenticated(let message), .forbidden(let message), .program(_, let message):
             message
         }
     }
@@ -58,4 +62,16 @@ public enum TesseraClientError: Error, Sendable, Equatable, CustomStringConverti
         default: false
         }
     }
+}
+
+/// How a program call failed (``TesseraClientError/program(_:_:)``).
+public enum ProgramFailure: String, Sendable, Equatable {
+    /// The module, the export, the arguments or a host call's input is at fault: nothing was stored, or the call did nothing.
+    case invalidProgram = "invalid program"
+    /// The program trapped; the host calls it made before stand.
+    case trapped = "program trapped"
+    /// The invocation went past the limit the message names; the host calls it made before stand.
+    case limitExceeded = "limit exceeded"
+    /// No such program.
+    case notFound = "not found"
 }

@@ -83,6 +83,9 @@ extension ClientResponse.Body {
         case .principal: "a principal"
         case .accessKeyCreated: "a new access key"
         case .accessKeys: "access keys"
+        case .programDeployed: "a deployed program"
+        case .programs: "a program list"
+        case .invoked: "an invocation result"
         }
     }
 }

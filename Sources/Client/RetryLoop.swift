@@ -157,6 +157,9 @@ extension TesseraClient {
                         router.forgetLeader(memberID, of: cell)
                         await refreshTable(preferring: endpoint, deadline: deadline)
                         cursor.advance()
+                    case .invalidProgram, .programTrapped, .limitExceeded, .notFound:
+                        // Only program requests get these; a node sending one here is not following the protocol.
+                        throw TesseraClientError.protocolError("\(operation): \(memberID) answered \(code): \(message)")
                     }
 
                 default:

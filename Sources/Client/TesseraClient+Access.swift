@@ -52,7 +52,7 @@ extension TesseraClient {
     /// Asks the members in turn until one answers (one pass; `retry: false` asks one). The node
     /// does the work with its own client (reads and writes of the system account, a first use
     /// electing that cell's leader), so an attempt may take the whole deadline, not one attempt's time.
-    private func askAnyMember(_ operation: String, _ body: ClientRequest.Body, retry: Bool = true) async throws
+    func askAnyMember(_ operation: String, _ body: ClientRequest.Body, retry: Bool = true) async throws
         -> ClientResponse.Body
     {
         var lastError: (any Error)?
@@ -76,7 +76,7 @@ extension TesseraClient {
         throw lastError ?? TesseraClientError.unavailable("\(operation): the cluster has no members")
     }
 
-    private func unexpected(_ operation: String, _ answer: ClientResponse.Body) -> TesseraClientError {
+    func unexpected(_ operation: String, _ answer: ClientResponse.Body) -> TesseraClientError {
         .protocolError("\(operation): a node answered with \(answer.kindName)")
     }
 
@@ -92,6 +92,10 @@ extension TesseraClientError {
         case .badRequest: .badRequest(message)
         case .unauthenticated: .unauthenticated(message)
         case .forbidden: .forbidden(message)
+        case .invalidProgram: .program(.invalidProgram, message)
+        case .programTrapped: .program(.trapped, message)
+        case .limitExceeded: .program(.limitExceeded, message)
+        case .notFound: .program(.notFound, message)
         default: nil
         }
     }

@@ -68,6 +68,14 @@ public enum ClusterConnection {
             return commandFailure(withOutcome(error.description, mayHaveApplied: false), status: ExitStatus.forbidden)
         case .unauthenticated:
             return commandFailure(withOutcome(error.description, mayHaveApplied: false), status: ExitStatus.unauthenticated)
+        case .program(let failure, _):
+            let status = switch failure {
+            case .invalidProgram: ExitStatus.badInput
+            case .trapped: ExitStatus.programTrapped
+            case .limitExceeded: ExitStatus.limitExceeded
+            case .notFound: ExitStatus.notFound
+            }
+            return commandFailure(error.description, status: status)
         }
     }
 }

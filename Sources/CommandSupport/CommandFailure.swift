@@ -23,6 +23,10 @@ public enum ExitStatus {
     public static let unauthenticated: Int32 = 80
     /// A data folder was written in an on-disk format this `tessera` does not read (EX_CONFIG).
     public static let unsupportedFormat: Int32 = 78
+    /// A program trapped (`tessera wasm invoke`); its host calls made so far stand.
+    public static let programTrapped: Int32 = 70
+    /// An invocation went past a limit (fuel, memory, deadline, host calls); its host calls made so far stand.
+    public static let limitExceeded: Int32 = 71
 }
 
 /// Prints `message` to standard error as `error: message` and returns the exit to throw.

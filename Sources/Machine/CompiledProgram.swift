@@ -25,7 +25,7 @@ public struct ProgramSummary: Sendable, Equatable {
         self.exports = exports
     }
 
-    static func sha256Hex(_ bytes: [UInt8]) -> String {
+    public static func sha256Hex(_ bytes: [UInt8]) -> String {
         Hex.encode(Array(SHA256.hash(data: bytes)))
     }
 }

@@ -145,15 +145,3 @@ struct AuthCommand: AsyncParsableCommand {
 }
 
 /// Connects per the endpoint options, runs `body`, closes; client errors become exit statuses.
-private func withCluster<T: Sendable>(_ endpoint: EndpointOptions, _ body: (TesseraClient) async throws -> T) async throws -> T {
-    let (endpoints, isDefault) = endpoint.resolved
-    let client = try await ClusterConnection.connect(endpoints: endpoints, isDefault: isDefault, options: try endpoint.clientOptions())
-    do {
-        let result = try await body(client)
-        await client.close()
-        return result
-    } catch {
-        await client.close()
-        throw ClusterConnection.failure(error, write: false)
-    }
-}

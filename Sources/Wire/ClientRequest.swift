@@ -47,6 +47,12 @@ public struct ClientRequest: Sendable, Equatable {
         case listAccessKeys
         /// Marks a key revoked: it stops working within ``WireGrant/revocationSeconds``.
         case revokeAccessKey(id: String)
+        /// Checks a WebAssembly module (eager compilation) and stores it as program `name` of `account`.
+        case deployProgram(account: String, name: String, module: [UInt8])
+        /// Runs an export of a deployed program on the node that receives this, for the caller's account.
+        case invokeProgram(account: String, name: String, export: String, arguments: [Int64])
+        case listPrograms(account: String)
+        case removeProgram(account: String, name: String)
     }
 
     public var id: UInt64
@@ -58,6 +64,8 @@ public struct ClientRequest: Sendable, Equatable {
     }
 
     public static let keyBytesMaximum = 16 << 10
+    /// Above the VM's own module limit, so that the node, not the decoder, names the limit.
+    public static let moduleBytesMaximum = 4 << 20
     public static let valueBytesMaximum = 16 << 20
 
     func encode(into writer: inout WireWriter) {
@@ -112,6 +120,25 @@ public struct ClientRequest: Sendable, Equatable {
         case .revokeAccessKey(let id):
             writer.append(UInt8(9))
             writer.appendString(id)
+        case .deployProgram(let account, let name, let module):
+            writer.append(UInt8(10))
+            writer.appendString(account)
+            writer.appendString(name)
+            writer.appendBlob(module)
+        case .invokeProgram(let account, let name, let export, let arguments):
+            writer.append(UInt8(11))
+            writer.appendString(account)
+            writer.appendString(name)
+            writer.appendString(export)
+            writer.append(UInt32(arguments.count))
+            for argument in arguments { writer.append(argument) }
+        case .listPrograms(let account):
+            writer.append(UInt8(12))
+            writer.appendString(account)
+        case .removeProgram(let account, let name):
+            writer.append(UInt8(13))
+            writer.appendString(account)
+            writer.appendString(name)
         }
     }
 
@@ -166,6 +193,23 @@ public struct ClientRequest: Sendable, Equatable {
             body = .listAccessKeys
         case 9:
             body = .revokeAccessKey(id: try reader.readString("access key id", maximum: 64))
+        case 10:
+            body = .deployProgram(account: try reader.readString("account", maximum: 256),
+                                  name: try reader.readString("program name", maximum: 1024),
+                                  module: try reader.readBlob("module", maximum: Self.moduleBytesMaximum))
+        case 11:
+            let account = try reader.readString("account", maximum: 256)
+            let name = try reader.readString("program name", maximum: 1024)
+            let export = try reader.readString("export name", maximum: 1024)
+            let count = try reader.readCount("arguments", elementBytes: 8)
+            var arguments: [Int64] = []
+            for _ in 0..<count { arguments.append(try reader.read(Int64.self, "argument")) }
+            body = .invokeProgram(account: account, name: name, export: export, arguments: arguments)
+        case 12:
+            body = .listPrograms(account: try reader.readString("account", maximum: 256))
+        case 13:
+            body = .removeProgram(account: try reader.readString("account", maximum: 256),
+                                  name: try reader.readString("program name", maximum: 1024))
         default:
             throw WireError("unknown request kind \(kind)")
         }

@@ -39,6 +39,16 @@ public enum WireErrorCode: UInt8, Sendable, Equatable, CaseIterable {
     /// The credentials are good but do not allow this in the account the
     /// message names: nothing was done; retrying won't help.
     case forbidden = 11
+    /// A program or its invocation is at fault (a module that does not check,
+    /// an import the host lacks, a missing export, wrong arguments, a bad
+    /// pointer from the guest): retrying won't help.
+    case invalidProgram = 12
+    /// The program trapped; its host calls made so far stand.
+    case programTrapped = 13
+    /// The invocation went past a limit the message names; its host calls made so far stand.
+    case limitExceeded = 14
+    /// What the request names does not exist (a program).
+    case notFound = 15
 }
 
 /// A node's answer to one request.
@@ -60,6 +70,9 @@ public struct ClientResponse: Sendable, Equatable {
         case accessKeyCreated(id: String, secret: String, record: [UInt8])
         /// Access key records (JSON each), for a list or a revocation.
         case accessKeys([[UInt8]])
+        case programDeployed(WireProgram)
+        case programs([WireProgram])
+        case invoked(WireInvocation)
     }
 
     public var id: UInt64
@@ -116,6 +129,16 @@ public struct ClientResponse: Sendable, Equatable {
             writer.append(UInt8(11))
             writer.append(UInt32(records.count))
             for record in records { writer.appendBlob(record) }
+        case .programDeployed(let program):
+            writer.append(UInt8(12))
+            program.encode(into: &writer)
+        case .programs(let programs):
+            writer.append(UInt8(13))
+            writer.append(UInt32(programs.count))
+            for program in programs { program.encode(into: &writer) }
+        case .invoked(let invocation):
+            writer.append(UInt8(14))
+            invocation.encode(into: &writer)
         }
     }
 
@@ -157,6 +180,15 @@ public struct ClientResponse: Sendable, Equatable {
             var records: [[UInt8]] = []
             for _ in 0..<count { records.append(try reader.readBlob("access key record", maximum: 1 << 20)) }
             body = .accessKeys(records)
+        case 12:
+            body = .programDeployed(try WireProgram(from: &reader))
+        case 13:
+            let count = try reader.readCount("programs", elementBytes: 24)
+            var programs: [WireProgram] = []
+            for _ in 0..<count { programs.append(try WireProgram(from: &reader)) }
+            body = .programs(programs)
+        case 14:
+            body = .invoked(try WireInvocation(from: &reader))
         default:
             throw WireError("unknown response kind \(kind)")
         }

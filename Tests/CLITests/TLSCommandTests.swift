@@ -43,10 +43,13 @@ import Testing
         // A plaintext client is told at once that the node speaks TLS.
         let plaintext = try await tessera.bare(["get", "acme/users/rnd/tls"] + endpoint)
         #expect(plaintext.status == 76 && plaintext.errorOutput.contains("speaks TLS"), "\(plaintext.errorOutput)")
-        // A node certificate is not a client's.
-        let asNode = try await tessera.bare(["get", "acme/users/rnd/tls"] + endpoint + ca
-                                            + ["--tls-cert", pki + "/member-n1.pem", "--tls-key", pki + "/member-n1-key.pem"])
-        #expect(asNode.status == 77 && asNode.errorOutput.contains("member n1 may not read account acme"),
-                "a node's certificate served a client: \(asNode.output) \(asNode.errorOutput)")
+        // A node certificate reads and writes every account (nodes run programs' host calls
+        // and hold all data anyway) but administers none of the users': it cannot make keys.
+        let asNode = ["--tls-cert", pki + "/member-n1.pem", "--tls-key", pki + "/member-n1-key.pem"]
+        let nodeGet = try await tessera.bare(["get", "acme/users/rnd/tls"] + endpoint + ca + asNode)
+        #expect(nodeGet.status == 0 && nodeGet.output == "sealed", "\(nodeGet.errorOutput)")
+        let nodeKey = try await tessera.bare(["auth", "create-key", "acme"] + endpoint + ca + asNode)
+        #expect(nodeKey.status == 77 && nodeKey.errorOutput.contains("member n1 may not make keys for account acme"),
+                "a node's certificate made an access key: \(nodeKey.output) \(nodeKey.errorOutput)")
     }
 }

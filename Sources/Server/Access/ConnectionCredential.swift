@@ -22,8 +22,13 @@ struct Subject: Sendable {
     static let plaintext = Subject(name: "an unauthenticated client (plaintext cluster)",
                                    grants: AccountGrants([AccountGrants.everyAccount: .all, AccountGrants.systemAccount: .all]))
 
+    /// A member reads and writes every account, for the host calls of the
+    /// programs it runs (each confined by the host to its caller's account);
+    /// it holds every account's data anyway. It administers only the system
+    /// account: a node's certificate cannot make access keys for users.
     static func member(_ id: String) -> Subject {
-        Subject(name: "member \(id)", grants: AccountGrants([AccountGrants.systemAccount: .all]))
+        Subject(name: "member \(id)", grants: AccountGrants([AccountGrants.systemAccount: .all,
+                                                               AccountGrants.everyAccount: [.read, .write]]))
     }
 
     static func certificate(_ name: String, grants: AccountGrants) -> Subject {

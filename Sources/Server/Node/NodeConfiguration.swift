@@ -1,5 +1,6 @@
 import Credentials
 import Keyspace
+import Machine
 import NIOCore
 import Placement
 
@@ -37,6 +38,11 @@ public struct NodeConfiguration: Sendable {
     /// from clients, is TLS 1.3 and a peer must present its member's
     /// certificate. Nil: plaintext (`--insecure-plaintext`), logged at every start.
     public var tls: TLSCredentials?
+    /// What one program invocation may use (fuel, memory, wall clock, host calls).
+    public var machineLimits = MachineLimits.defaults
+    /// Threads that run invocations (a host call blocks one until the cluster
+    /// answers); up to 1,024 more invocations wait, then the node answers overloaded.
+    public var invocationThreads = 32
 
     public init(memberID: String, listenAddress: String, members: [Member], dataDirectory: String) {
         self.memberID = memberID

@@ -88,7 +88,8 @@ extension ClusterLayout {
                                       limit: Int(limit), after: after)
             return .success(ParsedRequest(operation: .read(read, consistency: consistency), cell: cell(of: key),
                                           account: key.account, accounts: [key.account], units: 1))
-        case .clusterInfo, .nodeStatus, .whoAmI, .createAccessKey, .listAccessKeys, .revokeAccessKey:
+        case .clusterInfo, .nodeStatus, .whoAmI, .createAccessKey, .listAccessKeys, .revokeAccessKey,
+             .deployProgram, .invokeProgram, .listPrograms, .removeProgram:
             return .failure(ParseFailure("not a cell request"))
         }
     }

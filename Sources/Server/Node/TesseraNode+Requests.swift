@@ -38,6 +38,17 @@ extension TesseraNode: RequestRouter {
             Task { responder.send(await administration.list(for: subject)) }
         case .revokeAccessKey(let id):
             Task { responder.send(await administration.revoke(id, by: subject)) }
+        case .deployProgram(let account, let name, let module):
+            Task { responder.send(await programs.deploy(account: account, name: name, module: module, by: subject)) }
+        case .invokeProgram(let account, let name, let export, let arguments):
+            if let refusal = admission.admit(account: account, kind: .read, units: 1, now: services.clock()) {
+                return responder.send(refusal)
+            }
+            Task { responder.send(await programs.invoke(account: account, name: name, export: export, arguments: arguments, by: subject)) }
+        case .listPrograms(let account):
+            Task { responder.send(await programs.list(account: account, by: subject)) }
+        case .removeProgram(let account, let name):
+            Task { responder.send(await programs.remove(account: account, name: name, by: subject)) }
         case .write, .get, .query:
             serveCellRequest(body, as: subject, responder: responder)
         }

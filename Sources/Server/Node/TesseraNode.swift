@@ -2,6 +2,7 @@ import Cell
 import CellHost
 import Foundation
 import Logging
+import Machine
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -27,6 +28,7 @@ public final class TesseraNode: Service, PeerDispatcher, @unchecked Sendable {
     let admission: AccountAdmission
     let access: AccessControl
     let administration: AccessKeyAdministration
+    let programs: ProgramService
     private let systemClient: SystemClient
 
     public init(configuration: NodeConfiguration, logger: Logger) throws {
@@ -38,6 +40,9 @@ public final class TesseraNode: Service, PeerDispatcher, @unchecked Sendable {
         self.systemClient = systemClient
         self.access = AccessControl(directory: directory)
         self.administration = AccessKeyAdministration(system: systemClient, directory: directory)
+        self.programs = ProgramService(runner: ProgramRunner(limits: configuration.machineLimits),
+                                       threads: InvocationThreads(threadCount: configuration.invocationThreads),
+                                       system: systemClient, nodeID: configuration.memberID)
         _ = try NodeAddress.parse(configuration.listenAddress)
         var logger = logger
         logger[metadataKey: "node"] = "\(configuration.memberID)"
@@ -115,6 +120,7 @@ public final class TesseraNode: Service, PeerDispatcher, @unchecked Sendable {
 
             logger.info("node stopping")
             reloading?.stop()
+            programs.stop()
             await systemClient.close()
             try? await server.close()
             await drainShards()
@@ -124,6 +130,7 @@ public final class TesseraNode: Service, PeerDispatcher, @unchecked Sendable {
         } catch {
             logger.error("node failed", metadata: ["error": "\(error)"])
             reloading?.stop()
+            programs.stop()
             await systemClient.close()
             await links.stop()
             try? store.close()
