@@ -198,7 +198,7 @@ let package = Package(
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ]
         ),
-        .testTarget(name: "MachineTests", dependencies: ["Machine", "Keyspace", "TestSupport"]),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "Keyspace", "Linearizability", "TestSupport"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Cell", "Storage", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),
     ]
 )

@@ -38,6 +38,8 @@ public struct ClientMemory: GlobalMemory {
     }
 
     private func blocking<T: Sendable>(_ call: String, _ operation: @escaping @Sendable () async throws -> T) throws(MachineError) -> T {
+        // Blocking a thread of the cooperative pool here could stall the client's own tasks.
+        precondition(InvocationThreads.isInvocationThread, "host calls block: run invocations on InvocationThreads")
         let done = DispatchSemaphore(value: 0)
         let outcome = OutcomeBox<T>()
         Task {

@@ -59,6 +59,7 @@ public final class InvocationThreads: @unchecked Sendable {
 
     private func work() {
         Thread.current.name = "tessera-vm"
+        Thread.current.threadDictionary[Self.marker] = true
         condition.lock()
         while true {
             if !jobs.isEmpty {
@@ -75,6 +76,13 @@ public final class InvocationThreads: @unchecked Sendable {
         }
         started -= 1
         condition.unlock()
+    }
+
+    private static let marker = "tessera.invocation-thread"
+
+    /// Whether the caller runs on one of these threads (for assertions and tests).
+    public static var isInvocationThread: Bool {
+        Thread.current.threadDictionary[marker] as? Bool ?? false
     }
 
     /// Jobs waiting for a thread.

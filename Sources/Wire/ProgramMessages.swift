@@ -35,7 +35,7 @@ public struct WireProgram: Sendable, Equatable {
         name = try reader.readString("program name", maximum: 1024)
         sizeBytes = try reader.read(UInt32.self, "program size")
         version = try reader.read(UInt64.self, "program version")
-        sha256 = try reader.readString("program digest", maximum: 128)
+        sha256 = try reader.readString("program digest", maximum: 1024)
         let count = try reader.readCount("program exports", elementBytes: 8)
         exports = []
         for _ in 0..<count {

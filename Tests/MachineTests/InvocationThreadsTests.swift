@@ -6,13 +6,14 @@ import Testing
     @Test func jobsRunOffTheCooperativePoolAndReturnTheirResults() async throws {
         let threads = InvocationThreads(threadCount: 4, queueCapacity: 64)
         defer { threads.stop() }
-        let names = try await withThrowingTaskGroup(of: String.self) { group in
+        let marks = try await withThrowingTaskGroup(of: Bool.self) { group in
             for _ in 0..<16 {
-                group.addTask { try await threads.run { Thread.current.name ?? "" } }
+                group.addTask { try await threads.run { InvocationThreads.isInvocationThread } }
             }
-            return try await group.reduce(into: [String]()) { $0.append($1) }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
         }
-        #expect(names.count == 16 && names.allSatisfy { $0 == "tessera-vm" })
+        #expect(marks.count == 16 && marks.allSatisfy { $0 })
+        #expect(!InvocationThreads.isInvocationThread)
     }
 
     @Test func aFullQueueRefusesAtOnce() async throws {

@@ -118,6 +118,10 @@ import Wire
             case .createAccessKey(_, let expiry): return ["create access key", "expiry \(expiry != nil)"]
             case .listAccessKeys: return ["list access keys"]
             case .revokeAccessKey: return ["revoke access key"]
+            case .deployProgram: return ["deploy program"]
+            case .invokeProgram: return ["invoke program"]
+            case .listPrograms: return ["list programs"]
+            case .removeProgram: return ["remove program"]
             }
         case .response(let response):
             switch response.body {
@@ -132,6 +136,9 @@ import Wire
             case .principal: return ["principal"]
             case .accessKeyCreated: return ["access key created"]
             case .accessKeys: return ["access keys"]
+            case .programDeployed: return ["program deployed"]
+            case .programs: return ["programs"]
+            case .invoked: return ["invoked"]
             }
         }
     }
@@ -144,6 +151,7 @@ import Wire
         "cluster info request", "node status request", "hello client with access key",
         "who am I", "create access key", "expiry true", "expiry false", "list access keys", "revoke access key",
         "principal", "access key created", "access keys",
+        "deploy program", "invoke program", "list programs", "remove program", "program deployed", "programs", "invoked",
         "written", "condition failed", "current version true", "current version false", "item true", "item false", "page",
         "leader true", "leader false", "cluster info", "node status",
     ] + WireErrorCode.allCases.map { "error \($0)" })

@@ -108,7 +108,7 @@ struct RandomFrames {
 
     mutating func request() -> ClientRequest {
         let body: ClientRequest.Body
-        switch int(0...8) {
+        switch int(0...12) {
         case 0:
             body = .write(clientID: u64(), sequence: u64(), acknowledgedBelow: u64(),
                           writes: (0..<int(0...4)).map { _ in write() })
@@ -122,6 +122,11 @@ struct RandomFrames {
         case 5: body = .createAccessKey(grants: grants(), expiresInSeconds: bool() ? u64() : nil)
         case 6: body = .listAccessKeys
         case 7: body = .revokeAccessKey(id: string(upTo: 24))
+        case 8: body = .deployProgram(account: string(upTo: 12), name: string(upTo: 12), module: bytes(upTo: 40))
+        case 9: body = .invokeProgram(account: string(upTo: 12), name: string(upTo: 12), export: string(upTo: 12),
+                                      arguments: (0..<int(0...3)).map { _ in Int64(bitPattern: u64()) })
+        case 10: body = .listPrograms(account: string(upTo: 12))
+        case 11: body = .removeProgram(account: string(upTo: 12), name: string(upTo: 12))
         default: body = .nodeStatus
         }
         return ClientRequest(id: u64(), body: body)
@@ -142,7 +147,7 @@ struct RandomFrames {
 
     mutating func response() -> ClientResponse {
         let body: ClientResponse.Body
-        switch int(0...10) {
+        switch int(0...13) {
         case 0: body = .written(version: u64())
         case 1: body = .conditionFailed(write: u32(), currentVersion: bool() ? u64() : nil)
         case 2: body = .item(bool() ? item() : nil)
@@ -153,9 +158,19 @@ struct RandomFrames {
         case 7: body = .principal(name: string(upTo: 20), grants: grants())
         case 8: body = .accessKeyCreated(id: string(upTo: 24), secret: string(upTo: 64), record: bytes(upTo: 40))
         case 9: body = .accessKeys((0..<int(0...3)).map { _ in bytes(upTo: 40) })
+        case 10: body = .programDeployed(program())
+        case 11: body = .programs((0..<int(0...3)).map { _ in program() })
+        case 12: body = .invoked(WireInvocation(node: string(upTo: 8), results: (0..<int(0...2)).map { _ in Int64(bitPattern: u64()) },
+                                                fuelUsed: u64(), hostCalls: u32(), elapsedMicroseconds: u64(),
+                                                logs: (0..<int(0...2)).map { _ in string(upTo: 12) }))
         default: body = .nodeStatus(nodeStatus())
         }
         return ClientResponse(id: u64(), body: body)
+    }
+
+    mutating func program() -> WireProgram {
+        WireProgram(name: string(upTo: 12), sizeBytes: u32(), version: u64(), sha256: string(upTo: 64),
+                    exports: (0..<int(0...3)).map { _ in WireExport(name: string(upTo: 8), signature: string(upTo: 16)) })
     }
 
     mutating func grants() -> [WireGrant] {
