@@ -57,6 +57,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Security")
     var tls: NodeTLSOptions
 
+    @OptionGroup(title: "Programs (the VM)")
+    var programs: ProgramLimitOptions
+
     func run() async throws {
         returnLargeBuffersToTheSystem()
         let level = try LogLevelOption.parse(logLevel)
@@ -86,6 +89,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let shards { configuration.shards = shards }
         configuration.accountRates = accountRates.rates
         configuration.cacheBytes = cache.cacheBytes.bytes
+        configuration.machineLimits = programs.limits
+        configuration.invocationThreads = programs.invocationThreads
         configuration.tls = try tls.credentials(nodeID: nodeID)
         let node: TesseraNode
         do {

@@ -95,7 +95,8 @@ struct WasmCommand: AsyncParsableCommand {
         @Flag(name: .shortAndLong, help: "Also print where it ran and what it used (on standard error).") var verbose = false
 
         func run() async throws {
-            let invocation = try await withCluster(endpoint, write: true) {
+            // Not `write: true`: the client's own message says what an unknown outcome means for a program.
+            let invocation = try await withCluster(endpoint) {
                 try await $0.invoke(account: account, program: name, export: export, arguments: arguments)
             }
             if json { return writeLine(encodeJSON(InvocationJSON(invocation))) }

@@ -11,6 +11,7 @@ import Testing
         let tessera: TesseraRunner
         let pki: String
         let endpoint: [String]
+        let process: BackgroundProcess
         var ca: [String] { ["--tls-ca", pki + "/ca.pem"] }
         var operatorCertificate: [String] { ca + ["--tls-cert", pki + "/client-ops.pem", "--tls-key", pki + "/client-ops-key.pem"] }
 
@@ -35,9 +36,9 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(3))) func keysAndCertificatesReachOnlyTheirAccounts() async throws {
-        let tessera = try TesseraRunner()
-        defer { tessera.folder.remove() }
+    /// One node `n1` over TLS with its own CA, an operator client certificate (`ops`)
+    /// and one granting only `acme:read` (`reader`), serving when this returns.
+    static func startTLSNode(_ tessera: TesseraRunner, serveArguments: [String] = []) async throws -> Node {
         let pki = tessera.folder.path + "/pki"
         let made = try await tessera.bare(["credentials", "--folder", pki, "--member", "n1", "--client", "ops"])
         #expect(made.status == 0, "\(made.errorOutput)")
@@ -51,10 +52,17 @@ import Testing
             "serve", "--node-id", "n1", "--listen", "127.0.0.1:\(port)", "--members", members,
             "--data-dir", tessera.folder.path + "/n1", "--cell-depth", "4", "--replicas", "1",
             "--tls-ca", pki + "/ca.pem", "--tls-cert", pki + "/member-n1.pem", "--tls-key", pki + "/member-n1-key.pem",
-        ], logURL: tessera.folder.url.appendingPathComponent("n1.log"))
-        defer { process.stop() }
+        ] + serveArguments, logURL: tessera.folder.url.appendingPathComponent("n1.log"))
         #expect(await process.waitForOutput("node serving", timeout: .seconds(60)), "\(process.output)")
-        let node = Node(tessera: tessera, pki: pki, endpoint: ["--endpoint", "127.0.0.1:\(port)"])
+        return Node(tessera: tessera, pki: pki, endpoint: ["--endpoint", "127.0.0.1:\(port)"], process: process)
+    }
+
+    @Test(.timeLimit(.minutes(3))) func keysAndCertificatesReachOnlyTheirAccounts() async throws {
+        let tessera = try TesseraRunner()
+        defer { tessera.folder.remove() }
+        let node = try await Self.startTLSNode(tessera)
+        defer { node.process.stop() }
+        let pki = node.pki
 
         // The operator (a certificate without --grant) is admin of every account.
         let whoami = try await node.asOperator(["auth", "whoami"])

@@ -121,6 +121,7 @@ final class BackgroundProcess {
     private let exited = ProcessExit()
 
     var output: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+    var isRunning: Bool { process.isRunning }
 
     /// Waits until the output contains `text`; false if the process exits or time runs out first.
     /// The log is read every 100 ms without holding a thread.
