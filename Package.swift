@@ -154,7 +154,7 @@ let package = Package(
         .executableTarget(
             name: "TesseraBench",
             dependencies: [
-                "Keyspace", "Placement", "Storage", "Cell", "Simulator", "Client", "Credentials", "Wire", "CommandSupport", "CSQLite",
+                "Keyspace", "Placement", "Storage", "Cell", "Simulator", "Client", "Credentials", "Machine", "Wire", "CommandSupport", "CSQLite",
                 "LoadGeneration", "EtcdDriver", "RedisDriver", "BenchReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),

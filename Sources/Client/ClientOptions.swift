@@ -4,6 +4,10 @@ import Credentials
 public struct ClientOptions: Sendable {
     /// How long one call may take in all, retries included, before it fails with a timeout.
     public var deadline: Duration = .seconds(10)
+    /// How long ``TesseraClient/invoke(account:program:export:arguments:)`` waits for the
+    /// member running the program: longer than a node's default wall-clock limit per
+    /// invocation (10 s), so that the node's typed "deadline limit exceeded" arrives first.
+    public var invocationTimeout: Duration = .seconds(30)
     /// First pause between retries; it doubles up to ``backoffMaximum``, with jitter.
     public var backoffInitial: Duration = .milliseconds(20)
     public var backoffMaximum: Duration = .milliseconds(500)

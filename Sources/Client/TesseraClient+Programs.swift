@@ -49,7 +49,7 @@ extension TesseraClient {
             }
             let answer: ClientResponse.Body
             do {
-                answer = try await connection.send(body, timeout: options.deadline)
+                answer = try await connection.send(body, timeout: options.invocationTimeout)
             } catch {
                 throw TesseraClientError.outcomeUnknown(
                     "\(operation): \(memberID) did not answer (\(error)); the program may have run, wholly or in part")

@@ -9,6 +9,9 @@ public struct CompiledProgram: @unchecked Sendable {
     /// Sendable in WasmKit; held here with the summary.
     let module: Module
     public let summary: ProgramSummary
+    /// Each function export's type, so that an invocation's export and arguments
+    /// are checked before anything of the module runs (its start function included).
+    let exportTypes: [String: FunctionType]
 }
 
 /// What deploy and list report about a program.
@@ -92,14 +95,16 @@ enum ProgramCheck {
             throw .invalidModule("it imports host calls that take offsets into its memory, so it must export that memory as \"memory\"")
         }
         var exports: [ProgramExport] = []
+        var exportTypes: [String: FunctionType] = [:]
         for (name, value) in instance.exports {
             if case .function(let function) = value {
                 exports.append(ProgramExport(name: name, signature: function.type.signature))
+                exportTypes[name] = function.type
             }
         }
         exports.sort { $0.name < $1.name }
         return CompiledProgram(module: module, summary: ProgramSummary(
-            sizeBytes: bytes.count, sha256: ProgramSummary.sha256Hex(bytes), exports: exports))
+            sizeBytes: bytes.count, sha256: ProgramSummary.sha256Hex(bytes), exports: exports), exportTypes: exportTypes)
     }
 }
 

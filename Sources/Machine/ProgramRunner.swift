@@ -42,6 +42,10 @@ public final class ProgramRunner: @unchecked Sendable {
         guard arguments.count <= MachineLimits.argumentsMaximum else {
             throw .badArguments("\(arguments.count) arguments; at most \(MachineLimits.argumentsMaximum) are allowed")
         }
+        guard let exportType = program.exportTypes[export] else {
+            throw .noSuchExport(name: export, available: program.summary.exports.map(\.name))
+        }
+        let values = try Self.values(arguments, for: exportType, export: export)
         let context = HostContext(account: account, mayWrite: mayWrite, memory: memory,
                                   directory: PointerDirectory(memory: memory, cache: pointers), limits: limits,
                                   uniqueID: uniqueID)
@@ -57,7 +61,6 @@ public final class ProgramRunner: @unchecked Sendable {
         guard let function = instance.exports[function: export] else {
             throw .noSuchExport(name: export, available: program.summary.exports.map(\.name))
         }
-        let values = try Self.values(arguments, for: function.type, export: export)
         let results: [Value]
         do {
             results = try function.invoke(values)

@@ -62,8 +62,9 @@ int32_t tessera_cas(const uint8_t *ptr64, const uint8_t *sort, int32_t sort_len,
                     const uint8_t *expected, int32_t expected_len,
                     const uint8_t *desired, int32_t desired_len);
 
-/* Returns a non-negative 63-bit id that no other call, anywhere in the
- * cluster, returns: for naming new words. */
+/* Returns a random non-negative 63-bit id from the node's system generator:
+ * unique across the cluster with overwhelming probability (two equal ids
+ * among a billion have a chance of about 1 in 10^10). For naming new words. */
 TESSERA_IMPORT("unique_id")
 int64_t tessera_unique_id(void);
 
