@@ -25,11 +25,15 @@ public struct PointerDirectory: Sendable {
         try! Key(account: account, resource: resource, type: .rnd, primaryKey: Array(pointer.hex.utf8))
     }
 
-    /// Makes `collection`'s pointer resolvable by later invocations (a put-if-absent, once per node per pointer).
+    /// Makes `collection`'s pointer resolvable by later invocations: once per node per
+    /// pointer, a read, and a put-if-absent only when no node recorded it before (a read
+    /// costs no log entry and no fsync, and most pointers were recorded by another node).
     func register(_ collection: Key) throws(MachineError) {
         if cache.key(for: collection.pointer, account: collection.account) != nil { return }
         let entry = Self.entry(for: collection.pointer, account: collection.account)
-        _ = try memory.compareAndSwap(entry, expected: nil, desired: Array(collection.text.utf8))
+        if try memory.load(entry) == nil {
+            _ = try memory.compareAndSwap(entry, expected: nil, desired: Array(collection.text.utf8))
+        }
         cache.remember(collection)
     }
 

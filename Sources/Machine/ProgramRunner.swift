@@ -2,20 +2,25 @@ import Keyspace
 @_spi(Fuzzing) import WasmKit
 import WAT
 
-/// A node's VM: one WasmKit engine (eager compilation, fuel metering) and the
+/// A node's VM: WasmKit engines with fuel metering (one compiling eagerly for deploy's check, one lazily for invocations) and the
 /// pointer cache its invocations share. ``invoke`` blocks for as long as the
 /// program runs and its host calls wait on the cluster, so it must run on a
 /// thread of its own (``InvocationThreads``), never on Swift's cooperative pool.
 public final class ProgramRunner: @unchecked Sendable {
-    // WasmKit's engine serializes its shared state with locks (trait MultiThread).
-    private let engine: Engine
+    // WasmKit's engines serialize their shared state with locks (trait MultiThread).
+    /// Deploy's check compiles every body (a bad one must fail there).
+    private let checkingEngine: Engine
+    /// Invocations compile only the functions they call: compiling a whole module at
+    /// every instantiation would cost each invocation the size of the module.
+    private let runningEngine: Engine
     public let limits: MachineLimits
     public let pointers: PointerCache
     private let uniqueID: @Sendable () -> Int64
 
     public init(limits: MachineLimits = .defaults, pointers: PointerCache = PointerCache(),
                 uniqueID: @escaping @Sendable () -> Int64 = { Int64.random(in: 0...Int64.max) }) {
-        engine = Engine(configuration: EngineConfiguration(compilationMode: .eager, fuelMetering: true))
+        checkingEngine = Engine(configuration: EngineConfiguration(compilationMode: .eager, fuelMetering: true))
+        runningEngine = Engine(configuration: EngineConfiguration(compilationMode: .lazy, fuelMetering: true))
         self.limits = limits
         self.pointers = pointers
         self.uniqueID = uniqueID
@@ -23,7 +28,7 @@ public final class ProgramRunner: @unchecked Sendable {
 
     /// Deploy's checks (see ``ProgramCheck``); the result is what invocations run.
     public func compile(_ bytes: [UInt8]) throws(MachineError) -> CompiledProgram {
-        try ProgramCheck.compile(bytes, engine: engine, limits: limits)
+        try ProgramCheck.compile(bytes, engine: checkingEngine, limits: limits)
     }
 
     /// The binary form of a module written in the WebAssembly text format.
@@ -49,7 +54,7 @@ public final class ProgramRunner: @unchecked Sendable {
         let context = HostContext(account: account, mayWrite: mayWrite, memory: memory,
                                   directory: PointerDirectory(memory: memory, cache: pointers), limits: limits,
                                   uniqueID: uniqueID)
-        let store = Store(engine: engine)
+        let store = Store(engine: runningEngine)
         store.resourceLimiter = MemoryLimiter(maximumBytes: limits.memoryBytes)
         store.fuel = Fuel(remaining: limits.fuel)
         let instance: Instance

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Machine
+import TestSupport
 import Testing
 
 /// Deploy's checks: each bad module gets its own typed error, before anything is stored.
@@ -53,6 +54,34 @@ import Testing
             Issue.record("an initial memory over the limit was accepted"); return
         }
         #expect(big.contains("memory"))
+    }
+
+    /// Deploy's decoder takes outside input: mutated and truncated modules are
+    /// refused with a typed error or compile, and never bring the process down.
+    @Test func mutatedModulesAreRefusedOrCompileButNeverCrash() throws {
+        let original = try ProgramRunner.assemble(text: WatPrograms.counter)
+        var random = SplitMix64(seed: 0x5EED_F022)
+        var refused = 0
+        for round in 0..<600 {
+            var bytes = original
+            switch round % 3 {
+            case 0:
+                for _ in 0..<(1 + Int(random.next() % 4)) {
+                    bytes[Int(random.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: random.next())
+                }
+            case 1:
+                bytes = Array(bytes.prefix(Int(random.next() % UInt64(bytes.count))))
+            default:
+                let at = Int(random.next() % UInt64(bytes.count))
+                bytes.insert(contentsOf: (0..<Int(random.next() % 8)).map { _ in UInt8(truncatingIfNeeded: random.next()) }, at: at)
+            }
+            do {
+                _ = try runner.compile(bytes)
+            } catch {
+                refused += 1
+            }
+        }
+        #expect(refused > 300, "only \(refused) of 600 damaged modules were refused")
     }
 
     @Test func aGoodModuleIsSummarised() throws {
