@@ -12,6 +12,8 @@ final class Router: Sendable {
         var table: RoutingTable
         var leaders: [CellID: String] = [:]
         var lastRefresh: ContinuousClock.Instant?
+        /// Members that left a request unanswered, until when to try them last.
+        var unresponsiveUntil: [String: ContinuousClock.Instant] = [:]
     }
 
     private let state: Mutex<State>
@@ -47,6 +49,21 @@ final class Router: Sendable {
             if !state.table.placesLike(table) { state.leaders.removeAll() }
             state.table = table
         }
+    }
+
+    /// Puts `member` behind the others for requests that may go to any member, for `duration`.
+    func markUnresponsive(_ member: String, for duration: Duration, now: ContinuousClock.Instant = .now) {
+        state.withLock { $0.unresponsiveUntil[member] = now + duration }
+    }
+
+    /// `members` in random order, those that recently left a request unanswered last.
+    func anyMemberOrder(_ members: [String], now: ContinuousClock.Instant = .now) -> [String] {
+        let suspects = state.withLock { state in
+            state.unresponsiveUntil = state.unresponsiveUntil.filter { $0.value > now }
+            return Set(state.unresponsiveUntil.keys)
+        }
+        let shuffled = members.shuffled()
+        return shuffled.filter { !suspects.contains($0) } + shuffled.filter { suspects.contains($0) }
     }
 
     /// Claims the right to refresh the table: `false` if one was claimed less

@@ -36,7 +36,8 @@ extension TesseraClient {
         let operation = "invoke \(name).\(export)"
         let body = ClientRequest.Body.invokeProgram(account: account, name: name, export: export, arguments: arguments)
         var notRun: [String] = []
-        for memberID in router.table.memberIDs.shuffled() {
+        // A member that left an invocation unanswered (stopped, overloaded) is tried last for a while.
+        for memberID in router.anyMemberOrder(router.table.memberIDs) {
             guard let endpoint = router.table.endpoint(of: memberID) else { continue }
             let connection: NodeConnection
             do {
@@ -51,6 +52,7 @@ extension TesseraClient {
             do {
                 answer = try await connection.send(body, timeout: options.invocationTimeout)
             } catch {
+                router.markUnresponsive(memberID, for: .seconds(10))
                 throw TesseraClientError.outcomeUnknown(
                     "\(operation): \(memberID) did not answer (\(error)); the program may have run, wholly or in part")
             }

@@ -83,7 +83,8 @@ struct WasmCommand: AsyncParsableCommand {
                 The client sends the invocation to one member, chosen at random to spread the load (any
                 member runs any program; its host calls go to each word's cell leader). It is sent once:
                 if that member fails while running it, the command exits 69 and the program may have run
-                in part. --verbose prints which node ran it, the fuel and host calls it used, and its log lines.
+                in part. Standard error names the node that ran it and the program's log lines; --verbose adds the
+                fuel and host calls it used and its time.
                 """)
 
         @Argument(help: "The account the program belongs to and acts on.") var account: String
@@ -92,7 +93,7 @@ struct WasmCommand: AsyncParsableCommand {
         @Argument(help: "Integer arguments (i32 or i64, as the export declares).") var arguments: [Int64] = []
         @OptionGroup var endpoint: EndpointOptions
         @Flag(help: "Print JSON instead of text.") var json = false
-        @Flag(name: .shortAndLong, help: "Also print where it ran and what it used (on standard error).") var verbose = false
+        @Flag(name: .shortAndLong, help: "Also print what it used: fuel, host calls, time (on standard error).") var verbose = false
 
         func run() async throws {
             // Not `write: true`: the client's own message says what an unknown outcome means for a program.
@@ -102,10 +103,9 @@ struct WasmCommand: AsyncParsableCommand {
             if json { return writeLine(encodeJSON(InvocationJSON(invocation))) }
             for result in invocation.results { writeLine("\(result)") }
             for line in invocation.logs { printToStandardError("log: \(line)") }
-            if verbose {
-                printToStandardError("ran on \(invocation.node) (the member this client reached; any member runs programs): "
-                    + "\(invocation.fuelUsed) fuel, \(invocation.hostCalls) host calls, \(invocation.elapsedMicroseconds) µs")
-            }
+            let usage = verbose
+                ? ": \(invocation.fuelUsed) fuel, \(invocation.hostCalls) host calls, \(invocation.elapsedMicroseconds) µs" : ""
+            printToStandardError("ran on \(invocation.node) (the member this client picked at random; any member runs programs)\(usage)")
         }
     }
 

@@ -77,7 +77,10 @@ import Testing
     static func client(number: Int, seed: UInt64, account: String, endpoints: [String], histories: StructureHistories,
                        stop: StopFlag, maximumOperations: Int) async {
         var random = SplitMix64(seed: seed)
-        guard let client = try? await TesseraClient(endpoints: endpoints, options: .cluster(deadline: .seconds(8))) else { return }
+        var options = ClientOptions.cluster(deadline: .seconds(8))
+        // A paused member holds an invocation until this passes; the client then tries it last for a while.
+        options.invocationTimeout = .seconds(8)
+        guard let client = try? await TesseraClient(endpoints: endpoints, options: options) else { return }
         defer { Task { await client.close() } }
         var nextValue = Int64(number) * 1_000_000
         for _ in 0..<maximumOperations where !stop.isStopped && !Task.isCancelled {

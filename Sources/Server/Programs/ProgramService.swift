@@ -58,8 +58,7 @@ final class ProgramService: Sendable {
                 let page = try await client.query(try ProgramKeys.collection(account), limit: 100, after: after)
                 for item in page.items {
                     let name = String(decoding: item.sortKey, as: UTF8.self)
-                    let exports = (try? cached(account: account, name: name, version: item.version, module: item.value))?
-                        .summary.exports ?? []
+                    let exports = await exports(account: account, name: name, version: item.version, module: item.value)
                     programs.append(WireProgram(name: name, sizeBytes: UInt32(item.value.count), version: item.version,
                                                 sha256: ProgramSummary.sha256Hex(item.value),
                                                 exports: exports.map { WireExport(name: $0.name, signature: $0.signature) }))
@@ -150,9 +149,15 @@ final class ProgramService: Sendable {
         return compiled
     }
 
-    private func cached(account: String, name: String, version: UInt64, module: [UInt8]) throws -> CompiledProgram {
-        if let program = cache.program(account: account, name: name, version: version) { return program }
-        return try runner.compile(module)
+    /// A stored program's exports: from the cache, else compiled on the invocation
+    /// threads (never on the cooperative pool) and cached. Bytes that do not compile
+    /// (written to the program collection by hand) list no exports.
+    private func exports(account: String, name: String, version: UInt64, module: [UInt8]) async -> [ProgramExport] {
+        if let program = cache.program(account: account, name: name, version: version) { return program.summary.exports }
+        let runner = self.runner
+        guard let compiled = try? await threads.run({ () throws(MachineError) in try runner.compile(module) }) else { return [] }
+        cache.store(account: account, name: name, version: version, program: compiled)
+        return compiled.summary.exports
     }
 
     private struct Refusal: Error {
