@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "Client",
             dependencies: [
-                "Wire", "Storage", "Keyspace", "Placement", "Credentials",
+                "Wire", "Cell", "Storage", "Keyspace", "Placement", "Credentials",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

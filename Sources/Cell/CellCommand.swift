@@ -32,9 +32,16 @@ public struct ItemWrite: Hashable, Sendable {
 }
 
 /// A client's request as it travels through a cell's log: one or more writes,
-/// applied all or none. Conditions are decided when the entry is applied,
-/// identically on every replica.
+/// applied all or none, or one queue operation. Conditions are decided when
+/// the entry is applied, identically on every replica.
 public struct CellCommand: Hashable, Sendable {
+    public enum Body: Hashable, Sendable {
+        case writes([ItemWrite])
+        /// An operation on the queue whose collection is `queue`; `nowMilliseconds`
+        /// is the proposing leader's clock (milliseconds since 1970), which judges leases.
+        case queue(queue: [UInt8], operation: QueueOperation, nowMilliseconds: UInt64)
+    }
+
     public static let writesMaximum = 100
 
     /// Identifies a retried request, so that the cell applies it once.
@@ -43,23 +50,40 @@ public struct CellCommand: Hashable, Sendable {
     /// Every sequence of this client below this one is finished (answered or
     /// abandoned): the cell may forget their results.
     public var acknowledgedBelow: UInt64
-    public var writes: [ItemWrite]
+    public var body: Body
 
-    public init(clientID: UInt64, sequence: UInt64, acknowledgedBelow: UInt64, writes: [ItemWrite]) {
+    public init(clientID: UInt64, sequence: UInt64, acknowledgedBelow: UInt64, body: Body) {
         self.clientID = clientID
         self.sequence = sequence
         self.acknowledgedBelow = acknowledgedBelow
-        self.writes = writes
+        self.body = body
+    }
+
+    public init(clientID: UInt64, sequence: UInt64, acknowledgedBelow: UInt64, writes: [ItemWrite]) {
+        self.init(clientID: clientID, sequence: sequence, acknowledgedBelow: acknowledgedBelow, body: .writes(writes))
+    }
+
+    /// The item writes (none for a queue operation).
+    public var writes: [ItemWrite] {
+        if case .writes(let writes) = body { writes } else { [] }
     }
 
     /// `u64 client | u64 sequence | u64 acknowledgedBelow | u16 count | writes`, little-endian;
     /// a write is `blob collection | blob sortKey | u8 hasValue | [blob value] | condition`,
     /// a blob is `u32 length | bytes`, a condition is `u8 kind | [u64 version | blob value]`.
+    /// A queue operation has a count of 0, then `blob queue | u64 now | operation`.
     public func encoded() -> [UInt8] {
         var writer = CommandWriter()
         writer.append(clientID)
         writer.append(sequence)
         writer.append(acknowledgedBelow)
+        if case .queue(let queue, let operation, let now) = body {
+            writer.append(UInt16(0))
+            writer.appendBlob(queue)
+            writer.append(now)
+            operation.encode(into: &writer)
+            return writer.bytes
+        }
         writer.append(UInt16(writes.count))
         for write in writes {
             writer.appendBlob(write.key.collection)
@@ -96,6 +120,13 @@ public struct CellCommand: Hashable, Sendable {
         sequence = try reader.read(UInt64.self)
         acknowledgedBelow = try reader.read(UInt64.self)
         let count = Int(try reader.read(UInt16.self))
+        if count == 0 {
+            let queue = try reader.readBlob()
+            let now = try reader.read(UInt64.self)
+            body = .queue(queue: queue, operation: try .decode(from: &reader), nowMilliseconds: now)
+            guard reader.isAtEnd else { throw DecodingError(reason: "trailing bytes after command") }
+            return
+        }
         guard (1...Self.writesMaximum).contains(count) else {
             throw DecodingError(reason: "a command holds 1 to \(Self.writesMaximum) writes, not \(count)")
         }
@@ -120,7 +151,7 @@ public struct CellCommand: Hashable, Sendable {
             }
             writes.append(ItemWrite(key: key, value: value, condition: condition))
         }
-        self.writes = writes
+        body = .writes(writes)
         guard reader.isAtEnd else { throw DecodingError(reason: "trailing bytes after command") }
     }
 }
@@ -134,6 +165,8 @@ public enum CellCommandResult: Hashable, Sendable {
     /// A retry that arrived after the client declared the request finished:
     /// its result is forgotten and it was not applied again.
     case expired
+    /// What a queue operation did.
+    case queue(QueueOutcome)
 }
 
 /// Little-endian writer for the cell's binary formats (commands, snapshots).

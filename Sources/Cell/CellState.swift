@@ -49,7 +49,12 @@ extension CellState {
         } else if let remembered = session.results[command.sequence] {
             result = remembered
         } else {
-            result = try execute(command.writes, version: entry.index)
+            switch command.body {
+            case .writes(let writes):
+                result = try execute(writes, version: entry.index)
+            case .queue(let queue, let operation, let now):
+                result = .queue(try executeQueue(operation, on: queue, now: now, version: entry.index))
+            }
             executed = true
         }
         session.record(executed ? result : nil, for: command.sequence, acknowledgedBelow: command.acknowledgedBelow, at: entry.index)

@@ -9,7 +9,7 @@ import Storage
 ///     u32 sessions    | per session, ascending client: u64 client | u64 watermark | u64 lastIndex | u32 results
 ///                       | per result, ascending sequence: u64 sequence | result
 ///     result: u8 kind, then 1 applied: u64 version | 2 condition failed: u16 write | u8 hasVersion | [u64 version]
-///             | 3 expired (never remembered, encoded for completeness)
+///             | 3 expired (never remembered, encoded for completeness) | 4 queue: a queue outcome (``QueueOutcome``)
 ///
 /// Shared by every kind of cell state (see ``CellState``).
 public enum CellSnapshotFormat {
@@ -136,6 +136,9 @@ public enum CellSnapshotFormat {
                 if let version { writer.append(version) }
             case .expired:
                 writer.bytes.append(3)
+            case .queue(let outcome):
+                writer.bytes.append(4)
+                outcome.encode(into: &writer)
             }
         }
     }
@@ -170,6 +173,7 @@ public enum CellSnapshotFormat {
             case let flag: throw .init(reason: "version flag \(flag) is neither 0 nor 1")
             }
         case 3: return .expired
+        case 4: return .queue(try QueueOutcome.decode(from: &reader))
         case let kind: throw .init(reason: "unknown result kind \(kind)")
         }
     }

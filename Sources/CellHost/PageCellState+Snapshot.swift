@@ -25,6 +25,9 @@ public struct CellSnapshotSource: Sendable {
     let store: Store
     let metadataName: [UInt8]
     let metadataPointer: Pointer
+    /// Reads the node's extents: a queue's gathered entries travel as staged ones
+    /// (extents are each node's own). Nil where nothing is ever gathered (the simulator).
+    public var queueExtents: ExtentEntryReader?
 
     /// Writes the state at `build.index` in ``CellSnapshotFormat``: the same
     /// bytes as the in-memory state machine's at that index.
@@ -48,7 +51,8 @@ public struct CellSnapshotSource: Sendable {
         var written = 0
         for (name, pointer) in named {
             guard !build.isCancelled else { throw SnapshotBuildCancelled() }
-            let items = try itemsAtIndex(of: name, pointer: pointer, build)
+            var items = try itemsAtIndex(of: name, pointer: pointer, build)
+            if Self.isQueueCollection(name) { items = try stagedForm(of: items, queue: name) }
             guard !items.isEmpty else { continue }
             try sink.append(CellSnapshotFormat.collectionBytes(name: name, items: items))
             written += 1
@@ -80,6 +84,37 @@ public struct CellSnapshotSource: Sendable {
     }
 
     public static func isUserCollection(_ name: [UInt8]) -> Bool { !name.isEmpty && name.first != 0 }
+
+    /// Whether a collection's canonical name (`account/resource/type/primaryKey`) is a queue's.
+    public static func isQueueCollection(_ name: [UInt8]) -> Bool {
+        let parts = name.split(separator: UInt8(ascii: "/"), maxSplits: 3, omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[2].elementsEqual("lnr".utf8)
+    }
+
+    /// A queue's items with its extents' entries (past the trim point) in place of their index entries.
+    private func stagedForm(of items: [Item], queue: [UInt8]) throws -> [Item] {
+        let indexed = items.compactMap { item in ExtentIndexEntry(sortKey: item.sortKey, value: item.value).map { ($0, item.version) } }
+        guard !indexed.isEmpty else { return items }
+        guard let queueExtents else { throw QueueReadError.missingEntry(sequence: indexed[0].0.firstSequence) }
+        let trimmed = try items.first { $0.sortKey == QueueLayout.headSortKey }.map { try QueueHead(decoding: $0.value) }?.trimmedThrough ?? 0
+        var result = items.filter { QueueLayout.extentFirstSequence($0.sortKey) == nil }
+        for (extent, version) in indexed where extent.lastSequence > trimmed {
+            var next = max(extent.firstSequence, trimmed + 1)
+            while next <= extent.lastSequence {
+                let entries = try queueExtents(extent, next, QueueLimits.readCountMaximum, QueueLimits.readBytesMaximum)
+                guard let last = entries.last, entries.first?.sequence == next else { throw QueueReadError.missingEntry(sequence: next) }
+                for entry in entries {
+                    for (chunk, bytes) in QueueLayout.chunks(of: entry.payload).enumerated() {
+                        let sortKey = QueueLayout.stagedSortKey(sequence: entry.sequence, chunk: chunk)
+                        result.append(Item(sortKey: sortKey, version: version, value: Array(bytes)))
+                    }
+                }
+                next = last.sequence + 1
+            }
+        }
+        result.sort { $0.sortKey.lexicographicallyPrecedes($1.sortKey) }
+        return result
+    }
 }
 
 extension PageCellState {

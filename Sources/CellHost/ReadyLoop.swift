@@ -232,6 +232,24 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
         startSync(force: host.isStopping)
     }
 
+    /// Writes of the node's own about a cell's items (its queues' extents
+    /// replacing staged entries): they change how the state is kept, not what
+    /// it is, so they go to the store like an apply's, between applies, after
+    /// the host has kept pre-images for a snapshot being written.
+    public func commitLocal(_ updates: [ItemUpdate], of hosted: Host.Hosted) {
+        guard !halted, !updates.isEmpty else { return }
+        precondition(!hosted.stateMachine.hasPendingWrites, "local writes between applying entries and handing over their writes")
+        host.willHandOver(updates, of: hosted)
+        let cell = hosted.cell
+        store.commitGroup(updates: updates, logChanges: [], lazy: true) { [self] result in
+            guard case .failure(let error) = result else { return }
+            host.onHostThread { [self] in
+                if host.isStopping, case StorageError.closed = error { return }
+                fail(error, cell: cell)
+            }
+        }
+    }
+
     // MARK: Applying
 
     /// Applies the committed entries into the page store, then hands their

@@ -28,6 +28,9 @@ public enum TesseraClientError: Error, Sendable, Equatable, CustomStringConverti
     /// A program, or one invocation of it, failed in a way the kind names;
     /// retrying the same call will fail the same way.
     case program(ProgramFailure, String)
+    /// A queue operation was refused in a way the kind names (fenced, trimmed,
+    /// a lease held by another); nothing was changed.
+    case queue(QueueFailure, String)
 
     public var description: String {
         switch self {
@@ -41,6 +44,7 @@ public enum TesseraClientError: Error, Sendable, Equatable, CustomStringConverti
         case .unauthenticated(let message): "not authenticated: \(message)"
         case .forbidden(let message): "forbidden: \(message)"
         case .program(let failure, let message): "\(failure.rawValue): \(message)"
+        case .queue(let failure, let message): "\(failure.rawValue): \(message)"
         }
     }
 
@@ -49,7 +53,8 @@ public enum TesseraClientError: Error, Sendable, Equatable, CustomStringConverti
         switch self {
         case .badRequest(let message), .timeout(let message, _), .unavailable(let message),
              .internalError(let message), .outcomeUnknown(let message), .protocolError(let message),
-             .throttled(let message), .unauthenticated(let message), .forbidden(let message), .program(_, let message):
+             .throttled(let message), .unauthenticated(let message), .forbidden(let message), .program(_, let message),
+             .queue(_, let message):
             message
         }
     }

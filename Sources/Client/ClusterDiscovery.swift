@@ -86,6 +86,10 @@ extension ClientResponse.Body {
         case .programDeployed: "a deployed program"
         case .programs: "a program list"
         case .invoked: "an invocation result"
+        case .queueOutcome: "a queue outcome"
+        case .queueEntries: "queue entries"
+        case .queueStatus: "a queue status"
+        case .queuePosition: "a queue position"
         }
     }
 }

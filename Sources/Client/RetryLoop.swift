@@ -157,7 +157,11 @@ extension TesseraClient {
                         router.forgetLeader(memberID, of: cell)
                         await refreshTable(preferring: endpoint, deadline: deadline)
                         cursor.advance()
-                    case .invalidProgram, .programTrapped, .limitExceeded, .notFound:
+                    case .notFound:
+                        throw TesseraClientError.queue(.unknownQueue, "\(operation): \(message)")
+                    case .trimmed:
+                        throw TesseraClientError.queue(.trimmed, "\(operation): \(message)")
+                    case .invalidProgram, .programTrapped, .limitExceeded:
                         // Only program requests get these; a node sending one here is not following the protocol.
                         throw TesseraClientError.protocolError("\(operation): \(memberID) answered \(code): \(message)")
                     }

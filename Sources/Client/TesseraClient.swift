@@ -23,7 +23,7 @@ public final class TesseraClient: Sendable {
     let pool: ConnectionPool
     let router: Router
     let seeds: [Endpoint]
-    private let sequences = SequenceTracker()
+    let sequences = SequenceTracker()
     private let group: any EventLoopGroup
     private let ownsGroup: Bool
     private let closed = Mutex(false)

@@ -76,6 +76,13 @@ public enum ClusterConnection {
             case .notFound: ExitStatus.notFound
             }
             return commandFailure(error.description, status: status)
+        case .queue(let failure, _):
+            let status = switch failure {
+            case .unknownQueue, .trimmed: ExitStatus.notFound
+            case .fenced, .leaseHeld, .leaseExpired: ExitStatus.conditionFailed
+            case .badSequence: ExitStatus.badInput
+            }
+            return commandFailure(error.description, status: status)
         }
     }
 }

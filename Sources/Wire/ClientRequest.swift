@@ -1,3 +1,4 @@
+import Cell
 import Storage
 /// How fresh a read must be.
 public enum ReadConsistency: UInt8, Sendable, Equatable, CaseIterable {
@@ -53,6 +54,12 @@ public struct ClientRequest: Sendable, Equatable {
         case invokeProgram(account: String, name: String, export: String, arguments: [Int64])
         case listPrograms(account: String)
         case removeProgram(account: String, name: String)
+        /// An operation on the queue `queue` (`account/resource/lnr/name`), applied once like a write.
+        case queueWrite(clientID: UInt64, sequence: UInt64, acknowledgedBelow: UInt64, queue: String, operation: QueueOperation)
+        /// Entries from `from` (the first available when nil), at most `maximum`.
+        case queueRead(queue: String, from: UInt64?, maximum: UInt32, consistency: ReadConsistency)
+        case queueStatus(queue: String, consistency: ReadConsistency)
+        case queuePosition(queue: String, group: String, consistency: ReadConsistency)
     }
 
     public var id: UInt64
@@ -139,6 +146,28 @@ public struct ClientRequest: Sendable, Equatable {
             writer.append(UInt8(13))
             writer.appendString(account)
             writer.appendString(name)
+        case .queueWrite(let clientID, let sequence, let acknowledgedBelow, let queue, let operation):
+            writer.append(UInt8(14))
+            writer.append(clientID)
+            writer.append(sequence)
+            writer.append(acknowledgedBelow)
+            writer.appendString(queue)
+            writer.appendBlob(operation.encoded())
+        case .queueRead(let queue, let from, let maximum, let consistency):
+            writer.append(UInt8(15))
+            writer.appendString(queue)
+            writer.appendOptional(from)
+            writer.append(maximum)
+            writer.append(consistency.rawValue)
+        case .queueStatus(let queue, let consistency):
+            writer.append(UInt8(16))
+            writer.appendString(queue)
+            writer.append(consistency.rawValue)
+        case .queuePosition(let queue, let group, let consistency):
+            writer.append(UInt8(17))
+            writer.appendString(queue)
+            writer.appendString(group)
+            writer.append(consistency.rawValue)
         }
     }
 
@@ -210,6 +239,27 @@ public struct ClientRequest: Sendable, Equatable {
         case 13:
             body = .removeProgram(account: try reader.readString("account", maximum: 256),
                                   name: try reader.readString("program name", maximum: 1024))
+        case 14:
+            let clientID = try reader.read(UInt64.self, "client id")
+            let sequence = try reader.read(UInt64.self, "sequence")
+            let acknowledgedBelow = try reader.read(UInt64.self, "acknowledged-below")
+            let queue = try reader.readString("queue key", maximum: Self.keyBytesMaximum)
+            let bytes = try reader.readBlob("queue operation", maximum: Self.valueBytesMaximum)
+            let operation: QueueOperation
+            do { operation = try QueueOperation(decoding: bytes) } catch { throw WireError("queue operation: \(error.reason)") }
+            body = .queueWrite(clientID: clientID, sequence: sequence, acknowledgedBelow: acknowledgedBelow, queue: queue, operation: operation)
+        case 15:
+            body = .queueRead(queue: try reader.readString("queue key", maximum: Self.keyBytesMaximum),
+                              from: try reader.readOptional(UInt64.self, "first sequence"),
+                              maximum: try reader.read(UInt32.self, "entry count"),
+                              consistency: try Self.readConsistency(&reader))
+        case 16:
+            body = .queueStatus(queue: try reader.readString("queue key", maximum: Self.keyBytesMaximum),
+                                consistency: try Self.readConsistency(&reader))
+        case 17:
+            body = .queuePosition(queue: try reader.readString("queue key", maximum: Self.keyBytesMaximum),
+                                  group: try reader.readString("consumer group", maximum: 1024),
+                                  consistency: try Self.readConsistency(&reader))
         default:
             throw WireError("unknown request kind \(kind)")
         }

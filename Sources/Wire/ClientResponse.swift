@@ -1,3 +1,4 @@
+import Cell
 /// One item of a query page or a get.
 public struct WireItem: Sendable, Equatable {
     public var sortKey: [UInt8]
@@ -47,8 +48,10 @@ public enum WireErrorCode: UInt8, Sendable, Equatable, CaseIterable {
     case programTrapped = 13
     /// The invocation went past a limit the message names; its host calls made so far stand.
     case limitExceeded = 14
-    /// What the request names does not exist (a program).
+    /// What the request names does not exist (a program, a queue).
     case notFound = 15
+    /// The queue entries asked for were trimmed (the message names the first still readable).
+    case trimmed = 16
 }
 
 /// A node's answer to one request.
@@ -73,6 +76,11 @@ public struct ClientResponse: Sendable, Equatable {
         case programDeployed(WireProgram)
         case programs([WireProgram])
         case invoked(WireInvocation)
+        case queueOutcome(QueueOutcome)
+        case queueEntries(WireQueueEntries)
+        case queueStatus(WireQueueStatus)
+        /// A consumer group's committed position; nil when it never committed.
+        case queuePosition(UInt64?)
     }
 
     public var id: UInt64
@@ -139,6 +147,18 @@ public struct ClientResponse: Sendable, Equatable {
         case .invoked(let invocation):
             writer.append(UInt8(14))
             invocation.encode(into: &writer)
+        case .queueOutcome(let outcome):
+            writer.append(UInt8(15))
+            writer.appendBlob(outcome.encoded())
+        case .queueEntries(let entries):
+            writer.append(UInt8(16))
+            entries.encode(into: &writer)
+        case .queueStatus(let status):
+            writer.append(UInt8(17))
+            status.encode(into: &writer)
+        case .queuePosition(let position):
+            writer.append(UInt8(18))
+            writer.appendOptional(position)
         }
     }
 
@@ -189,6 +209,15 @@ public struct ClientResponse: Sendable, Equatable {
             body = .programs(programs)
         case 14:
             body = .invoked(try WireInvocation(from: &reader))
+        case 15:
+            let bytes = try reader.readBlob("queue outcome", maximum: 1 << 16)
+            do { body = .queueOutcome(try QueueOutcome(decoding: bytes)) } catch { throw WireError("queue outcome: \(error.reason)") }
+        case 16:
+            body = .queueEntries(try WireQueueEntries(from: &reader))
+        case 17:
+            body = .queueStatus(try WireQueueStatus(from: &reader))
+        case 18:
+            body = .queuePosition(try reader.readOptional(UInt64.self, "queue position"))
         default:
             throw WireError("unknown response kind \(kind)")
         }

@@ -75,6 +75,7 @@ extension Shard {
     }
 
     private func readPageStore(_ read: CellRead, from hosted: ShardCell) throws -> ClientResponse.Body {
+        if let answer = try answerQueueRead(read, from: hosted) { return answer }
         switch read {
         case .get(let key):
             return .item(try hosted.stateMachine.read(key).map { WireItem(sortKey: $0.sortKey, value: $0.value, version: $0.version) })
@@ -92,6 +93,8 @@ extension Shard {
                 items.append(WireItem(sortKey: item.sortKey, value: item.value, version: item.version))
             }
             return .page(items: items, more: page.more)
+        case .queueEntries, .queueStatus, .queuePosition:
+            preconditionFailure("queue reads are answered above")
         }
     }
 

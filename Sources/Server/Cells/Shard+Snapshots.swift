@@ -133,7 +133,12 @@ extension Shard {
             !hosted.stateMachine.hasPendingWrites else { return }
         let build = SnapshotBuild(cell: hosted.cell, index: hosted.stateMachine.appliedIndex)
         hosted.snapshotBuild = build
-        let source = hosted.stateMachine.snapshotSource
+        var withExtents = hosted.stateMachine.snapshotSource
+        let extents = services.extents
+        withExtents.queueExtents = { extent, from, count, bytes in
+            try extents.entries(extent, from: from, countMaximum: count, bytesMaximum: bytes)
+        }
+        let source = withExtents
         let files = services.snapshotFiles
         services.snapshotQueue.async { [self] in
             let result = Result { try files.writeOutgoing(build, from: source) }

@@ -179,6 +179,7 @@ final class Shard: ReadyLoopHost, @unchecked Sendable {
     }
 
     func didApply(_ entry: LogEntry, outcome: (command: CellCommand, result: CellCommandResult)?, in hosted: ShardCell) {
+        if let (command, result) = outcome { noteQueueOutcome(command, result, cell: hosted.cell) }
         guard let pending = hosted.takePendingWrite(at: entry.index) else { return }
         if let (command, result) = outcome, command.clientID == pending.command.clientID,
             command.sequence == pending.command.sequence {
@@ -248,6 +249,7 @@ final class Shard: ReadyLoopHost, @unchecked Sendable {
         case .applied(let version): .written(version: version)
         case .conditionFailed(let write, let version): .conditionFailed(write: UInt32(write), currentVersion: version)
         case .expired: .error(.expired, "the request was retried after its client declared it finished; its outcome is unknown")
+        case .queue(let outcome): .queueOutcome(outcome)
         }
     }
 

@@ -18,6 +18,10 @@ struct Responder: Sendable {
 enum CellRead {
     case get(ItemKey)
     case query(collection: [UInt8], from: [UInt8]?, to: [UInt8]?, reverse: Bool, limit: Int, after: [UInt8]?)
+    /// Queue entries from `from` (the first available when nil); `name` is the queue's key, for messages.
+    case queueEntries(queue: [UInt8], name: String, from: UInt64?, maximum: Int)
+    case queueStatus(queue: [UInt8], name: String)
+    case queuePosition(queue: [UInt8], name: String, group: String)
 }
 
 /// One replica a shard hosts: the ready loop's cell, with the client

@@ -43,6 +43,10 @@ public struct NodeConfiguration: Sendable {
     /// Threads that run invocations (a host call blocks one until the cluster
     /// answers); up to 1,024 more invocations wait, then the node answers overloaded.
     public var invocationThreads = 32
+    /// Where queue extents are written (`--lnr-dir`, which may be on an HDD); nil: `lnr` in the data directory.
+    public var lnrDirectory: String?
+    /// Staged bytes of one queue that are gathered into one extent (1 to 32 MiB).
+    public var extentTargetBytes = 16 << 20
 
     public init(memberID: String, listenAddress: String, members: [Member], dataDirectory: String) {
         self.memberID = memberID

@@ -1,5 +1,8 @@
 import Cell
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import Storage
@@ -15,11 +18,15 @@ final class NodeServices: Sendable {
     let logger: Logger
     let transport: PeerLinks
     let snapshotFiles: SnapshotFiles
+    /// The node's queue extents (the lnr store).
+    let extents: QueueExtents
     /// Builds snapshot files from the page store, off the shards' loops, one at a time.
     let snapshotQueue = DispatchQueue(label: "tessera.snapshots")
 
     init(layout: ClusterLayout, store: Store, hostedCells: Set<UInt64>, cellOptions: CellOptions,
-         compactionInterval: UInt64, logger: Logger, transport: PeerLinks, snapshotFiles: SnapshotFiles) {
+         compactionInterval: UInt64, logger: Logger, transport: PeerLinks, snapshotFiles: SnapshotFiles,
+         extents: QueueExtents) {
+        self.extents = extents
         self.layout = layout
         self.store = store
         self.hostedCells = hostedCells
@@ -34,5 +41,14 @@ final class NodeServices: Sendable {
     /// stopped (SIGSTOP), which is what makes a paused leader's lease expire.
     @Sendable func clock() -> Instant {
         Instant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds))
+    }
+
+    /// Milliseconds since 1970 on this node's wall clock: what judges a queue's
+    /// lease when this node leads the queue's cell (leases outlive leaders,
+    /// so they cannot be on a monotonic clock of one process).
+    @Sendable func wallClockMilliseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return UInt64(time.tv_sec) * 1_000 + UInt64(time.tv_nsec) / 1_000_000
     }
 }

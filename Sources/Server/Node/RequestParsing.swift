@@ -46,6 +46,7 @@ extension ClusterLayout {
             for (number, write) in writes.enumerated() {
                 let key: Key
                 do { key = try Key(parsing: write.key) } catch { return .failure(ParseFailure("write #\(number + 1): \(error)")) }
+                if let refusal = Self.refusalOfQueueKey(key) { return .failure(ParseFailure("write #\(number + 1): \(refusal)")) }
                 let keyCell = self.cell(of: key)
                 if let cell, cell != keyCell {
                     return .failure(ParseFailure("write #\(number + 1): key \(write.key) is in another cell than \(firstKey); a request's keys must share a cell (one primary key always does)"))
@@ -74,12 +75,14 @@ extension ClusterLayout {
         case .get(let text, let consistency):
             let key: Key
             do { key = try Key(parsing: text) } catch { return .failure(ParseFailure("key: \(error)")) }
+            if let refusal = Self.refusalOfQueueKey(key) { return .failure(ParseFailure("key: \(refusal)")) }
             let item = ItemKey(collection: key.canonicalCollectionBytes, sortKey: key.sortKey)
             return .success(ParsedRequest(operation: .read(.get(item), consistency: consistency), cell: cell(of: key),
                                           account: key.account, accounts: [key.account], units: 1))
         case .query(let text, let from, let to, let reverse, let limit, let after, let consistency):
             let key: Key
             do { key = try Key(parsing: text) } catch { return .failure(ParseFailure("collection: \(error)")) }
+            if let refusal = Self.refusalOfQueueKey(key) { return .failure(ParseFailure("collection: \(refusal)")) }
             guard key.sortKey.isEmpty else {
                 return .failure(ParseFailure("collection: \(text) has a sort key; a query names a collection (account/resource/type/primaryKey)"))
             }
@@ -89,9 +92,14 @@ extension ClusterLayout {
             return .success(ParsedRequest(operation: .read(read, consistency: consistency), cell: cell(of: key),
                                           account: key.account, accounts: [key.account], units: 1))
         case .clusterInfo, .nodeStatus, .whoAmI, .createAccessKey, .listAccessKeys, .revokeAccessKey,
-             .deployProgram, .invokeProgram, .listPrograms, .removeProgram:
-            return .failure(ParseFailure("not a cell request"))
+             .deployProgram, .invokeProgram, .listPrograms, .removeProgram, .queueWrite, .queueRead, .queueStatus, .queuePosition:
+            return .failure(ParseFailure("not an item request"))
         }
+    }
+
+    /// Items are `rnd`: an `lnr` key names a queue, reached through the queue operations.
+    static func refusalOfQueueKey(_ key: Key) -> String? {
+        key.type == .lnr ? "\(key.text) is a queue (type lnr): use the queue operations (tessera queue), not item reads and writes" : nil
     }
 }
 

@@ -49,14 +49,18 @@ extension TesseraNode: RequestRouter {
             Task { responder.send(await programs.list(account: account, by: subject)) }
         case .removeProgram(let account, let name):
             Task { responder.send(await programs.remove(account: account, name: name, by: subject)) }
-        case .write, .get, .query:
+        case .write, .get, .query, .queueWrite, .queueRead, .queueStatus, .queuePosition:
             serveCellRequest(body, as: subject, responder: responder)
         }
     }
 
     private func serveCellRequest(_ body: ClientRequest.Body, as subject: Subject, responder: Responder) {
         let parsed: ParsedRequest
-        switch layout.parse(body) {
+        let parsing = switch body {
+        case .queueWrite, .queueRead, .queueStatus, .queuePosition: layout.parseQueue(body, nowMilliseconds: services.wallClockMilliseconds())
+        default: layout.parse(body)
+        }
+        switch parsing {
         case .failure(let failure): return responder.send(.error(.badRequest, failure.message))
         case .success(let success): parsed = success
         }

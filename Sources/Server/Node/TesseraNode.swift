@@ -86,13 +86,25 @@ public final class TesseraNode: Service, PeerDispatcher, @unchecked Sendable {
         }
         let links = PeerLinks(layout: layout, group: transport, logger: logger, security: security)
         let snapshotFiles = try SnapshotFiles(directory: configuration.dataDirectory + "/snapshots")
+        let extents = try QueueExtents(path: configuration.lnrDirectory ?? configuration.dataDirectory + "/lnr", store: store,
+                                       cellDepth: configuration.cellDepth, targetBytes: configuration.extentTargetBytes, logger: logger)
         services = NodeServices(layout: layout, store: store, hostedCells: hostedCells(), cellOptions: CellOptions(),
                                 compactionInterval: configuration.compactionInterval, logger: logger, transport: links,
-                                snapshotFiles: snapshotFiles)
+                                snapshotFiles: snapshotFiles, extents: extents)
         let loops = Array(group.makeIterator())
         shards = loops.enumerated().map { Shard(index: $0.offset, loop: $0.element, services: services) }
+        extents.commit.withLock { [shards] commit in
+            commit = { cell, updates, then in
+                let shard = shards[Int(cell % UInt64(shards.count))]
+                shard.loop.execute {
+                    shard.commitLocal(updates, cell: cell)
+                    then()
+                }
+            }
+        }
         do {
             try await restoreCells()
+            extents.start()
             let (host, port) = try NodeAddress.parse(configuration.listenAddress)
             let server = try await ServerBootstrap(group: transport)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -124,6 +136,7 @@ public final class TesseraNode: Service, PeerDispatcher, @unchecked Sendable {
             await systemClient.close()
             try? await server.close()
             await drainShards()
+            extents.stop()
             await links.stop()
             try store.close()
             logger.info("node stopped")
@@ -133,6 +146,7 @@ public final class TesseraNode: Service, PeerDispatcher, @unchecked Sendable {
             programs.stop()
             await systemClient.close()
             await links.stop()
+            extents.stop()
             try? store.close()
             try? await transport.shutdownGracefully()
             try? await group.shutdownGracefully()
