@@ -65,9 +65,9 @@ extension TesseraClient {
         switch try await queueWrite(queue, .append(payload: payload, leader: leader), operation) {
         case .appended(let sequence): return sequence
         case .fenced(let current, let deadline?):
-            throw TesseraClientError.queue(.fenced, "\(operation): fenced: the lease of leader \(current ?? "?") ran out at \(Self.timeText(deadline)); take it again before writing")
+            throw TesseraClientError.queue(.fenced, "\(operation): the lease of leader \(current ?? "?") ran out at \(Self.timeText(deadline)); take it again before writing")
         case .fenced(let current, nil):
-            throw TesseraClientError.queue(.fenced, "\(operation): fenced: the queue's leader is \(current ?? "nobody (none was set)"), not \(leader ?? "?")")
+            throw TesseraClientError.queue(.fenced, "\(operation): the queue's leader is \(current ?? "nobody (none was set)"), not \(leader ?? "?")")
         case let other: throw Self.unexpected(other, operation)
         }
     }
@@ -83,12 +83,12 @@ extension TesseraClient {
 
     /// Takes the lease for `holder` for `seconds`, unless another holder's lease still runs.
     public func takeQueueLease(_ queue: Key, holder: String, seconds: Double) async throws -> QueueLease {
-        try await lease(queue, .takeLease(holder: holder, milliseconds: Self.milliseconds(seconds)), "take the lease of \(abbreviated(queue.text))")
+        try await lease(queue, .takeLease(holder: holder, milliseconds: Self.milliseconds(seconds)), holder, "take the lease of \(abbreviated(queue.text))")
     }
 
     /// Extends `holder`'s running lease to `seconds` from now.
     public func renewQueueLease(_ queue: Key, holder: String, seconds: Double) async throws -> QueueLease {
-        try await lease(queue, .renewLease(holder: holder, milliseconds: Self.milliseconds(seconds)), "renew the lease of \(abbreviated(queue.text))")
+        try await lease(queue, .renewLease(holder: holder, milliseconds: Self.milliseconds(seconds)), holder, "renew the lease of \(abbreviated(queue.text))")
     }
 
     /// Forgets every entry through `sequence`; returns the trim point.
@@ -160,14 +160,16 @@ extension TesseraClient {
 
     // MARK: - Helpers
 
-    private func lease(_ queue: Key, _ change: QueueOperation, _ operation: String) async throws -> QueueLease {
+    private func lease(_ queue: Key, _ change: QueueOperation, _ asker: String, _ operation: String) async throws -> QueueLease {
         switch try await queueWrite(queue, change, operation) {
         case .leaseGranted(let holder, let deadline): return QueueLease(holder: holder, deadlineMilliseconds: deadline)
         case .leaseHeld(let holder, let deadline):
             throw TesseraClientError.queue(.leaseHeld, "\(operation): \(holder) holds the lease until \(Self.timeText(deadline))")
+        case .leaseExpired(let holder?, let deadline) where holder == asker:
+            throw TesseraClientError.queue(.leaseExpired, "\(operation): \(holder)'s lease ran out at \(Self.timeText(deadline)); take it again")
         case .leaseExpired(let holder, let deadline):
-            let whose = holder.map { "\($0)'s lease" } ?? "the lease"
-            throw TesseraClientError.queue(.leaseExpired, "\(operation): \(whose) ran out at \(Self.timeText(deadline)); take it again")
+            let current = holder.map { "the lease is \($0)'s (until \(Self.timeText(deadline)))" } ?? "nobody holds the lease"
+            throw TesseraClientError.queue(.leaseExpired, "\(operation): \(current), not \(asker)'s; take it first")
         case let other: throw Self.unexpected(other, operation)
         }
     }

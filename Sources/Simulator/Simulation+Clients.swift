@@ -89,6 +89,11 @@ extension Simulation {
                 violation("client \(clientIndex): cell \(current.request.cell) answered its current request as expired")
                 finish(clientIndex, current, input: input, outcome: .unknown)
                 return
+            case .queue(let outcome):
+                // The simulated clients send register writes only.
+                violation("client \(clientIndex): cell \(current.request.cell) answered a register write with a queue outcome \(outcome)")
+                finish(clientIndex, current, input: input, outcome: .unknown)
+                return
             }
             finish(clientIndex, current, input: input, outcome: .ok(output, returnedAt: Int(now)))
         case .value(let value):

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Server
 import CommandSupport
 import Foundation
 import Placement
@@ -42,6 +43,10 @@ struct DevCommand: AsyncParsableCommand {
     @OptionGroup(title: "Memory (passed to every node)")
     var cache: CacheOptions
 
+    @Option(name: .customLong("extent-bytes"),
+            help: "Staged payload bytes of one queue each node gathers into one extent: 1MiB to 32MiB (extents go to lnr in each node's folder).")
+    var extentBytes = ByteCount(NodeConfiguration.extentTargetBytesDefault)
+
     @Flag(name: .customLong("insecure-plaintext"),
           help: "Links without TLS (by default the cluster makes a CA and certificates under <data-dir>/dev/credentials).")
     var insecurePlaintext = false
@@ -49,6 +54,9 @@ struct DevCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...9).contains(nodes) else { throw ValidationError("--nodes must be 1 to 9") }
         guard (1...65_000).contains(basePort) else { throw ValidationError("--base-port must be 1 to 65000") }
+        guard (1 << 20...32 << 20).contains(extentBytes.bytes) else {
+            throw ValidationError("--extent-bytes takes 1MiB to 32MiB, not \(extentBytes)")
+        }
     }
 
     func run() async throws {
@@ -73,7 +81,8 @@ struct DevCommand: AsyncParsableCommand {
         let depth = try cluster.cellDepth(requested: cellDepth)
         let supervisor = try NodeSupervisor(cluster: cluster, members: members, cellDepth: depth,
                                             replicas: replicas, logLevel: logLevel,
-                                            serveArguments: accountRates.serveArguments + cache.serveArguments,
+                                            serveArguments: accountRates.serveArguments + cache.serveArguments
+                                                + ["--extent-bytes", "\(extentBytes.bytes)"],
                                             insecurePlaintext: insecurePlaintext)
         writeLine("Tessera dev cluster: \(members.count) nodes, \(replicas) replicas per cell, "
             + "\(supervisor.shards) event loop\(supervisor.shards == 1 ? "" : "s") per node, data in \(cluster.folder)")

@@ -60,6 +60,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Programs (the VM)")
     var programs: ProgramLimitOptions
 
+    @OptionGroup(title: "Queues (lnr)")
+    var queues: QueueStorageOptions
+
     func run() async throws {
         returnLargeBuffersToTheSystem()
         let level = try LogLevelOption.parse(logLevel)
@@ -91,6 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.cacheBytes = cache.cacheBytes.bytes
         configuration.machineLimits = programs.limits
         configuration.invocationThreads = programs.invocationThreads
+        queues.apply(to: &configuration)
         configuration.tls = try tls.credentials(nodeID: nodeID)
         let node: TesseraNode
         do {

@@ -29,7 +29,7 @@ struct Tessera: AsyncParsableCommand {
         subcommands: [
             DevCommand.self, ServeCommand.self, StatusCommand.self,
             PutCommand.self, GetCommand.self, DeleteCommand.self, QueryCommand.self, CasCommand.self,
-            LocateCommand.self, AuthCommand.self, WasmCommand.self, CredentialsCommand.self, SimulateCommand.self, ExploreCommand.self,
+            LocateCommand.self, QueueCommand.self, AuthCommand.self, WasmCommand.self, CredentialsCommand.self, SimulateCommand.self, ExploreCommand.self,
         ]
     )
 }

@@ -46,7 +46,8 @@ public struct NodeConfiguration: Sendable {
     /// Where queue extents are written (`--lnr-dir`, which may be on an HDD); nil: `lnr` in the data directory.
     public var lnrDirectory: String?
     /// Staged bytes of one queue that are gathered into one extent (1 to 32 MiB).
-    public var extentTargetBytes = 16 << 20
+    public var extentTargetBytes = Self.extentTargetBytesDefault
+    public static let extentTargetBytesDefault = 16 << 20
 
     public init(memberID: String, listenAddress: String, members: [Member], dataDirectory: String) {
         self.memberID = memberID
