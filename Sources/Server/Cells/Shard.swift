@@ -174,6 +174,8 @@ final class Shard: ReadyLoopHost, @unchecked Sendable {
         // A build under way reads a state this install replaces.
         hosted.snapshotBuild?.cancel()
         hosted.snapshotBuild = nil
+        // The cell's queues come back staged: what this node had gathered of them no longer counts.
+        services.extents.forgetCell(hosted.cell)
         // Writes proposed here may still commit under the leader that sent it: their outcome is unknown.
         hosted.answerAllPendingWrites(Self.outcomeUnknown)
     }

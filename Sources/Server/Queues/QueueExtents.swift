@@ -72,6 +72,13 @@ final class QueueExtents: Sendable {
         thread.async { [self] in sweep(queue) }
     }
 
+    /// A leader's snapshot replaced the cell's items: its queues are staged again, from what the snapshot holds.
+    func forgetCell(_ cell: UInt64) {
+        activity.withLock { activity in
+            for (queue, entry) in activity where entry.cell == cell { activity[queue]?.gatheredThrough = nil }
+        }
+    }
+
     // MARK: Life
 
     /// Removes extents a crash left unlisted, then looks at idle queues every second.
