@@ -21,7 +21,7 @@ struct TesseraBench: AsyncParsableCommand {
             `peers` and `cluster` start or reach nodes of the `tessera` executable beside
             this one.
             """,
-        subcommands: [KeyspaceBenchCommand.self, StorageBenchCommand.self, CellsBenchCommand.self, ClusterBenchCommand.self, PeersBenchCommand.self, RestartBenchCommand.self, WasmBenchCommand.self]
+        subcommands: [KeyspaceBenchCommand.self, StorageBenchCommand.self, CellsBenchCommand.self, ClusterBenchCommand.self, PeersBenchCommand.self, RestartBenchCommand.self, WasmBenchCommand.self, QueueBenchCommand.self]
     )
 }
 

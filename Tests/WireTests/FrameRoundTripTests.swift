@@ -122,6 +122,10 @@ import Wire
             case .invokeProgram: return ["invoke program"]
             case .listPrograms: return ["list programs"]
             case .removeProgram: return ["remove program"]
+            case .queueWrite: return ["queue write"]
+            case .queueRead(_, let from, _, _): return ["queue read", "queue from \(from != nil)"]
+            case .queueStatus: return ["queue status request"]
+            case .queuePosition: return ["queue position request"]
             }
         case .response(let response):
             switch response.body {
@@ -139,6 +143,10 @@ import Wire
             case .programDeployed: return ["program deployed"]
             case .programs: return ["programs"]
             case .invoked: return ["invoked"]
+            case .queueOutcome: return ["queue outcome"]
+            case .queueEntries: return ["queue entries"]
+            case .queueStatus: return ["queue status"]
+            case .queuePosition(let position): return ["queue position \(position != nil)"]
             }
         }
     }
@@ -154,5 +162,7 @@ import Wire
         "deploy program", "invoke program", "list programs", "remove program", "program deployed", "programs", "invoked",
         "written", "condition failed", "current version true", "current version false", "item true", "item false", "page",
         "leader true", "leader false", "cluster info", "node status",
+        "queue write", "queue read", "queue from true", "queue from false", "queue status request", "queue position request",
+        "queue outcome", "queue entries", "queue status", "queue position true", "queue position false",
     ] + WireErrorCode.allCases.map { "error \($0)" })
 }

@@ -108,7 +108,7 @@ struct RandomFrames {
 
     mutating func request() -> ClientRequest {
         let body: ClientRequest.Body
-        switch int(0...12) {
+        switch int(0...16) {
         case 0:
             body = .write(clientID: u64(), sequence: u64(), acknowledgedBelow: u64(),
                           writes: (0..<int(0...4)).map { _ in write() })
@@ -127,9 +127,42 @@ struct RandomFrames {
                                       arguments: (0..<int(0...3)).map { _ in Int64(bitPattern: u64()) })
         case 10: body = .listPrograms(account: string(upTo: 12))
         case 11: body = .removeProgram(account: string(upTo: 12), name: string(upTo: 12))
+        case 12: body = .queueWrite(clientID: u64(), sequence: u64(), acknowledgedBelow: u64(), queue: string(upTo: 20),
+                                    operation: queueOperation())
+        case 13: body = .queueRead(queue: string(upTo: 20), from: bool() ? u64() : nil, maximum: u32(), consistency: consistency())
+        case 14: body = .queueStatus(queue: string(upTo: 20), consistency: consistency())
+        case 15: body = .queuePosition(queue: string(upTo: 20), group: string(upTo: 8), consistency: consistency())
         default: body = .nodeStatus
         }
         return ClientRequest(id: u64(), body: body)
+    }
+
+    mutating func queueOperation() -> QueueOperation {
+        switch int(0...5) {
+        case 0: .append(payload: bytes(upTo: 16), leader: bool() ? string(upTo: 6) : nil)
+        case 1: .setLeader(string(upTo: 6), expected: bool() ? string(upTo: 6) : nil)
+        case 2: .takeLease(holder: string(upTo: 6), milliseconds: u64())
+        case 3: .renewLease(holder: string(upTo: 6), milliseconds: u64())
+        case 4: .trim(through: u64())
+        default: .commit(group: string(upTo: 6), sequence: u64())
+        }
+    }
+
+    mutating func queueOutcome() -> QueueOutcome {
+        let name: String? = bool() ? string(upTo: 6) : nil
+        switch int(0...10) {
+        case 0: return .appended(sequence: u64())
+        case 1: return .fenced(current: name, leaseDeadlineMilliseconds: bool() ? u64() : nil)
+        case 2: return .leaderSet(previous: name)
+        case 3: return .leaderMismatch(current: name)
+        case 4: return .leaseGranted(holder: string(upTo: 6), deadlineMilliseconds: u64())
+        case 5: return .leaseHeld(holder: string(upTo: 6), deadlineMilliseconds: u64())
+        case 6: return .leaseExpired(holder: name, deadlineMilliseconds: u64())
+        case 7: return .trimmed(through: u64())
+        case 8: return .committed(sequence: u64())
+        case 9: return .badSequence(sequence: u64(), last: u64())
+        default: return .unknownQueue
+        }
     }
 
     mutating func write() -> WireWrite {
@@ -147,7 +180,7 @@ struct RandomFrames {
 
     mutating func response() -> ClientResponse {
         let body: ClientResponse.Body
-        switch int(0...13) {
+        switch int(0...17) {
         case 0: body = .written(version: u64())
         case 1: body = .conditionFailed(write: u32(), currentVersion: bool() ? u64() : nil)
         case 2: body = .item(bool() ? item() : nil)
@@ -163,6 +196,12 @@ struct RandomFrames {
         case 12: body = .invoked(WireInvocation(node: string(upTo: 8), results: (0..<int(0...2)).map { _ in Int64(bitPattern: u64()) },
                                                 fuelUsed: u64(), hostCalls: u32(), elapsedMicroseconds: u64(),
                                                 logs: (0..<int(0...2)).map { _ in string(upTo: 12) }))
+        case 13: body = .queueOutcome(queueOutcome())
+        case 14: body = .queueEntries(WireQueueEntries(entries: (0..<int(0...3)).map { _ in (u64(), bytes(upTo: 12)) },
+                                                       firstAvailable: u64(), lastSequence: u64()))
+        case 15: body = .queueStatus(WireQueueStatus(lastSequence: u64(), trimmedThrough: u64(), leader: bool() ? string(upTo: 6) : nil,
+                                                     leaseHolder: bool() ? string(upTo: 6) : nil, leaseDeadlineMilliseconds: u64()))
+        case 16: body = .queuePosition(bool() ? u64() : nil)
         default: body = .nodeStatus(nodeStatus())
         }
         return ClientResponse(id: u64(), body: body)
