@@ -55,16 +55,16 @@ import Wire
                 $0.append(UInt32(1)); $0.append(UInt64(42)); $0.append(UInt64(1)); $0.append(UInt8(3)); $0.append(UInt64(0))
             }, "unknown entry payload kind 3 at index 42"),
             (request(kind: 0), "unknown request kind 0"),
-            (request(kind: 14), "unknown request kind 14"),
+            (request(kind: 18), "unknown request kind 18"),
             (request(kind: 1) {
                 for _ in 0..<3 { $0.append(UInt64(0)) }
                 $0.append(UInt32(1)); $0.appendString("k"); $0.append(false); $0.append(UInt8(5))
             }, "unknown condition kind 5"),
             (request(kind: 2) { $0.appendString("k"); $0.append(UInt8(2)) }, "unknown read consistency 2"),
             (response(kind: 0), "unknown response kind 0"),
-            (response(kind: 15), "unknown response kind 15"),
+            (response(kind: 19), "unknown response kind 19"),
             (response(kind: 6) { $0.append(UInt8(0)); $0.appendString("") }, "unknown error code 0"),
-            (response(kind: 6) { $0.append(UInt8(16)); $0.appendString("") }, "unknown error code 16"),
+            (response(kind: 6) { $0.append(UInt8(17)); $0.appendString("") }, "unknown error code 17"),
         ]
         for (bytes, reason) in cases {
             #expect(throws: WireError(reason)) { try Frame(body: bytes) }

@@ -44,8 +44,8 @@ extension Shard {
         switch (operation, outcome) {
         case (.append(let payload, _), .appended):
             services.extents.noteAppend(queue, cell: cell, bytes: payload.count)
-        case (.trim, .trimmed):
-            services.extents.noteTrim(queue, cell: cell)
+        case (.trim, .trimmed(let through)):
+            services.extents.noteTrim(queue, cell: cell, through: through)
         default:
             break
         }

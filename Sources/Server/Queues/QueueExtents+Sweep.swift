@@ -15,11 +15,12 @@ extension QueueExtents {
         guard !stopped(), let noted = activity.withLock({ $0[queue] }) else { return }
         do {
             let items = QueueItems(store: store)
-            guard let head = try items.queueHead(queue), head.trimmedThrough > 0 else { return }
+            let trimmedThrough = max(noted.trimmedThrough, try items.queueHead(queue)?.trimmedThrough ?? 0)
+            guard trimmedThrough > 0 else { return }
             let version = try items.item(queue, QueueLayout.headSortKey)?.version ?? 0
             let pointer = Pointer(hashing: queue)
             // Staged entries through the trim point.
-            let staged = QueueLayout.stagedRange(from: 0, through: head.trimmedThrough)
+            let staged = QueueLayout.stagedRange(from: 0, through: trimmedThrough)
             var more = true
             while more, !stopped() {
                 let page = try store.readNow {
@@ -34,17 +35,22 @@ extension QueueExtents {
             // Whole extents through the trim point.
             let extents = try store.readNow {
                 try $0.query(pointer: pointer, QueryRange(from: QueueLayout.extentSortKey(firstSequence: 0),
-                                                          to: QueueLayout.extentSortKey(firstSequence: head.trimmedThrough),
+                                                          to: QueueLayout.extentSortKey(firstSequence: trimmedThrough),
                                                           limit: 10_000))
             }
             for item in extents.items {
                 guard let extent = ExtentIndexEntry(sortKey: item.sortKey, value: item.value),
-                    extent.lastSequence <= head.trimmedThrough else { continue }
+                    extent.lastSequence <= trimmedThrough else { continue }
                 let record = ExtentRegistry.Record(extentID: extent.extentID, queue: queue,
                                                    firstSequence: extent.firstSequence, lastSequence: extent.lastSequence)
                 let updates = [ItemUpdate(collection: queue, sortKey: item.sortKey, value: nil, version: version),
                                ExtentRegistry.update(record, version: version, remove: true)]
                 removeAfter(noted.cell, updates, extent.extentID)
+            }
+            activity.withLock { activity in
+                guard var entry = activity[queue] else { return }
+                entry.sweptThrough = max(entry.sweptThrough, trimmedThrough)
+                activity[queue] = entry
             }
         } catch {
             logger.error("removing a queue's trimmed entries failed; they stay until its next trim", metadata: [

@@ -30,7 +30,9 @@ final class QueueExtents: Sendable {
         var cell: UInt64
         var stagedBytes = 0
         var since: Double
-        var trimmed = false
+        /// The trim point the cell applied, and how far this node has removed what it covers.
+        var trimmedThrough: UInt64 = 0
+        var sweptThrough: UInt64 = 0
         /// Gathered through this sequence (known after the first gather since start).
         var gatheredThrough: UInt64?
     }
@@ -63,10 +65,11 @@ final class QueueExtents: Sendable {
         if due { thread.async { [self] in gather(queue) } }
     }
 
-    func noteTrim(_ queue: [UInt8], cell: UInt64) {
+    /// The trim point comes with the note: the applied head may not be in the store yet when the sweep reads it.
+    func noteTrim(_ queue: [UInt8], cell: UInt64, through: UInt64) {
         activity.withLock { activity in
             var entry = activity[queue] ?? Activity(cell: cell, since: Self.seconds())
-            entry.trimmed = true
+            entry.trimmedThrough = max(entry.trimmedThrough, through)
             activity[queue] = entry
         }
         thread.async { [self] in sweep(queue) }
@@ -107,10 +110,12 @@ final class QueueExtents: Sendable {
         thread.asyncAfter(deadline: .now() + 1) { [self] in
             guard !stopped() else { return }
             let now = Self.seconds()
-            let idle = activity.withLock { activity in
-                activity.filter { $0.value.stagedBytes > 0 && now - $0.value.since >= Self.idleSeconds }.map(\.key)
+            let (idle, unswept) = activity.withLock { activity in
+                (activity.filter { $0.value.stagedBytes > 0 && now - $0.value.since >= Self.idleSeconds }.map(\.key),
+                 activity.filter { $0.value.sweptThrough < $0.value.trimmedThrough }.map(\.key))
             }
             for queue in idle { gather(queue) }
+            for queue in unswept { sweep(queue) }
             let ticks = ticksSoFar + 1
             if ticks % 30 == 0 { sweepReplaced() }
             scheduleTick(ticks)
