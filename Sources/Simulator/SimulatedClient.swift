@@ -3,12 +3,16 @@ import Linearizability
 
 typealias RegisterInput = RegisterModel<String, String>.Input
 typealias RegisterOutput = RegisterModel<String, String>.Output
+typealias QueueInput = LogModel.Input
+typealias QueueOutput = LogModel.Output
 
 /// A request from a client to a node.
 struct ClientRequest {
     enum Kind {
         case write(CellCommand)
         case read(key: String, strong: Bool)
+        /// Entries of the queue whose collection is `key`, from `from`, from the cell's leader.
+        case queueRead(key: String, from: UInt64)
     }
 
     var client: Int
@@ -21,6 +25,7 @@ struct ClientRequest {
 enum ClientResponse {
     case written(CellCommandResult)
     case value(String?)
+    case queueRead(QueueOutput)
     case notLeader(hint: NodeID?)
 }
 
@@ -30,6 +35,8 @@ struct SimulatedClient {
     struct Current {
         var operation: Int
         var input: RegisterInput?
+        /// A queue operation's input (then `input` is nil).
+        var queueInput: QueueInput?
         var request: ClientRequest
         var invokedAt: Int64
         var deadline: Int64

@@ -19,7 +19,10 @@ extension Simulation {
         let value = "c\(clientIndex)-\(client.sequence)"
         var input: RegisterInput?
         let kind: ClientRequest.Kind
+        var queueInput: QueueInput?
         switch random.int(0..<100) {
+        case 85..<100:
+            (queueInput, kind) = queueOperation(clientIndex, client.sequence, cell: cell, operation: operation)
         case 0..<35:
             input = .put(key, value)
             kind = .write(command(clientIndex, client.sequence, key, value: value, condition: .none))
@@ -33,7 +36,7 @@ extension Simulation {
         case 55..<60:
             input = .delete(key)
             kind = .write(command(clientIndex, client.sequence, key, value: nil, condition: .none))
-        case 60..<85:
+        case 60..<75:
             input = .get(key)
             kind = .read(key: key, strong: true)
         default:
@@ -42,7 +45,8 @@ extension Simulation {
         }
         let request = ClientRequest(client: clientIndex, operation: operation, cell: cell, kind: kind)
         client.current = SimulatedClient.Current(
-            operation: operation, input: input, request: request, invokedAt: now, deadline: now + Self.operationTimeout)
+            operation: operation, input: input, queueInput: queueInput, request: request, invokedAt: now,
+            deadline: now + Self.operationTimeout)
         clients[clientIndex] = client
         send(request, clientIndex)
         push(.clientDeadline(client: clientIndex, operation: operation), after: Self.operationTimeout)
@@ -76,6 +80,12 @@ extension Simulation {
             let request = current.request
             queue.push(.request(to: clients[clientIndex].leaderGuess[request.cell]!, request), at: now + random.nanoseconds(2_000_000...10_000_000))
             report.messages += 1
+        case .written(.queue(let outcome)):
+            guard let input = current.queueInput else { return }
+            finishQueue(clientIndex, current, input: input, outcome: .ok(Self.output(of: outcome), returnedAt: Int(now)))
+        case .queueRead(let output):
+            guard let input = current.queueInput else { return }
+            finishQueue(clientIndex, current, input: input, outcome: .ok(output, returnedAt: Int(now)))
         case .written(let result):
             guard let input = current.input else { return }
             let output: RegisterOutput
@@ -115,7 +125,9 @@ extension Simulation {
     func giveUp(_ clientIndex: Int, operation: Int) {
         guard let current = clients[clientIndex].current, current.operation == operation else { return }
         clients[clientIndex].leaderGuess[current.request.cell] = nil
-        if let input = current.input {
+        if let input = current.queueInput {
+            finishQueue(clientIndex, current, input: input, outcome: .unknown)
+        } else if let input = current.input {
             finish(clientIndex, current, input: input, outcome: .unknown)
         } else {
             clients[clientIndex].current = nil

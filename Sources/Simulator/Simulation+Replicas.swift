@@ -98,6 +98,31 @@ extension Simulation {
             } else {
                 respond(.notLeader(hint: replica.leader), to: request, from: node)
             }
+        case .queueRead:
+            if replica.canServeLeaseRead(now: local) {
+                report.leaseReads += 1
+                answerRead(request, from: node, hosted)
+            } else if replica.role == .leader {
+                hosted.pendingReads.append(request)
+                replica.renewLease(now: local)
+                drive(node, request.cell)
+            } else {
+                respond(.notLeader(hint: replica.leader), to: request, from: node)
+            }
+        }
+    }
+
+    /// Answers a register or queue read from the page store (a failing disk takes the node down instead).
+    private func answerRead(_ request: ClientRequest, from node: SimulatedNode, _ hosted: SimulatedCell) {
+        switch request.kind {
+        case .read(let key, _): read(key, request, from: node, hosted)
+        case .queueRead(let key, let from):
+            do {
+                respond(.queueRead(try queueRead(key, from: from, hosted)), to: request, from: node)
+            } catch {
+                node.storageFailed(error, cell: hosted.cell)
+            }
+        case .write: break
         }
     }
 
@@ -115,9 +140,8 @@ extension Simulation {
         let reads = hosted.pendingReads
         hosted.pendingReads = []
         for request in reads {
-            guard case .read(let key, _) = request.kind else { continue }
             report.leaseReads += 1
-            read(key, request, from: node, hosted)
+            answerRead(request, from: node, hosted)
         }
     }
 

@@ -49,6 +49,9 @@ public final class Simulation {
     var faultsActive = true
     var clientsActive = true
     var history: [Linearizability.Operation<RegisterInput, RegisterOutput>] = []
+    var queueHistory: [Linearizability.Operation<QueueInput, QueueOutput>] = []
+    /// The highest sequence number an append got, per queue (to pick reads and trims near it).
+    var queueTails: [String: UInt64] = [:]
     var nextOperation = 0
     var writtenValues: [String: Set<String>] = [:]
     /// First committed entry seen at each (cell, index): a committed slot never changes.
@@ -114,6 +117,7 @@ public final class Simulation {
         }
         // Safety is judged whatever else failed: a stuck cell must not hide a bad history.
         checkHistory()
+        checkQueueHistory()
         report.simulatedSeconds = Double(now) / 1e9
         report.checkpoints = nodes.reduce(0) { $0 + Int($1.store?.statistics.checkpointGeneration ?? 0) }
         return report

@@ -117,7 +117,8 @@ struct CommandTests {
         let cases: [([UInt8], String)] = [
             (oneWrite(valueFlag: 0, condition: 9), "unknown condition kind 9"),
             (oneWrite(valueFlag: 2, condition: 0), "value flag 2 is neither 0 nor 1"),
-            (header + [0, 0], "a command holds 1 to 100 writes, not 0"),
+            // A count of 0 announces a queue operation: here its queue is missing.
+            (header + [0, 0], "truncated: UInt32 at byte 26"),
             (header + [101, 0], "a command holds 1 to 100 writes, not 101"),
         ]
         for (bytes, reason) in cases {
