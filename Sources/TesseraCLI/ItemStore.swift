@@ -3,6 +3,7 @@ import CommandSupport
 import Foundation
 import Keyspace
 import Storage
+import Wire
 
 // Where `put`, `get`, `delete`, `query` and `cas` go: the local embedded store
 // (`--data-dir`, LocalStore.swift) or a cluster (`--endpoint`, ClusterStore.swift).
@@ -93,6 +94,9 @@ struct ConsistencyOption: ParsableArguments {
             "strong (from the cell's leader: sees every acknowledged write) or eventual (any replica; may miss the latest writes). Cluster only; default strong.",
             valueName: "level"))
     var consistency: ConsistencyLevel?
+
+    /// What a cluster read asks for (strong unless eventual was given).
+    var readConsistency: ReadConsistency { consistency == .eventual ? .eventual : .strong }
 }
 
 /// The local embedded store behind the shared protocol.

@@ -98,7 +98,7 @@ struct QueueCommand: AsyncParsableCommand {
             let key = try QueueCommand.queueKey(queue)
             if from == 0 { throw commandFailure("--from 0: sequence numbers start at 1", status: ExitStatus.badInput) }
             guard wait >= 0, wait <= 3_600 else { throw commandFailure("--wait takes 0 to 3600 seconds, not \(wait)", status: ExitStatus.badInput) }
-            let level: ReadConsistency = consistency.consistency == .eventual ? .eventual : .strong
+            let level = consistency.readConsistency
             let page = try await withCluster(endpoint) {
                 try await $0.readQueue(key, from: from, maximum: max, wait: .milliseconds(Int64(wait * 1_000)), consistency: level)
             }
@@ -144,7 +144,7 @@ struct QueueCommand: AsyncParsableCommand {
 
         func run() async throws {
             let key = try QueueCommand.queueKey(queue)
-            let level: ReadConsistency = consistency.consistency == .eventual ? .eventual : .strong
+            let level = consistency.readConsistency
             let status = try await withCluster(endpoint) { try await $0.queueStatus(key, consistency: level) }
             guard json else { return writeLine("\(status.lastSequence)") }
             writeLine(encodeJSON(StatusJSON(lastSequence: status.lastSequence, trimmedThrough: status.trimmedThrough, leader: status.leader,
@@ -171,12 +171,13 @@ struct QueueCommand: AsyncParsableCommand {
         @Argument(help: "The queue, as account/resource/lnr/name.") var queue: String
         @Option(help: ArgumentHelp("The last sequence to forget.", valueName: "seq")) var through: UInt64
         @OptionGroup var endpoint: EndpointOptions
+        @Flag(help: "Print JSON instead of text.") var json = false
 
         func run() async throws {
             let key = try QueueCommand.queueKey(queue)
             if through == 0 { throw commandFailure("--through 0 trims nothing: sequence numbers start at 1", status: ExitStatus.badInput) }
             let point = try await withCluster(endpoint, write: true) { try await $0.trimQueue(key, through: through) }
-            writeLine("trimmed through \(point)")
+            writeLine(json ? encodeJSON(["trimmedThrough": point]) : "trimmed through \(point)")
         }
     }
 
@@ -256,12 +257,13 @@ struct QueueCommand: AsyncParsableCommand {
         @Argument(help: "The consumer group.") var group: String
         @Argument(help: "The last sequence consumed.") var sequence: UInt64
         @OptionGroup var endpoint: EndpointOptions
+        @Flag(help: "Print JSON instead of text.") var json = false
 
         func run() async throws {
             let key = try QueueCommand.queueKey(queue)
             if sequence == 0 { throw commandFailure("sequence 0 is before the first entry: sequence numbers start at 1", status: ExitStatus.badInput) }
             try await withCluster(endpoint, write: true) { try await $0.commitQueuePosition(key, group: group, sequence: sequence) }
-            writeLine("committed \(group) through \(sequence)")
+            writeLine(json ? encodeJSON(PositionJSON(group: group, position: sequence)) : "committed \(group) through \(sequence)")
         }
     }
 
@@ -273,13 +275,19 @@ struct QueueCommand: AsyncParsableCommand {
         @Argument(help: "The consumer group.") var group: String
         @OptionGroup var consistency: ConsistencyOption
         @OptionGroup var endpoint: EndpointOptions
+        @Flag(help: "Print JSON instead of text.") var json = false
 
         func run() async throws {
             let key = try QueueCommand.queueKey(queue)
-            let level: ReadConsistency = consistency.consistency == .eventual ? .eventual : .strong
+            let level = consistency.readConsistency
             let position = try await withCluster(endpoint) { try await $0.queuePosition(key, group: group, consistency: level) }
-            writeLine("\(position ?? 0)")
+            writeLine(json ? encodeJSON(PositionJSON(group: group, position: position ?? 0)) : "\(position ?? 0)")
         }
+    }
+
+    struct PositionJSON: Encodable {
+        var group: String
+        var position: UInt64
     }
 }
 
