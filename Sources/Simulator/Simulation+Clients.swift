@@ -21,7 +21,7 @@ extension Simulation {
         let kind: ClientRequest.Kind
         var queueInput: QueueInput?
         switch random.int(0..<100) {
-        case 85..<100:
+        case 90..<100:
             (queueInput, kind) = queueOperation(clientIndex, client.sequence, cell: cell, operation: operation)
         case 0..<35:
             input = .put(key, value)
@@ -36,7 +36,7 @@ extension Simulation {
         case 55..<60:
             input = .delete(key)
             kind = .write(command(clientIndex, client.sequence, key, value: nil, condition: .none))
-        case 60..<75:
+        case 60..<80:
             input = .get(key)
             kind = .read(key: key, strong: true)
         default:

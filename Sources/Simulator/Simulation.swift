@@ -45,6 +45,8 @@ public final class Simulation {
     /// Bits of pointer prefix that name a cell, and each cell's keys (whose pointers have its prefix).
     var cellDepth = 0
     var cellKeys: [[String]] = []
+    /// Queue collections per cell (several, so that each queue's history stays short enough to check).
+    var cellQueues: [[String]] = []
     var blocked: Set<[UInt32]> = []
     var faultsActive = true
     var clientsActive = true
@@ -79,6 +81,7 @@ public final class Simulation {
         }
         cellDepth = max(1, Int.bitWidth - (options.cells - 1).leadingZeroBitCount)
         cellKeys = Self.keys(cells: options.cells, perCell: options.keysPerCell, depth: cellDepth)
+        cellQueues = Self.keys(cells: options.cells, perCell: Self.queuesPerCell, depth: cellDepth, prefix: "q")
         for cell in 0..<options.cells {
             cellReplicas.append((0..<options.replicas).map { NodeID(UInt32((cell + $0) % options.nodes)) })
         }
@@ -128,11 +131,11 @@ public final class Simulation {
     }
 
     /// The first `perCell` names `k0`, `k1`, … whose pointers fall in each cell, as a node's placement finds them.
-    static func keys(cells: Int, perCell: Int, depth: Int) -> [[String]] {
+    static func keys(cells: Int, perCell: Int, depth: Int, prefix: String = "k") -> [[String]] {
         var keys = [[String]](repeating: [], count: cells)
         var next = 0
         while keys.contains(where: { $0.count < perCell }) {
-            let name = "k\(next)"
+            let name = "\(prefix)\(next)"
             next += 1
             let cell = Int(Pointer(hashing: Array(name.utf8)).leadingWord >> UInt64(64 - depth))
             if cell < cells, keys[cell].count < perCell { keys[cell].append(name) }
