@@ -137,6 +137,11 @@ extension Simulation {
 
     private func finish(_ clientIndex: Int, _ current: SimulatedClient.Current, input: RegisterInput, outcome: Outcome<RegisterOutput>) {
         history.append(Operation(client: clientIndex, input: input, invokedAt: Int(current.invokedAt), outcome: outcome))
+        finished(clientIndex, outcome)
+    }
+
+    /// Counts an operation's outcome and lets its client start the next one.
+    func finished<Output>(_ clientIndex: Int, _ outcome: Outcome<Output>) {
         switch outcome {
         case .ok: report.operationsOK += 1
         case .failed: report.operationsFailed += 1

@@ -78,13 +78,7 @@ extension Simulation {
             queueTails[key] = max(queueTails[key] ?? 0, seq)
         }
         queueHistory.append(Operation(client: clientIndex, input: input, invokedAt: Int(current.invokedAt), outcome: outcome))
-        switch outcome {
-        case .ok: report.operationsOK += 1
-        case .failed: report.operationsFailed += 1
-        case .unknown: report.operationsUnknown += 1
-        }
-        clients[clientIndex].current = nil
-        push(.clientNext(client: clientIndex), after: random.nanoseconds(1_000_000...10_000_000))
+        finished(clientIndex, outcome)
     }
 
     /// The queue history must be linearizable (per queue, a fenced log).
