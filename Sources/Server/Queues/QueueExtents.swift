@@ -135,16 +135,16 @@ final class QueueExtents: Sendable {
         if let reader = readers.withLock({ $0[id] }) { return reader }
         let reader = try directory.openReader(id)
         readers.withLock { readers in
-            if readers.count >= Self.readersMaximum, let victim = readers.keys.first {
-                readers.removeValue(forKey: victim)?.close()
-            }
+            // Dropped, not closed: a read on another thread may still hold it (its file closes with its last user).
+            if readers.count >= Self.readersMaximum, let victim = readers.keys.first { readers.removeValue(forKey: victim) }
             readers[id] = reader
         }
         return reader
     }
 
+    /// The file may be removed while a read still holds it open (POSIX keeps it until closed).
     func forget(_ id: UInt64) {
-        readers.withLock { $0.removeValue(forKey: id) }?.close()
+        _ = readers.withLock { $0.removeValue(forKey: id) }
     }
 
     func cellOf(_ queue: [UInt8]) -> UInt64 { CellID(containing: Pointer(hashing: queue), depth: cellDepth).prefix }
