@@ -121,14 +121,30 @@ struct QueueCommand: AsyncParsableCommand {
         /// The payload on one line: `%`, control bytes and bytes that are not UTF-8 as %XX.
         static func printable(_ payload: [UInt8]) -> String {
             var output = ""
-            for scalar in String(decoding: payload, as: UTF8.self).unicodeScalars {
-                if scalar == "\u{FFFD}" || scalar == "%" || scalar.value < 0x20 || scalar.value == 0x7f {
-                    for byte in String(scalar).utf8 { output += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2) }
-                } else {
-                    output.unicodeScalars.append(scalar)
+            func escape(_ bytes: ArraySlice<UInt8>) {
+                for byte in bytes { output += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2) }
+            }
+            // The parser says how many bytes each scalar, or each invalid run, took: the invalid bytes themselves are escaped.
+            var parser = Unicode.UTF8.ForwardParser()
+            var bytes = payload.makeIterator()
+            var offset = 0
+            while true {
+                switch parser.parseScalar(from: &bytes) {
+                case .valid(let encoded):
+                    let scalar = Unicode.UTF8.decode(encoded)
+                    if scalar == "%" || scalar.value < 0x20 || scalar.value == 0x7f {
+                        escape(payload[offset..<offset + encoded.count])
+                    } else {
+                        output.unicodeScalars.append(scalar)
+                    }
+                    offset += encoded.count
+                case .error(let length):
+                    escape(payload[offset..<offset + length])
+                    offset += length
+                case .emptyInput:
+                    return output
                 }
             }
-            return output
         }
     }
 

@@ -98,6 +98,20 @@ import Testing
         let briefState = try await queueState(node, brief)
         #expect(briefState == QueueState(lastSequence: 0, trimmedThrough: 0, leader: nil, leaseHolder: "short"))
 
+        // Each documented bound: its typed refusal, naming the bound.
+        let longName = String(repeating: "n", count: 257)
+        try await expectRefusal(node, ["queue", "read", queue, "--max", "10001"], status: 64, mentions: ["10000", "10001"])
+        try await expectRefusal(node, ["queue", "lease", "take", queue, "primary-a", "--seconds", "3601"], status: 64,
+                                mentions: ["--seconds", "3600"])
+        try await expectRefusal(node, ["queue", "set-leader", queue, longName], status: 64, mentions: ["257 bytes", "limit is 256"])
+        try await expectRefusal(node, ["queue", "commit", queue, longName, "2"], status: 64, mentions: ["257 bytes", "limit is 256"])
+
+        // A payload that is not text reads back as one line: bytes that are not UTF-8, %, control bytes as %XX.
+        let binary = "acme/orders/lnr/binary"
+        let appended = try await node.asOperator(["queue", "append", binary, "-"], input: Data([0xFF, 0x41, 0x25, 0x0A, 0xC3, 0xA9]))
+        #expect(appended.status == 0, "\(appended.errorOutput)")
+        try await expectOutput(node, ["queue", "read", binary], "1\t%FFA%25%0Aé")
+
         // Nothing the refusals touched changed.
         let finalState = try await queueState(node, queue)
         #expect(finalState == expected)
