@@ -141,14 +141,18 @@ public struct QueueItems: Sendable {
 
     /// The extent whose first sequence is the greatest at or below `sequence`, if it holds it.
     public func extentHolding(_ queue: [UInt8], sequence: UInt64) throws -> ExtentIndexEntry? {
+        guard let entry = try extent(queue, startingAtOrBefore: sequence), entry.lastSequence >= sequence else { return nil }
+        return entry
+    }
+
+    /// The extent with the greatest first sequence at or below `sequence` (`.max`: the queue's newest extent).
+    public func extent(_ queue: [UInt8], startingAtOrBefore sequence: UInt64) throws -> ExtentIndexEntry? {
         let page = try store.readNow {
             try $0.query(pointer: Pointer(hashing: queue),
                          QueryRange(from: QueueLayout.extentSortKey(firstSequence: 0),
                                     to: QueueLayout.extentSortKey(firstSequence: sequence), reverse: true, limit: 1))
         }
-        guard let item = page.items.first, let entry = ExtentIndexEntry(sortKey: item.sortKey, value: item.value),
-            entry.lastSequence >= sequence else { return nil }
-        return entry
+        return page.items.first.flatMap { ExtentIndexEntry(sortKey: $0.sortKey, value: $0.value) }
     }
 }
 

@@ -15,7 +15,7 @@ extension QueueExtents {
         do {
             let items = QueueItems(store: store)
             guard let head = try items.queueHead(queue) else { return }
-            let gatheredThrough = try noted.gatheredThrough ?? lastIndexed(queue) ?? 0
+            let gatheredThrough = try noted.gatheredThrough ?? items.extent(queue, startingAtOrBefore: .max)?.lastSequence ?? 0
             let first = max(gatheredThrough, head.trimmedThrough) + 1
             guard first <= head.lastSequence else { return markGathered(queue, through: head.lastSequence, stagedBytes: 0) }
             let id = try directory.nextExtentID()
@@ -62,16 +62,6 @@ extension QueueExtents {
     /// The version the swap's items carry: the head's (at most the cell's applied index, as a snapshot requires).
     private func versionOf(_ queue: [UInt8], _ items: QueueItems) throws -> UInt64 {
         try items.item(queue, QueueLayout.headSortKey)?.version ?? 0
-    }
-
-    /// The last sequence of the queue's newest extent, whichever it is.
-    private func lastIndexed(_ queue: [UInt8]) throws -> UInt64? {
-        let page = try store.readNow {
-            try $0.query(pointer: Pointer(hashing: queue),
-                         QueryRange(from: QueueLayout.extentSortKey(firstSequence: 0),
-                                    to: QueueLayout.extentSortKey(firstSequence: .max), reverse: true, limit: 1))
-        }
-        return page.items.first.flatMap { ExtentIndexEntry(sortKey: $0.sortKey, value: $0.value) }?.lastSequence
     }
 
     private func markGathered(_ queue: [UInt8], through: UInt64, stagedBytes: Int) {
