@@ -123,7 +123,11 @@ extension CellReplica {
         }
         promiseHeldUntil = now + options.leaseDuration
         campaignAt = nil
-        if snapshot.index > appliedIndex {
+        // A snapshot at or below the commit index is refused (Raft's rule): the
+        // log holds every committed entry already, and entries through the
+        // commit index may be handed to the state machine in a ready still in
+        // flight, whose applies would land on top of the install.
+        if snapshot.index > hardState.commitIndex {
             if log.ballot(at: snapshot.index) == snapshot.ballot {
                 // The log already holds the snapshot's last entry (a snapshot that
                 // overtook later accepts): entries after it were acknowledged and

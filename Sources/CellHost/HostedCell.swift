@@ -10,6 +10,8 @@ open class HostedCell {
     public var stateMachine: PageCellState
     /// Readies queued for or being written by the ready loop's group commit.
     public internal(set) var readiesInFlight = 0
+    /// The highest committed index a ready handed to the loop: an installed snapshot must not be below it.
+    public internal(set) var committedHandedOutThrough: LogIndex = 0
     /// Payload bytes applied since the log was last compacted (the log compaction would drop).
     public internal(set) var appliedBytesSinceSnapshot = 0
 

@@ -103,6 +103,12 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
     public func drive(_ hosted: Host.Hosted) {
         guard !halted else { return }
         let ready = hosted.replica.takeReady()
+        if let snapshot = ready.snapshot {
+            // Entries handed out before it would be applied on top of the install's writes.
+            precondition(snapshot.index >= hosted.committedHandedOutThrough,
+                         "cell \(hosted.cell) installs a snapshot at \(snapshot.index) after entries through \(hosted.committedHandedOutThrough) were handed out to apply")
+        }
+        if let last = ready.committed.last { hosted.committedHandedOutThrough = max(hosted.committedHandedOutThrough, last.index) }
         for (to, message) in ready.earlyMessages { host.send(message, to: to, from: hosted) }
         if !ready.isEmpty {
             if ready.mustSync || hosted.readiesInFlight > 0 {
