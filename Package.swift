@@ -36,7 +36,9 @@ let package = Package(
         // Linearizability checker for recorded client histories (Wing–Gong / Porcupine, per key).
         .target(name: "Linearizability"),
         // The rnd engine: WAL with group commit, 4 KiB page file, extendible-hash index, checkpoints.
-        .target(name: "Storage", dependencies: ["Keyspace"]),
+        .target(name: "Storage", dependencies: ["Keyspace", "CCRC32C"]),
+        // CRC-32C with the CPU's instruction (SSE 4.2, ARMv8 CRC); Storage falls back to software without it.
+        .target(name: "CCRC32C"),
         // The system SQLite, for `tessera-bench` only: the `tessera` binary must not link it.
         .systemLibrary(
             name: "CSQLite",

@@ -226,11 +226,25 @@ extension CellReplica {
     /// runtime whose state machine is durable by itself (the page store). When
     /// a follower then needs what was dropped, the ready says
     /// ``Ready/snapshotWanted`` and the runtime answers with ``provideSnapshot(state:now:)``.
-    public func compactLog(through index: LogIndex) {
-        guard index > log.snapshotIndex, index <= appliedIndex, let ballot = log.ballot(at: index) else { return }
+    /// Returns the payload bytes of the entries dropped.
+    @discardableResult
+    public func compactLog(through index: LogIndex) -> Int {
+        guard index > log.snapshotIndex, index <= appliedIndex, let ballot = log.ballot(at: index) else { return 0 }
+        var droppedBytes = 0
+        for dropped in log.firstIndex...index { droppedBytes += log.entry(at: dropped)?.payloadBytes ?? 0 }
         baseConfiguration = configuration(at: index)
         log.compact(through: index, ballot: ballot)
         if let snapshot = latestSnapshot, snapshot.index < index { latestSnapshot = nil }
+        return droppedBytes
+    }
+
+    /// On a leader, the lowest index its followers (those it sends to) are
+    /// known to hold: the log it keeps past it spares a follower a little
+    /// behind a snapshot (a queue cell's is the whole queue). Nil elsewhere.
+    public var followersMatchedThrough: LogIndex? {
+        guard role == .leader else { return nil }
+        return configuration.lazy.filter { $0 != self.me }.compactMap { self.progress[$0] }
+            .filter { !$0.paused }.map(\.matchIndex).min()
     }
 
     /// The application's state at the applied index (or at an earlier

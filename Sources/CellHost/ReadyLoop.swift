@@ -63,11 +63,20 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
         public var cellLogBytesMaximum: Int
         /// …or once all cells of the loop hold this many.
         public var loopLogBytesMaximum: Int
+        /// A leader compacts only through what its followers hold, as long as
+        /// its cell keeps at most this many applied bytes (and the loop is under
+        /// its own bound): a follower a few entries behind then catches up from
+        /// the log instead of needing a snapshot.
+        public var followerHoldBytesMaximum: Int
 
-        public init(compactionInterval: UInt64, cellLogBytesMaximum: Int, loopLogBytesMaximum: Int) {
+        public init(compactionInterval: UInt64, cellLogBytesMaximum: Int, loopLogBytesMaximum: Int,
+                    followerHoldBytesMaximum: Int) {
+            precondition(followerHoldBytesMaximum <= loopLogBytesMaximum,
+                         "a follower hold of \(followerHoldBytesMaximum) bytes exceeds the loop's log bound of \(loopLogBytesMaximum)")
             self.compactionInterval = compactionInterval
             self.cellLogBytesMaximum = cellLogBytesMaximum
             self.loopLogBytesMaximum = loopLogBytesMaximum
+            self.followerHoldBytesMaximum = followerHoldBytesMaximum
         }
     }
 
@@ -141,8 +150,13 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
         apply(ready, hosted)
         guard !halted else { return }
         hosted.replica.advance(ready, now: host.now)
-        // An installed snapshot lives in the page store now, not in memory.
-        if ready.snapshot != nil { hosted.replica.releaseSnapshot() }
+        if ready.snapshot != nil {
+            // An installed snapshot lives in the page store now, not in memory;
+            // the applied entries it replaced are gone from the log.
+            hosted.replica.releaseSnapshot()
+            retainedLogBytes -= hosted.appliedBytesSinceSnapshot
+            hosted.appliedBytesSinceSnapshot = 0
+        }
         if ready.snapshotWanted { host.snapshotWanted(hosted) }
         compactIfDue(hosted)
     }
@@ -165,12 +179,18 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
     private func compactLog(_ hosted: Host.Hosted) {
         // A snapshot being built or streamed needs the entries after its index, to follow it.
         let applied = hosted.stateMachine.appliedIndex
-        let through = min(applied, host.snapshotIndexInUse(hosted) ?? .max)
-        hosted.replica.compactLog(through: through)
-        // Held back, the log keeps its bytes (and counts toward the hold's bound).
-        guard through == applied else { return }
-        retainedLogBytes -= hosted.appliedBytesSinceSnapshot
-        hosted.appliedBytesSinceSnapshot = 0
+        var through = min(applied, host.snapshotIndexInUse(hosted) ?? .max)
+        if retainedLogBytes <= limits.loopLogBytesMaximum,
+           hosted.appliedBytesSinceSnapshot <= limits.followerHoldBytesMaximum,
+           let held = hosted.replica.followersMatchedThrough {
+            through = min(through, held)
+        }
+        // Held back, the log keeps the rest of its bytes (and they count toward the holds' bounds).
+        let droppedBytes = hosted.replica.compactLog(through: through)
+        precondition(droppedBytes <= hosted.appliedBytesSinceSnapshot,
+                     "cell \(hosted.cell) dropped \(droppedBytes) log bytes with \(hosted.appliedBytesSinceSnapshot) applied since the last compaction")
+        retainedLogBytes -= droppedBytes
+        hosted.appliedBytesSinceSnapshot -= droppedBytes
     }
 
     /// Replaces the cell's state with a snapshot from its leader; the writes go with the log reset.

@@ -63,7 +63,8 @@ extension Simulation {
             return violation("\(node.id) cannot reopen its store after a crash: \(error)")
         }
         let limits = ReadyLoop<SimulatedNode>.Limits(compactionInterval: options.compactionInterval,
-                                                     cellLogBytesMaximum: 1 << 20, loopLogBytesMaximum: 16 << 20)
+                                                     cellLogBytesMaximum: 1 << 20, loopLogBytesMaximum: 16 << 20,
+                                                     followerHoldBytesMaximum: options.followerHoldBytes)
         let pipeline = ReadyLoop(host: node, store: store, limits: limits)
         node.store = store
         node.pipeline = pipeline

@@ -36,6 +36,10 @@ public struct SimulationOptions: Sendable, Hashable {
     public var plantedBug: PlantedBug?
     /// Compact a replica's log once this many entries are applied beyond its snapshot.
     public var compactionInterval: UInt64 = 40
+    /// Applied log bytes a leader keeps for followers a little behind: none on
+    /// odd seeds (every follower behind the log's base gets a snapshot, so
+    /// installs stay common), a little on even ones (catching up from the log).
+    public var followerHoldBytes: Int { seed % 2 == 0 ? 32 << 10 : 0 }
     /// Stop after this many events (0: no cap), as if time ran out.
     public var eventsMaximum = 0
     /// A seed that needs more events than this fails: a storm of events that

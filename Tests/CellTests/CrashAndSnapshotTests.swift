@@ -167,4 +167,36 @@ struct CrashAndSnapshotTests {
         }
         #expect(cluster.violations.isEmpty, "\(cluster.violations.prefix(3))")
     }
+
+    /// A late snapshot reaching a follower whose commit index is past it is
+    /// refused (Raft's rule), even though the follower has not applied those
+    /// entries yet: they are in a ready still being written, and their
+    /// applies would land on top of the install's writes (simulator seed
+    /// 7760420: a queue's head rolled back on one replica).
+    @Test func aSnapshotAtOrBelowTheCommitIndexIsRefusedWhileItsEntriesAwaitApplying() throws {
+        let (n1, n2, n3) = (NodeID(1), NodeID(2), NodeID(3))
+        let ballot = Ballot(7)
+        let follower = CellReplica(me: n2, configuration: [n1, n2, n3], now: .zero, randomSeed: 1)
+        let entries = (1...10).map { LogEntry(index: $0, ballot: ballot, payload: .command([UInt8($0)])) }
+        let sentAt = Instant(nanoseconds: 1_000)
+        follower.step(.accept(ballot: ballot, previousIndex: 0, previousBallot: .zero, entries: entries,
+                              commitIndex: 10, sentAt: sentAt), from: n1, now: sentAt)
+        let inFlight = follower.takeReady()
+        #expect(inFlight.committed.map(\.index) == Array(1...10), "the entries to apply, handed out and not yet advanced")
+
+        let snapshot = Snapshot(index: 6, ballot: ballot, configuration: [n1, n2, n3], state: [])
+        follower.step(.installSnapshot(ballot: ballot, snapshot: snapshot, sentAt: sentAt), from: n1, now: sentAt)
+        let next = follower.takeReady()
+        #expect(next.snapshot == nil, "a snapshot at 6 installed with entries through 10 committed")
+        #expect(follower.commitIndex == 10 && follower.lastIndex == 10)
+        let answers = (next.messages + next.earlyMessages).compactMap { answer -> LogIndex? in
+            guard answer.to == n1, case .accepted(_, true, let matchIndex, _) = answer.message else { return nil }
+            return matchIndex
+        }
+        #expect(answers == [10], "the follower answers with what it holds")
+
+        follower.advance(inFlight, now: sentAt)
+        follower.advance(next, now: sentAt)
+        #expect(follower.appliedIndex == 10)
+    }
 }

@@ -40,7 +40,7 @@ final class Shard: ReadyLoopHost, @unchecked Sendable {
         self.services = services
         pipeline = ReadyLoop(host: self, store: services.store, limits: ReadyLoop.Limits(
             compactionInterval: services.compactionInterval, cellLogBytesMaximum: NodeLimits.cellLogBytesMaximum,
-            loopLogBytesMaximum: NodeLimits.shardLogBytesMaximum))
+            loopLogBytesMaximum: NodeLimits.shardLogBytesMaximum, followerHoldBytesMaximum: NodeLimits.cellFollowerHoldBytesMaximum))
     }
 
     var now: Instant { services.clock() }

@@ -24,7 +24,13 @@ public enum NodeLimits {
     /// Bytes of applied log entries all cells of one shard keep: past it, every
     /// cell of the shard drops its applied log, so that the retained log is
     /// bounded per node, not per cell.
-    public static let shardLogBytesMaximum = 16 << 20
+    public static let shardLogBytesMaximum = 64 << 20
+    /// Applied log bytes a cell's leader keeps for followers a little behind
+    /// (pipelined accepts lost or refused, a follower slower than the quorum):
+    /// they catch up from the log. Past it, or past the shard's bound, the log
+    /// is compacted through the applied index and such a follower gets a
+    /// snapshot (for a queue's cell, the whole queue).
+    public static let cellFollowerHoldBytesMaximum = 32 << 20
     /// Snapshot streams one shard's leaders send at once (each with at most
     /// 4 MiB in flight); a follower that asks beyond it is served when one ends.
     public static let snapshotUploadsPerShardMaximum = 4

@@ -1,8 +1,14 @@
+import CCRC32C
+
 /// CRC-32C (Castagnoli), the checksum of every record and page on disk.
 ///
-/// Slice-by-8 in software: about 1–2 GB/s, far above what one fsync-bound WAL
-/// or a 4 KiB page read needs.
+/// With the CPU's instruction where it has one (SSE 4.2, ARMv8 CRC), else
+/// slice-by-8 in software (about 1.5 GB/s: under large writes, a fifth of a
+/// node's CPU).
 public enum CRC32C {
+    /// Whether checksums use the CPU's CRC-32C instruction.
+    public static let usesHardware = tessera_crc32c_hardware_available() == 1
+
     private static let tables: [[UInt32]] = {
         var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
         for index in 0..<256 {
@@ -29,6 +35,13 @@ public enum CRC32C {
     }
 
     public static func checksum(_ buffer: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+        guard usesHardware else { return softwareChecksum(buffer, seed: seed) }
+        guard let base = buffer.baseAddress, !buffer.isEmpty else { return seed }
+        return ~tessera_crc32c_hardware_update(~seed, base.assumingMemoryBound(to: UInt8.self), buffer.count)
+    }
+
+    /// The table-driven checksum, whatever the CPU has: the reference the hardware one is tested against.
+    public static func softwareChecksum(_ buffer: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
         var crc = ~seed
         var offset = 0
         let count = buffer.count
