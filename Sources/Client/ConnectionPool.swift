@@ -35,6 +35,14 @@ final class ConnectionPool: Sendable {
         hello = accessKey.map { .clientWithAccessKey(id: $0.id, secret: $0.secret) } ?? .client
     }
 
+    /// Whether a connection to `endpoint` is open now (none is made).
+    func hasOpenConnection(to endpoint: Endpoint) -> Bool {
+        state.withLock { state in
+            if case .ready(let connection) = state.entries[endpoint] { return !connection.isClosed }
+            return false
+        }
+    }
+
     /// The open connection to `endpoint`, connecting if there is none. Throws a
     /// ``TransportFailure`` of kind `.connect` when no connection can be made.
     func connection(to endpoint: Endpoint) async throws -> NodeConnection {
@@ -99,12 +107,26 @@ final class ConnectionPool: Sendable {
                         TransportFailure.connect("connection refused (nothing listens at \(endpoint))"))
                 }
                 // The hello goes out before any request can: the connection is
-                // handed out only once this write is queued.
+                // handed out only once this write is done, which with TLS is after
+                // the handshake. A node that accepts but never answers (stopped,
+                // overloaded) must not hold the call past the connect timeout.
+                let handshakeTimedOut = HandshakeFlag()
+                let timeout = self.connectTimeout
+                let deadline = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+                    handshakeTimedOut.set()
+                    channel.close(promise: nil)
+                }
                 return channel.writeAndFlush(Frame.hello(self.hello))
-                    .map { NodeConnection(endpoint: endpoint, channel: channel, pending: pending) }
+                    .map {
+                        deadline.cancel()
+                        return NodeConnection(endpoint: endpoint, channel: channel, pending: pending)
+                    }
                     .flatMapErrorThrowing { error in
+                        deadline.cancel()
                         channel.close(promise: nil)
-                        throw error
+                        guard handshakeTimedOut.isSet else { throw error }
+                        throw TransportFailure.connect(
+                            "\(endpoint) accepted the connection but did not finish the handshake within \(timeout.readable)")
                     }
             }
             .whenComplete { result in
@@ -130,7 +152,7 @@ final class ConnectionPool: Sendable {
                             state.entries[endpoint] = nil
                         }
                     }
-                    promise.fail(TransportFailure.connect(describeNetworkError(error)))
+                    promise.fail(error as? TransportFailure ?? TransportFailure.connect(describeNetworkError(error)))
                 }
             }
     }
@@ -159,4 +181,11 @@ final class ConnectionPool: Sendable {
             }
         }
     }
+}
+
+/// Set once by the connect deadline, read by the connect's failure path.
+private final class HandshakeFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }

@@ -1,5 +1,8 @@
 /// Which replica one call tries next. The first try goes to the cached leader,
-/// else to the first replica in placement order; after a failure the caller
+/// else to the first replica the client already has a connection to (it
+/// answered lately: a node that hangs would cost a connect timeout, and a
+/// follower redirects to its leader at once), else to the first in placement
+/// order; after a failure the caller
 /// either advances (round-robin through the replicas), redirects (to a leader
 /// hint) or stays (retries the same member).
 struct ReplicaCursor: Sendable {
@@ -10,7 +13,7 @@ struct ReplicaCursor: Sendable {
     init() {}
 
     /// The member to try now; `nil` only when `replicas` is empty.
-    mutating func next(replicas: [String], leader: String?) -> String? {
+    mutating func next(replicas: [String], leader: String?, connected: Set<String> = []) -> String? {
         defer {
             redirect = nil
             advancing = false
@@ -26,7 +29,7 @@ struct ReplicaCursor: Sendable {
         } else if let leader, replicas.contains(leader) {
             choice = leader
         } else {
-            choice = replicas[0]
+            choice = replicas.first(where: connected.contains) ?? replicas[0]
         }
         current = choice
         return choice

@@ -76,7 +76,8 @@ extension TesseraClient {
             let table = router.table
             cell = table.cell(of: pointer)
             let replicas = table.replicas(of: cell)
-            guard let memberID = cursor.next(replicas: replicas, leader: router.leader(of: cell)),
+            let connected = Set(replicas.filter { table.endpoint(of: $0).map { pool.hasOpenConnection(to: $0) } ?? false })
+            guard let memberID = cursor.next(replicas: replicas, leader: router.leader(of: cell), connected: connected),
                   let endpoint = table.endpoint(of: memberID) else {
                 throw TesseraClientError.protocolError("\(operation): cell \(cell) has no replicas in the cluster's member list")
             }

@@ -1,5 +1,9 @@
 @testable import Client
+import Credentials
+import Foundation
 import Keyspace
+import NIOCore
+import NIOPosix
 import Synchronization
 import Testing
 import TestSupport
@@ -412,5 +416,43 @@ struct ClientIntegrationTests {
             guard case .timeout(let message, false) = error else { throw error }
             #expect(message.contains(address) && message.contains("connection refused"))
         }
+    }
+
+    /// A node that accepts connections and never answers (SIGSTOPped, hung):
+    /// the TLS handshake never finishes, and the connect timeout still bounds
+    /// the attempt (it used to wait for the handshake forever, past the deadline).
+    @Test func aNodeThatAcceptsButNeverHandshakesFailsWithinTheConnectTimeout() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let silent = try await ServerBootstrap(group: group)
+            .childChannelInitializer { channel in channel.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-silent-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let authority = try CertificateAuthority.generate(name: "silent-test-ca")
+        let issued = try authority.issue(.client("tester"))
+        let files = TLSCredentialFiles(certificateAuthority: folder.appendingPathComponent("ca.pem").path,
+                                       certificate: folder.appendingPathComponent("client.pem").path,
+                                       privateKey: folder.appendingPathComponent("client-key.pem").path)
+        try authority.certificatePEM.write(toFile: files.certificateAuthority, atomically: true, encoding: .utf8)
+        try issued.certificatePEM.write(toFile: files.certificate, atomically: true, encoding: .utf8)
+        try issued.privateKeyPEM.write(toFile: files.privateKey, atomically: true, encoding: .utf8)
+
+        var options = Self.fastOptions(deadline: .seconds(2))
+        options.connectTimeout = .milliseconds(300)
+        options.tls = try files.load()
+        let address = "127.0.0.1:\(silent.localAddress!.port!)"
+        let started = ContinuousClock.now
+        do {
+            _ = try await TesseraClient(endpoints: [address], options: options)
+            Issue.record("a client connected to a node that never answers")
+        } catch let error as TesseraClientError {
+            guard case .timeout(let message, false) = error else { throw error }
+            #expect(message.contains(address) && message.contains("did not finish the handshake"), "\(message)")
+        }
+        let waited = ContinuousClock.now - started
+        #expect(waited < .seconds(20), "the client waited \(waited) with a 2 s deadline")
+        try await silent.close().get()
+        try await group.shutdownGracefully()
     }
 }

@@ -113,6 +113,17 @@ struct ReplicaCursorTests {
         #expect(strayLeader.next(replicas: replicas, leader: "z") == "a")
     }
 
+    /// Without a cached leader, a replica the client is connected to comes
+    /// first: the first in placement order may be a node that hangs.
+    @Test func withoutALeaderPrefersAConnectedReplica() {
+        var cursor = ReplicaCursor()
+        #expect(cursor.next(replicas: replicas, leader: nil, connected: ["c", "z"]) == "c")
+        var withLeader = ReplicaCursor()
+        #expect(withLeader.next(replicas: replicas, leader: "b", connected: ["c"]) == "b", "a cached leader still comes first")
+        var none = ReplicaCursor()
+        #expect(none.next(replicas: replicas, leader: nil, connected: ["z"]) == "a")
+    }
+
     @Test func advancesRoundRobinAndStaysOtherwise() {
         var cursor = ReplicaCursor()
         var tried: [String] = []
