@@ -41,14 +41,26 @@ public enum CellSnapshotFormat {
 
     /// One collection: `items` non-empty and ascending by sort key.
     public static func collectionBytes(name: [UInt8], items: [Item]) -> [UInt8] {
+        var bytes = collectionStartBytes(name: name, count: items.count)
+        for item in items { bytes += itemBytes(item) }
+        return bytes
+    }
+
+    /// A collection's start: its name, then its item count as the last 4 bytes
+    /// (a writer streaming items it has not counted yet patches it in at the end).
+    public static func collectionStartBytes(name: [UInt8], count: Int) -> [UInt8] {
         var writer = CommandWriter()
         writer.appendBlob(name)
-        writer.append(UInt32(items.count))
-        for item in items {
-            writer.appendBlob(item.sortKey)
-            writer.appendBlob(item.value)
-            writer.append(item.version)
-        }
+        writer.append(UInt32(count))
+        return writer.bytes
+    }
+
+    /// One item of a collection, after its start.
+    public static func itemBytes(_ item: Item) -> [UInt8] {
+        var writer = CommandWriter()
+        writer.appendBlob(item.sortKey)
+        writer.appendBlob(item.value)
+        writer.append(item.version)
         return writer.bytes
     }
 

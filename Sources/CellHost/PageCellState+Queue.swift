@@ -159,10 +159,13 @@ public struct QueueItems: Sendable {
 /// A queue read that cannot be answered from this replica.
 public enum QueueReadError: Error, CustomStringConvertible {
     case missingEntry(sequence: UInt64)
+    /// A queue's staged entries and its extents overlap: its items are not as gathering leaves them.
+    case outOfOrder(queue: String)
 
     public var description: String {
         switch self {
         case .missingEntry(let sequence): "entry \(sequence) is neither staged nor in an extent on this node"
+        case .outOfOrder(let queue): "queue \(queue)'s staged entries overlap its extents"
         }
     }
 }

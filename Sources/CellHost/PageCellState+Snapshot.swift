@@ -5,15 +5,20 @@ import Storage
 /// Where a streamed snapshot goes: a file, or memory for a small one.
 public protocol SnapshotSink {
     mutating func append(_ bytes: [UInt8]) throws
-    /// Overwrites the first bytes (the collection count, known only at the end).
-    mutating func patchStart(_ bytes: [UInt8]) throws
+    /// Bytes appended so far.
+    var bytesWritten: Int { get }
+    /// Overwrites bytes already appended, from `offset` (a count known only at the end).
+    mutating func patch(at offset: Int, _ bytes: [UInt8]) throws
 }
 
 public struct MemorySnapshotSink: SnapshotSink {
     public var bytes: [UInt8] = []
     public init() {}
+    public var bytesWritten: Int { bytes.count }
     public mutating func append(_ more: [UInt8]) { bytes += more }
-    public mutating func patchStart(_ start: [UInt8]) { bytes.replaceSubrange(0..<start.count, with: start) }
+    public mutating func patch(at offset: Int, _ replacement: [UInt8]) {
+        bytes.replaceSubrange(offset..<(offset + replacement.count), with: replacement)
+    }
 }
 
 /// Reads one cell's state from the store for a snapshot, one collection at a
@@ -51,16 +56,19 @@ public struct CellSnapshotSource: Sendable {
         var written = 0
         for (name, pointer) in named {
             guard !build.isCancelled else { throw SnapshotBuildCancelled() }
-            var items = try itemsAtIndex(of: name, pointer: pointer, build)
-            if Self.isQueueCollection(name) { items = try stagedForm(of: items, queue: name) }
+            let items = try itemsAtIndex(of: name, pointer: pointer, build)
             guard !items.isEmpty else { continue }
-            try sink.append(CellSnapshotFormat.collectionBytes(name: name, items: items))
+            if Self.isQueueCollection(name), items.contains(where: { QueueLayout.extentFirstSequence($0.sortKey) != nil }) {
+                try writeStagedForm(of: items, queue: name, build, to: &sink)
+            } else {
+                try sink.append(CellSnapshotFormat.collectionBytes(name: name, items: items))
+            }
             written += 1
         }
         let sessions = try itemsAtIndex(of: metadataName, pointer: metadataPointer, build, where: PageCellState.isSessionKey)
             .map { (client: PageCellState.client(of: $0.sortKey), encodedSession: $0.value) }
         try sink.append(CellSnapshotFormat.sessionsBytes(sessions))
-        try sink.patchStart(CellSnapshotFormat.countBytes(written))
+        try sink.patch(at: 0, CellSnapshotFormat.countBytes(written))
     }
 
     /// A collection's items at the build's index, ascending by sort key.
@@ -91,29 +99,51 @@ public struct CellSnapshotSource: Sendable {
         return parts.count == 4 && parts[2].elementsEqual("lnr".utf8)
     }
 
-    /// A queue's items with its extents' entries (past the trim point) in place of their index entries.
-    private func stagedForm(of items: [Item], queue: [UInt8]) throws -> [Item] {
+    /// Writes a queue's items with its extents' entries (past the trim point)
+    /// in place of their index items, as staged items: extents are each
+    /// node's own, and the follower gathers them into its own. Streamed one
+    /// read of an extent at a time, so that a long queue is never held whole.
+    private func writeStagedForm(of items: [Item], queue: [UInt8], _ build: SnapshotBuild,
+                                 to sink: inout some SnapshotSink) throws {
         let indexed = items.compactMap { item in ExtentIndexEntry(sortKey: item.sortKey, value: item.value).map { ($0, item.version) } }
-        guard !indexed.isEmpty else { return items }
-        guard let queueExtents else { throw QueueReadError.missingEntry(sequence: indexed[0].0.firstSequence) }
+            .sorted { $0.0.firstSequence < $1.0.firstSequence }
+        guard let queueExtents else { throw QueueReadError.missingEntry(sequence: indexed.first?.0.firstSequence ?? 0) }
         let trimmed = try items.first { $0.sortKey == QueueLayout.headSortKey }.map { try QueueHead(decoding: $0.value) }?.trimmedThrough ?? 0
-        var result = items.filter { QueueLayout.extentFirstSequence($0.sortKey) == nil }
+        let kept = items.filter { QueueLayout.extentFirstSequence($0.sortKey) == nil }
+        // In sort-key order: the head and group positions, then the extents' entries, then those still staged (newer).
+        let beforeEntries = kept.filter { ($0.sortKey.first ?? 0) < QueueLayout.stagedPrefix }
+        let stillStaged = kept.filter { ($0.sortKey.first ?? 0) >= QueueLayout.stagedPrefix }
+
+        let start = CellSnapshotFormat.collectionStartBytes(name: queue, count: 0)
+        let countOffset = sink.bytesWritten + start.count - 4
+        try sink.append(start)
+        var count = 0
+        var previous: [UInt8]?
+        func put(_ item: Item) throws {
+            if let previous, !previous.lexicographicallyPrecedes(item.sortKey) {
+                throw QueueReadError.outOfOrder(queue: String(decoding: queue, as: UTF8.self))
+            }
+            previous = item.sortKey
+            try sink.append(CellSnapshotFormat.itemBytes(item))
+            count += 1
+        }
+        for item in beforeEntries { try put(item) }
         for (extent, version) in indexed where extent.lastSequence > trimmed {
             var next = max(extent.firstSequence, trimmed + 1)
             while next <= extent.lastSequence {
+                guard !build.isCancelled else { throw SnapshotBuildCancelled() }
                 let entries = try queueExtents(extent, next, QueueLimits.readCountMaximum, QueueLimits.readBytesMaximum)
                 guard let last = entries.last, entries.first?.sequence == next else { throw QueueReadError.missingEntry(sequence: next) }
                 for entry in entries {
                     for (chunk, bytes) in QueueLayout.chunks(of: entry.payload).enumerated() {
-                        let sortKey = QueueLayout.stagedSortKey(sequence: entry.sequence, chunk: chunk)
-                        result.append(Item(sortKey: sortKey, version: version, value: Array(bytes)))
+                        try put(Item(sortKey: QueueLayout.stagedSortKey(sequence: entry.sequence, chunk: chunk), version: version, value: Array(bytes)))
                     }
                 }
                 next = last.sequence + 1
             }
         }
-        result.sort { $0.sortKey.lexicographicallyPrecedes($1.sortKey) }
-        return result
+        for item in stillStaged { try put(item) }
+        try sink.patch(at: countOffset, CellSnapshotFormat.countBytes(count))
     }
 }
 

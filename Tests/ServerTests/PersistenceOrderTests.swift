@@ -126,7 +126,10 @@ import Testing
             bytes += more
             try onAppend()
         }
-        mutating func patchStart(_ start: [UInt8]) { bytes.replaceSubrange(0..<start.count, with: start) }
+        var bytesWritten: Int { bytes.count }
+        mutating func patch(at offset: Int, _ replacement: [UInt8]) {
+            bytes.replaceSubrange(offset..<(offset + replacement.count), with: replacement)
+        }
     }
 
     @Test(arguments: [1, 3, 9]) func aSnapshotWrittenWhileTheCellAppliesIsTheStateAtItsIndex(entriesPerStep: Int) async throws {
@@ -158,6 +161,101 @@ import Testing
             #expect(sink.bytes == expected)
             // And the store did move on: the state now differs.
             #expect(try state.encodedSnapshot() != expected)
+        }
+    }
+}
+
+/// A queue's gathered entries travel in snapshots as staged ones, read from
+/// the node's extents one step at a time: the same entries as the in-memory
+/// state machine's (which never gathers), but those trimmed, and with the
+/// version of their extent's index item.
+@Suite struct QueueSnapshotTests {
+    static let queue = Array("acme/jobs/lnr/orders".utf8)
+
+    static func append(_ payload: [UInt8], index: UInt64) -> LogEntry {
+        let command = CellCommand(clientID: 9, sequence: index, acknowledgedBelow: index,
+                                  body: .queue(queue: queue, operation: .append(payload: payload, leader: nil), nowMilliseconds: index))
+        return LogEntry(index: index, ballot: Ballot(1), payload: .command(command.encoded()))
+    }
+
+    @Test(arguments: [0, 3, 17]) func aGatheredQueueSnapshotsAsTheStateMachineDoes(trimThrough: UInt64) async throws {
+        try await PersistenceOrderTests.withStores(1) { paths in
+            let store = try Store(path: paths[0])
+            defer { try? store.close() }
+            var state = PageCellState(cell: 0, cellDepth: 0, store: store, configuration: [NodeID(0)])
+            var memory = CellStateMachine()
+            var random = SplitMix64(seed: 5)
+            var entries: [LogEntry] = []
+            // 40 appends, some over one 256 KiB chunk, then a trim.
+            for index in 1...40 {
+                let bytes = index % 9 == 0 ? 300_000 : Int(random.next() % 2_000)
+                entries.append(Self.append((0..<bytes).map { _ in UInt8(truncatingIfNeeded: random.next()) }, index: UInt64(index)))
+            }
+            if trimThrough > 0 {
+                let trim = CellCommand(clientID: 9, sequence: 41, acknowledgedBelow: 41,
+                                       body: .queue(queue: Self.queue, operation: .trim(through: trimThrough), nowMilliseconds: 41))
+                entries.append(LogEntry(index: 41, ballot: Ballot(1), payload: .command(trim.encoded())))
+            }
+            for entry in entries {
+                _ = memory.apply(entry)
+                _ = try state.apply(entry)
+            }
+            state.appliedBallot = Ballot(1)
+            try await PersistenceOrderTests.commit(state.takeUpdates(), [], to: store)
+            let expected = memory.encoded()
+
+            // Gather entries 1…30 into three "extents" (10 each), as the node's gatherer swaps them.
+            var extents: [UInt64: [QueueEntry]] = [:]
+            let items = state.queueItems
+            let version = try #require(try items.item(Self.queue, QueueLayout.headSortKey)).version
+            for (id, first) in [(UInt64(7), UInt64(1)), (8, 11), (9, 21)] {
+                let gathered = try items.stagedEntries(Self.queue, from: first, through: first + 9, countMaximum: 100, bytesMaximum: 1 << 30)
+                #expect(gathered.map(\.sequence) == Array(first...(first + 9)))
+                extents[id] = gathered
+                var updates = gathered.flatMap { entry in
+                    (0..<QueueLayout.chunkCount(payloadBytes: entry.payload.count)).map { chunk in
+                        ItemUpdate(collection: Self.queue, sortKey: QueueLayout.stagedSortKey(sequence: entry.sequence, chunk: chunk),
+                                   value: nil, version: version)
+                    }
+                }
+                let index = ExtentIndexEntry(extentID: id, firstSequence: first, lastSequence: first + 9)
+                updates.append(ItemUpdate(collection: Self.queue, sortKey: QueueLayout.extentSortKey(firstSequence: first),
+                                          value: index.encodedValue(), version: version))
+                try await PersistenceOrderTests.commit(updates, [], to: store)
+            }
+            // Without the node's extents, the gathered entries cannot be sent.
+            #expect(throws: QueueReadError.self) { _ = try state.encodedSnapshot() }
+
+            // Reads of at most 4 entries at a time: several steps per extent.
+            func source(_ extents: [UInt64: [QueueEntry]]) -> CellSnapshotSource {
+                var source = state.snapshotSource
+                source.queueExtents = { extent, from, count, _ in
+                    Array((extents[extent.extentID] ?? []).filter { $0.sequence >= from }.prefix(min(count, 4)))
+                }
+                return source
+            }
+            var sink = MemorySnapshotSink()
+            try source(extents).write(SnapshotBuild(cell: 0, index: state.appliedIndex), to: &sink)
+            let written = try CellSnapshotFormat.decode(sink.bytes)
+            let reference = try CellSnapshotFormat.decode(expected)
+            #expect(written.collections.map(\.name) == [Self.queue] && reference.collections.map(\.name) == [Self.queue])
+            #expect(written.sessions.map(\.client) == reference.sessions.map(\.client))
+            // Staged entries through the trim point are unreadable: a snapshot leaves them out.
+            func readable(_ items: [Item]) -> [Item] {
+                items.filter { item in QueueLayout.staged(item.sortKey).map { $0.sequence > trimThrough } ?? true }
+            }
+            let sent = readable(written.collections[0].items)
+            let kept = readable(reference.collections[0].items)
+            #expect(sent.map(\.sortKey) == kept.map(\.sortKey))
+            #expect(sent.map(\.value) == kept.map(\.value), "an entry's payload changed on its way through an extent")
+            let unstaged = { (items: [Item]) in items.filter { QueueLayout.staged($0.sortKey) == nil } }
+            #expect(unstaged(sent) == unstaged(kept), "the head and positions travel as they are")
+            #expect(sent.filter { QueueLayout.staged($0.sortKey)?.sequence ?? 99 <= 30 }.allSatisfy { $0.version == version })
+
+            // An extent that lost entries fails the snapshot rather than send a gap.
+            extents[9]?.removeFirst()
+            var broken = MemorySnapshotSink()
+            #expect(throws: QueueReadError.self) { try source(extents).write(SnapshotBuild(cell: 0, index: state.appliedIndex), to: &broken) }
         }
     }
 }

@@ -6,7 +6,7 @@ public enum QueueLayout {
     /// The head: last sequence, trim point, leader and lease (``QueueHead``).
     public static let headSortKey: [UInt8] = [0]
     static let positionPrefix: UInt8 = 1
-    static let stagedPrefix: UInt8 = 2
+    public static let stagedPrefix: UInt8 = 2
     /// Where a node's own extents are indexed (see the node's lnr store); never replicated.
     public static let extentPrefix: UInt8 = 3
 

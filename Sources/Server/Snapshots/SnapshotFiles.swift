@@ -179,8 +179,10 @@ struct FileSnapshotSink: SnapshotSink {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    mutating func patchStart(_ bytes: [UInt8]) throws {
+    var bytesWritten: Int { Int(length) }
+
+    mutating func patch(at offset: Int, _ bytes: [UInt8]) throws {
         try flush()
-        try files.write(bytes, to: file, at: 0, path: path)
+        try files.write(bytes, to: file, at: UInt64(offset), path: path)
     }
 }
