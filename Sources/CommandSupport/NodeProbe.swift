@@ -29,29 +29,38 @@ public enum NodeProbe {
         return .refused
     }
 
-    /// Probes every endpoint at once, each on a thread of its own: the answer takes as
-    /// long as the slowest probe (at most one timeout), not the sum of them.
+    /// Probes every endpoint at once, each on a thread of its own, and returns
+    /// as soon as one may answer (the others are then reported `.mayAnswer`
+    /// too: callers act only when none may). A node that accepts connections
+    /// and never answers (stopped, hung) costs a command nothing while another
+    /// answers; when none does, this takes the slowest probe (one timeout).
     public static func checkAll(_ endpoints: [String], timeoutMilliseconds: Int32 = 1_000) -> [Verdict] {
         guard endpoints.count > 1 else { return endpoints.map { check($0, timeoutMilliseconds: timeoutMilliseconds) } }
-        let verdicts = VerdictSlots(count: endpoints.count)
-        let group = DispatchGroup()
+        let probes = ProbeResults(count: endpoints.count)
         for (index, endpoint) in endpoints.enumerated() {
-            group.enter()
-            Thread {
-                verdicts.set(index, check(endpoint, timeoutMilliseconds: timeoutMilliseconds))
-                group.leave()
-            }.start()
+            Thread { probes.set(index, check(endpoint, timeoutMilliseconds: timeoutMilliseconds)) }.start()
         }
-        group.wait()
-        return verdicts.all
+        return probes.waitForAnswerOrAll()
     }
 
-    private final class VerdictSlots: @unchecked Sendable {
-        private let lock = NSLock()
-        private var verdicts: [Verdict]
-        init(count: Int) { verdicts = Array(repeating: .mayAnswer, count: count) }
-        func set(_ index: Int, _ verdict: Verdict) { lock.withLock { verdicts[index] = verdict } }
-        var all: [Verdict] { lock.withLock { verdicts } }
+    private final class ProbeResults: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var verdicts: [Verdict?]
+        init(count: Int) { verdicts = Array(repeating: nil, count: count) }
+
+        func set(_ index: Int, _ verdict: Verdict) {
+            condition.withLock {
+                verdicts[index] = verdict
+                condition.broadcast()
+            }
+        }
+
+        func waitForAnswerOrAll() -> [Verdict] {
+            condition.withLock {
+                while !verdicts.contains(.mayAnswer) && verdicts.contains(nil) { condition.wait() }
+                return verdicts.map { $0 ?? .mayAnswer }
+            }
+        }
     }
 
     private static func refused(_ address: addrinfo, timeoutMilliseconds: Int32) -> Bool {
