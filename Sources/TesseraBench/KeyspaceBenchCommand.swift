@@ -9,8 +9,8 @@ struct KeyspaceBenchCommand: ParsableCommand {
         commandName: "keyspace",
         abstract: "Pointers hashed per second, and time to place cells on 10, 1,000 and 100,000 members.",
         discussion: """
-            Single-threaded. Topologies: 10 members in 3 zones, 1,000 in 10 zones, 100,000 in
-            100 zones, all weight 1, 3 replicas per cell.
+            Single-threaded. Topologies: 10 members in 3 zones, 1,000 in 10 zones, 100,000
+            in 100 zones, all weight 1, 3 replicas per cell.
 
             Example:
               .build-release/release/tessera-bench keyspace --cells 65536

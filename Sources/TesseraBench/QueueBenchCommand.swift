@@ -16,17 +16,18 @@ struct QueueBenchCommand: AsyncParsableCommand {
               swift build -c release --scratch-path .build-release
               .build-release/release/tessera dev &            # waits for "ready"
               .build-release/release/tessera-bench queue --quick
-            Each append phase has its producers append random payloads (1 MiB, then 4 KiB) to ONE
-            new queue, bench-queue/queues/lnr/<phase>-<random>, for the phase's seconds; phases are
-            7 s apart so that the nodes' gathering of the previous queue into extents (after 5 s
-            idle) does not overlap the next. The physical bound is fio's (else dd's) sequential
-            direct write bandwidth in --disk-folder, divided by --replicas: the dev cluster's nodes
-            share that disk. Goals: appends reach 50% of fio ÷ replicas; the extent writer alone
-            reaches 80% of fio. The 4 KiB queue of the most producers is then read back whole by
-            1 and by 4 readers, after waiting 7 s so that the reads come from extents. Redis
-            Streams (XADD, appendfsync always) runs when redis-server is on PATH.
-            Throttled appends count as errors: start the cluster with
-            `tessera dev --account-write-units unlimited` to measure past the account rate limit.
+            Each append phase has its producers append random payloads (1 MiB, then 4 KiB)
+            to ONE new queue, bench-queue/queues/lnr/<phase>-<random>, for the phase's
+            seconds; phases are 7 s apart so that the nodes' gathering of the previous
+            queue into extents (after 5 s idle) does not overlap the next. The physical
+            bound is fio's (else dd's) sequential direct write bandwidth in --disk-folder,
+            divided by --replicas: the dev cluster's nodes share that disk. Goals: appends
+            reach 50% of fio ÷ replicas; the extent writer alone reaches 80% of fio. The 4
+            KiB queue of the most producers is then read back whole by 1 and by 4 readers,
+            after waiting 7 s so that the reads come from extents. Redis Streams (XADD,
+            appendfsync always) runs when redis-server is on PATH. Throttled appends count
+            as errors: start the cluster with `tessera dev --account-write-units
+            unlimited` to measure past the account rate limit.
             """)
 
     @OptionGroup var endpoint: EndpointOptions

@@ -19,9 +19,10 @@ struct WasmBenchCommand: AsyncParsableCommand {
               swift build -c release --scratch-path .build-release --product tessera
               .build-release/release/tessera dev &            # waits for "ready"
               .build-release/release/tessera-bench wasm --quick
-            It deploys its programs into account bench-wasm (the shipped counter and stack from
-            examples/wasm, built with examples/wasm/build, and two probes) and prints a table.
-            Goal: the Wasm counter reaches at least 50% of the native client's increments/s.
+            It deploys its programs into account bench-wasm (the shipped counter and stack
+            from examples/wasm, built with examples/wasm/build, and two probes) and prints
+            a table. Goal: the Wasm counter reaches at least 50% of the native client's
+            increments/s.
             """)
 
     @OptionGroup var endpoint: EndpointOptions

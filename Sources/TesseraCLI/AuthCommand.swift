@@ -15,10 +15,11 @@ struct AuthCommand: AsyncParsableCommand {
             a principal makes keys only for accounts it administers. Keys are stored
             replicated in the cluster's system account; the secret is shown once.
 
-            Use a key with --access-key-id ID (or $TESSERA_ACCESS_KEY_ID) and the secret in
-            $TESSERA_ACCESS_KEY_SECRET. A revoked key is refused by every node within
-            \(TesseraClient.revocationSeconds) seconds of the revocation's answer, on connections
-            already open too. Refusals exit 80 (not authenticated) or 77 (forbidden).
+            Use a key with --access-key-id ID (or $TESSERA_ACCESS_KEY_ID) and the secret \
+            in $TESSERA_ACCESS_KEY_SECRET. A revoked key is refused by every node within \
+            \(TesseraClient.revocationSeconds) seconds of the revocation's answer, on \
+            connections already open too. Refusals exit 80 (not authenticated) or 77 \
+            (forbidden).
 
             Examples:
               tessera auth create-key acme                    # read and write acme

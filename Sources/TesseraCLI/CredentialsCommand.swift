@@ -9,13 +9,15 @@ struct CredentialsCommand: ParsableCommand {
         commandName: "credentials",
         abstract: "Make a cluster CA (once) and certificates for members and clients, in one folder.",
         discussion: """
-            The folder gets ca.pem and ca-key.pem (the CA: keep ca-key.pem off the nodes), then
-            member-<id>.pem and member-<id>-key.pem for each --member, and client-<name>.pem and
-            client-<name>-key.pem for each --client. Existing files are kept: run it again to add
-            members or clients with the same CA. Certificates are valid for --days (a year); the CA for ten.
+            The folder gets ca.pem and ca-key.pem (the CA: keep ca-key.pem off the nodes),
+            then member-<id>.pem and member-<id>-key.pem for each --member, and
+            client-<name>.pem and client-<name>-key.pem for each --client. Existing files
+            are kept: run it again to add members or clients with the same CA.
+            Certificates are valid for --days (a year); the CA for ten.
 
-            A client certificate carries its grants, signed by the CA: --grant ACCOUNT[:PERMISSIONS]
-            (repeatable; permissions read, write, admin, comma-separated; default read,write;
+            A client certificate carries its grants, signed by the CA: --grant
+            ACCOUNT[:PERMISSIONS] (repeatable; permissions read, write, admin,
+            comma-separated; default read,write;
             * stands for every account). Without --grant it is an operator's: admin of every account.
 
             Give each node its own pair and ca.pem:

@@ -8,10 +8,11 @@ struct ExploreCommand: ParsableCommand {
         commandName: "explore",
         abstract: "Exhaustively explore every schedule of one small cell and check each state.",
         discussion: """
-            One cell of three replicas and one or two commands: every order of message delivery,
-            every loss (up to --drops), every crash point (up to --crashes) and every timer firing,
-            up to --depth actions; each distinct state is visited once and checked (a committed
-            slot never changes, one leader per ballot, at most one valid lease).
+            One cell of three replicas and one or two commands: every order of message
+            delivery, every loss (up to --drops), every crash point (up to --crashes) and
+            every timer firing, up to --depth actions; each distinct state is visited once
+            and checked (a committed slot never changes, one leader per ballot, at most
+            one valid lease).
 
             Example:
               tessera explore --commands 1 --depth 12

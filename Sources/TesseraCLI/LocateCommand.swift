@@ -9,10 +9,10 @@ struct LocateCommand: ParsableCommand {
         commandName: "locate",
         abstract: "Show where a key lives: its parts, pointer, cell and replicas.",
         discussion: """
-            Computes everything locally; no server is contacted. The pointer is the SHA-512
-            of account/resource/type/primaryKey (the sort key is not hashed); the cell is the
-            pointer's first --depth bits; with --members, the replicas come from rendezvous
-            placement, preferred leader first.
+            Computes everything locally; no server is contacted. The pointer is the
+            SHA-512 of account/resource/type/primaryKey (the sort key is not hashed); the
+            cell is the pointer's first --depth bits; with --members, the replicas come
+            from rendezvous placement, preferred leader first.
 
             Examples:
               tessera locate acme/users/rnd/alice/v1

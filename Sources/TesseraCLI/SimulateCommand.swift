@@ -9,12 +9,13 @@ struct SimulateCommand: ParsableCommand {
         commandName: "simulate",
         abstract: "Run the deterministic cluster simulator for one seed (or a range) and check it.",
         discussion: """
-            Simulates nodes hosting replicated cells under network, disk, clock and crash faults,
-            with clients doing puts, CAS, deletes and strong and eventual reads. After every
-            event it checks that at most one replica of a cell holds a valid lease and that a
-            committed slot never changes; after the faults heal it checks that every cell has a
-            leader and that replicas agree; at the end the client history must be linearizable.
-            The same seed always prints the same summary; a failing seed is a reproducible bug.
+            Simulates nodes hosting replicated cells under network, disk, clock and crash
+            faults, with clients doing puts, CAS, deletes and strong and eventual reads.
+            After every event it checks that at most one replica of a cell holds a valid
+            lease and that a committed slot never changes; after the faults heal it checks
+            that every cell has a leader and that replicas agree; at the end the client
+            history must be linearizable. The same seed always prints the same summary; a
+            failing seed is a reproducible bug.
 
             Examples:
               tessera simulate --seed 42

@@ -7,7 +7,8 @@ struct Tessera: AsyncParsableCommand {
         abstract: "A distributed, strongly consistent key-value and queue store.",
         discussion: """
             Keys have the form account/resource/type/primaryKey[/sortKey], where type is
-            'rnd' (tables) or 'lnr' (queues). A '/' or '%' inside a part is written %2F or %25.
+            'rnd' (tables) or 'lnr' (queues). A '/' or '%' inside a part is written %2F or
+            %25.
 
             put, get, delete, query and cas talk to a cluster: the nodes at --endpoint,
             by default the local one `tessera dev` runs. With --data-dir they use an

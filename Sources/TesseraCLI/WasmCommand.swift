@@ -18,11 +18,13 @@ struct WasmCommand: AsyncParsableCommand {
             call is linearizable; an invocation is not a transaction (calls made stand if
             it fails), which is why the shipped structures are lock-free.
 
-            Limits per invocation (defaults): \(MachineLimits.defaults.fuel) fuel,
-            \(MachineLimits.defaults.memoryBytes >> 20) MiB of memory, \(MachineLimits.defaults.deadline) wall clock,
-            \(MachineLimits.defaults.hostCalls) host calls. Exit statuses: 64 bad module, import, export,
-            arguments or host-call input (nothing was stored or done); 70 the program trapped;
-            71 a limit was exceeded; 1 no such program; 77/80 refused credentials.
+            Limits per invocation (defaults): \(MachineLimits.defaults.fuel) fuel, \
+            \(MachineLimits.defaults.memoryBytes >> 20) MiB of memory, \
+            \(MachineLimits.defaults.deadline) wall clock, \
+            \(MachineLimits.defaults.hostCalls) host calls. Exit statuses: 64 bad module, \
+            import, export, arguments or host-call input (nothing was stored or done); \
+            70 the program trapped; 71 a limit was exceeded; 1 no such program; 77/80 \
+            refused credentials.
 
             Examples:
               examples/wasm/build                               # C examples to examples/wasm/.build
@@ -80,11 +82,12 @@ struct WasmCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run an export of a program with integer arguments; print each result on its own line.",
             discussion: """
-                The client sends the invocation to one member, chosen at random to spread the load (any
-                member runs any program; its host calls go to each word's cell leader). It is sent once:
-                if that member fails while running it, the command exits 69 and the program may have run
-                in part. Standard error names the node that ran it and the program's log lines; --verbose adds the
-                fuel and host calls it used and its time.
+                The client sends the invocation to one member, chosen at random to spread the
+                load (any member runs any program; its host calls go to each word's cell
+                leader). It is sent once: if that member fails while running it, the command
+                exits 69 and the program may have run in part. Standard error names the node
+                that ran it and the program's log lines; --verbose adds the fuel and host
+                calls it used and its time.
                 """)
 
         @Argument(help: "The account the program belongs to and acts on.") var account: String
