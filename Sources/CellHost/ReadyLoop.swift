@@ -127,6 +127,10 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
                     // The leader's snapshot replaces the cell's state in the same record that resets its log.
                     guard let updates = install(snapshot, hosted) else { return }
                     group.updates = updates
+                    // The replica dropped the applied entries the snapshot covers; entries
+                    // applied from here on (this ready's, after its index) count anew.
+                    retainedLogBytes -= hosted.appliedBytesSinceSnapshot
+                    hosted.appliedBytesSinceSnapshot = 0
                 }
                 diskQueue.append((hosted, ready, group, true))
                 host.syncWanted()
@@ -150,13 +154,8 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
         apply(ready, hosted)
         guard !halted else { return }
         hosted.replica.advance(ready, now: host.now)
-        if ready.snapshot != nil {
-            // An installed snapshot lives in the page store now, not in memory;
-            // the applied entries it replaced are gone from the log.
-            hosted.replica.releaseSnapshot()
-            retainedLogBytes -= hosted.appliedBytesSinceSnapshot
-            hosted.appliedBytesSinceSnapshot = 0
-        }
+        // An installed snapshot lives in the page store now, not in memory.
+        if ready.snapshot != nil { hosted.replica.releaseSnapshot() }
         if ready.snapshotWanted { host.snapshotWanted(hosted) }
         compactIfDue(hosted)
     }
