@@ -14,8 +14,8 @@ import Storage
 /// Shared by every kind of cell state (see ``CellState``).
 public enum CellSnapshotFormat {
     // Smallest encodings, so that a count the remaining bytes cannot hold is rejected before looping.
-    private static let collectionBytesMinimum = 4 + 4 + itemBytesMinimum
-    private static let itemBytesMinimum = 4 + 4 + 8
+    static let collectionBytesMinimum = 4 + 4 + itemBytesMinimum
+    static let itemBytesMinimum = 4 + 4 + 8
     private static let sessionBytesMinimum = 8 + 8 + 8 + 4
     private static let resultBytesMinimum = 8 + 1
 
@@ -77,33 +77,37 @@ public enum CellSnapshotFormat {
 
     /// Decodes ``encode(collections:sessions:)``'s bytes. Rejects anything it
     /// could not have produced: truncation, trailing bytes, unknown kinds,
-    /// unsorted or duplicate keys, empty collections, results below their watermark.
+    /// unsorted or duplicate keys, empty collections, results below their
+    /// watermark. (``CellSnapshotStream`` does the decoding, for this and for
+    /// a snapshot too large to hold.)
     public static func decode(_ bytes: [UInt8]) throws(CellCommand.DecodingError)
         -> (collections: [(name: [UInt8], items: [Item])], sessions: [(client: UInt64, session: ClientSession)])
     {
-        var reader = CommandReader(bytes: bytes)
+        var stream = CellSnapshotStream(bytes: bytes)
         var collections: [(name: [UInt8], items: [Item])] = []
-        let collectionCount = try reader.readCount(each: collectionBytesMinimum, of: "collections")
-        for _ in 0..<collectionCount {
-            let name = try reader.readBlob()
-            if let previous = collections.last?.name, !previous.lexicographicallyPrecedes(name) {
-                throw .init(reason: "collections out of order at byte \(reader.offset)")
-            }
-            let itemCount = try reader.readCount(each: itemBytesMinimum, of: "items")
-            guard itemCount > 0 else { throw .init(reason: "empty collection at byte \(reader.offset)") }
-            var items: [Item] = []
-            items.reserveCapacity(itemCount)
-            for _ in 0..<itemCount {
-                let sortKey = try reader.readBlob()
-                let value = try reader.readBlob()
-                let item = Item(sortKey: sortKey, version: try reader.read(UInt64.self), value: value)
-                if let last = items.last, !last.sortKey.lexicographicallyPrecedes(item.sortKey) {
-                    throw .init(reason: "items out of sort-key order at byte \(reader.offset)")
+        var sessions: [(client: UInt64, session: ClientSession)] = []
+        do {
+            while let element = try stream.next() {
+                switch element {
+                case .collection(let name, let itemCount):
+                    collections.append((name, []))
+                    collections[collections.count - 1].items.reserveCapacity(itemCount)
+                case .item(let item): collections[collections.count - 1].items.append(item)
+                case .sessions(let all): sessions = all
                 }
-                items.append(item)
             }
-            collections.append((name, items))
+        } catch let error as CellCommand.DecodingError {
+            throw error
+        } catch {
+            throw .init(reason: "\(error)")  // reading memory throws nothing else
         }
+        return (collections, sessions)
+    }
+
+    /// The sessions part: a count, then the sessions, ascending by client.
+    static func readSessions(_ reader: inout CommandReader) throws(CellCommand.DecodingError)
+        -> [(client: UInt64, session: ClientSession)]
+    {
         var sessions: [(client: UInt64, session: ClientSession)] = []
         let sessionCount = try reader.readCount(each: sessionBytesMinimum, of: "sessions")
         for _ in 0..<sessionCount {
@@ -113,8 +117,7 @@ public enum CellSnapshotFormat {
             }
             sessions.append((client, try readSession(&reader)))
         }
-        guard reader.isAtEnd else { throw .init(reason: "trailing bytes after snapshot") }
-        return (collections, sessions)
+        return sessions
     }
 
     /// One session's bytes on their own (how the page store keeps it).

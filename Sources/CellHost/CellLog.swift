@@ -37,9 +37,21 @@ public enum CellLog {
     }
 
     /// Reads a cell back at a node's start: its log from the store's WAL, and
-    /// from its page-store state only where the log starts (nothing of its data).
-    public static func restore(cell: UInt64, log: StoredLog, state: inout PageCellState) throws -> PersistedReplicaState {
+    /// from its page-store state only where the log starts (nothing of its
+    /// data). A snapshot install a crash interrupted is finished first, from
+    /// the state `installFiles` retained (its last writes are lazy: a second
+    /// crash before they are durable finishes it again).
+    public static func restore(cell: UInt64, log: StoredLog, state: inout PageCellState,
+                               installFiles: (any InstallFiles)?) throws -> PersistedReplicaState {
         try state.load()
+        if let marker = state.pendingInstall {
+            // The marker went in the record that reset the log to the snapshot's index.
+            guard log.base == marker.index, let installFiles else {
+                throw CellRecoveryError(cell: cell, reason: "it was installing a snapshot at \(marker.index), but its log starts after \(log.base)"
+                                            + (installFiles == nil ? " and no snapshot files were given" : ""))
+            }
+            try state.installStaged(marker, files: installFiles) { _ in }
+        }
         let hardState: HardState
         let entries: [LogEntry]
         do {

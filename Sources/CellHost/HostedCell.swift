@@ -14,6 +14,9 @@ open class HostedCell {
     public internal(set) var committedHandedOutThrough: LogIndex = 0
     /// Payload bytes applied since the log was last compacted (the log compaction would drop).
     public internal(set) var appliedBytesSinceSnapshot = 0
+    /// Leaders' snapshots whose markers and log resets wait for their sync,
+    /// oldest first: each is installed when its ready completes.
+    public internal(set) var stagedInstalls: [InstallMarker] = []
 
     public init(cell: UInt64, replica: CellReplica, stateMachine: PageCellState) {
         self.cell = cell

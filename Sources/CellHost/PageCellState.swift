@@ -29,7 +29,9 @@ public struct PageCellState: CellState, Sendable {
     /// The ballot of the entry at `appliedIndex` and the configuration in force there: the log's base at a restart.
     public var appliedBallot: Ballot = .zero
     public var configuration: [NodeID]
-    public private(set) var sessionCount = 0
+    public internal(set) var sessionCount = 0
+    /// A leader's snapshot whose install a crash interrupted: finished before the cell is used (see ``InstallMarker``).
+    public internal(set) var pendingInstall: InstallMarker?
 
     private var pendingItems: [ItemKey: Item?] = [:]
     private var pendingOrder: [ItemKey] = []
@@ -78,6 +80,11 @@ public struct PageCellState: CellState, Sendable {
 
     public mutating func storeSession(_ client: UInt64, _ session: ClientSession?, existed: Bool) throws {
         sessionCount += (session != nil ? 1 : 0) - (existed ? 1 : 0)
+        storeSessionWrite(client, session)
+    }
+
+    /// A session's write for the next hand-over, leaving the count to the caller.
+    mutating func storeSessionWrite(_ client: UInt64, _ session: ClientSession?) {
         pendingSessions[client] = .some(session)
     }
 
@@ -118,34 +125,7 @@ public struct PageCellState: CellState, Sendable {
         return updates
     }
 
-    // MARK: Snapshots
-
-    /// Replaces the cell's state with a snapshot's: the writes that delete every
-    /// item and session the cell has and put the snapshot's, and its applied index.
-    public mutating func install(_ snapshot: Snapshot) throws -> [ItemUpdate] {
-        let (collections, sessions) = try CellSnapshotFormat.decode(snapshot.state)
-        precondition(pendingOrder.isEmpty && pendingSessions.isEmpty, "a snapshot installed between applying entries and handing over their writes")
-        // One collection at a time: only the keys to delete stay, not the cell's values.
-        for pointer in try store.readNow({ try $0.collectionPointers(withPrefix: cell, depth: cellDepth) }) {
-            guard let collection = try store.readNow({ try $0.scannedCollection(pointer: pointer) }),
-                CellSnapshotSource.isUserCollection(collection.name) else { continue }
-            for item in collection.items {
-                try store(ItemKey(collection: collection.name, sortKey: item.sortKey), nil)
-            }
-        }
-        for (client, _) in try storedSessions() { pendingSessions[client] = .some(nil) }
-        for (name, items) in collections {
-            for item in items { try store(ItemKey(collection: name, sortKey: item.sortKey), item) }
-        }
-        for (client, session) in sessions { pendingSessions[client] = .some(session) }
-        sessionCount = sessions.count
-        appliedIndex = snapshot.index
-        appliedBallot = snapshot.ballot
-        configuration = snapshot.configuration.sorted()
-        return takeUpdates()
-    }
-
-    private func storedSessions() throws -> [(client: UInt64, session: ClientSession)] {
+    func storedSessions() throws -> [(client: UInt64, session: ClientSession)] {
         var sessions: [(client: UInt64, session: ClientSession)] = []
         var after: ContinuationToken? = ContinuationToken(lastSortKey: Self.baseSortKey)
         repeat {
@@ -196,8 +176,10 @@ public struct PageCellState: CellState, Sendable {
         return bytes
     }
 
-    /// Reads back the applied index, log base and session count; a cell that never applied anything has none.
+    /// Reads back the applied index, log base and session count (a cell that
+    /// never applied anything has none), and an install a crash interrupted.
     public mutating func load() throws {
+        pendingInstall = try storedInstallMarker()
         guard let item = try store.readNow({ try $0.item(pointer: metadataPointer, sortKey: Self.baseSortKey) }) else { return }
         let bytes = item.value
         func read<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T? {

@@ -21,8 +21,8 @@ public protocol ReadyLoopHost: AnyObject, SendableMetatype {
     func onHostThread(_ body: @escaping @Sendable () -> Void)
     /// After a group commit completed and its readies were handled.
     func didCompleteSync()
-    /// The state bytes of a snapshot the replica installs (its `state` may name them rather than hold them).
-    func stateBytes(of snapshot: Snapshot, for hosted: Hosted) throws -> [UInt8]
+    /// Where snapshots the replicas install are kept until their install is durable.
+    var installFiles: any InstallFiles { get }
     /// The cell's state is about to be replaced by a leader's snapshot.
     func willInstallSnapshot(_ hosted: Hosted)
     /// An entry was applied: `outcome` is what its command did (nil for other entries).
@@ -124,9 +124,10 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
                 hosted.readiesInFlight += 1
                 var group = DiskGroup(logChanges: [CellLog.change(for: ready, of: hosted.cell)])
                 if let snapshot = ready.snapshot {
-                    // The leader's snapshot replaces the cell's state in the same record that resets its log.
-                    guard let updates = install(snapshot, hosted) else { return }
-                    group.updates = updates
+                    // The install is noted in the record that resets the log; its writes follow once that is durable.
+                    guard let marker = stageInstall(snapshot, hosted) else { return }
+                    hosted.stagedInstalls.append(marker)
+                    group.updates = [hosted.stateMachine.installMarkerUpdate(marker)]
                     // The replica dropped the applied entries the snapshot covers; entries
                     // applied from here on (this ready's, after its index) count anew.
                     retainedLogBytes -= hosted.appliedBytesSinceSnapshot
@@ -150,6 +151,13 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
 
     private func complete(_ ready: Ready, _ hosted: Host.Hosted) {
         guard !halted else { return }
+        if let snapshot = ready.snapshot {
+            let marker = hosted.stagedInstalls.removeFirst()
+            precondition(snapshot.index == marker.index, "cell \(hosted.cell) staged an install at \(marker.index) for a ready at \(snapshot.index)")
+            // A later install's marker, durable already, stays for it.
+            install(marker, hosted, clearingMarker: hosted.stagedInstalls.isEmpty)
+            guard !halted else { return }
+        }
         for (to, message) in ready.messages { host.send(message, to: to, from: hosted) }
         apply(ready, hosted)
         guard !halted else { return }
@@ -192,13 +200,15 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
         hosted.appliedBytesSinceSnapshot -= droppedBytes
     }
 
-    /// Replaces the cell's state with a snapshot from its leader; the writes go with the log reset.
-    private func install(_ snapshot: Snapshot, _ hosted: Host.Hosted) -> [ItemUpdate]? {
+    /// Keeps a leader's snapshot for its install and checks it whole, while
+    /// the cell's state is still intact: nil when it cannot be (the loop stops).
+    private func stageInstall(_ snapshot: Snapshot, _ hosted: Host.Hosted) -> InstallMarker? {
         host.willInstallSnapshot(hosted)
         do {
-            var staged = snapshot
-            staged.state = try host.stateBytes(of: snapshot, for: hosted)
-            return try hosted.stateMachine.install(staged)
+            let reference = try host.installFiles.retain(snapshot, cell: hosted.cell)
+            try PageCellState.validate(try host.installFiles.open(reference, cell: hosted.cell))
+            return InstallMarker(index: snapshot.index, ballot: snapshot.ballot, configuration: snapshot.configuration,
+                                 reference: reference)
         } catch let error as CellCommand.DecodingError {
             halted = true
             host.snapshotUndecodable(error.reason, cell: hosted.cell)
@@ -206,6 +216,23 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
             fail(error, cell: hosted.cell)
         }
         return nil
+    }
+
+    /// Replaces the cell's state with the staged snapshot's, its marker and log
+    /// reset being durable: on this thread, in bounded groups of lazy writes.
+    private func install(_ marker: InstallMarker, _ hosted: Host.Hosted, clearingMarker: Bool) {
+        let cell = hosted.cell
+        do {
+            try hosted.stateMachine.installStaged(marker, files: host.installFiles, clearingMarker: clearingMarker) { [self] result in
+                guard case .failure(let error) = result else { return }
+                host.onHostThread { [self] in
+                    if host.isStopping, case StorageError.closed = error { return }
+                    fail(error, cell: cell)
+                }
+            }
+        } catch {
+            fail(error, cell: cell)
+        }
     }
 
     private func fail(_ error: any Error, cell: UInt64?) {

@@ -28,8 +28,7 @@ extension SimulatedNode: ReadyLoopHost {
 
     func didCompleteSync() { simulation.scheduleCommitRound(self) }
 
-    /// Snapshots travel inline in the simulated network: the state is the bytes.
-    func stateBytes(of snapshot: Snapshot, for hosted: SimulatedCell) throws -> [UInt8] { snapshot.state }
+    var installFiles: any InstallFiles { installFilesKept }
 
     func willInstallSnapshot(_ hosted: SimulatedCell) {
         // Their clients time out and count the outcome as unknown.

@@ -31,6 +31,8 @@ final class SimulatedNode {
     var clockRate: Double
     /// The node's disk: what was synced survives a crash; the rest is lost or torn.
     let disk = SimulatedDisk()
+    /// Snapshots being installed, kept across crashes as synced files are.
+    let installFilesKept = MemoryInstallFiles()
     /// The store and ready loop of the running incarnation (nil while down).
     var store: Store?
     var pipeline: ReadyLoop<SimulatedNode>?

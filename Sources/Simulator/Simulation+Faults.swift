@@ -75,8 +75,10 @@ extension Simulation {
             var persisted: PersistedReplicaState?
             if let log = logs[UInt64(cell)] {
                 do {
-                    persisted = try CellLog.restore(cell: UInt64(cell), log: log, state: &state)
+                    persisted = try CellLog.restore(cell: UInt64(cell), log: log, state: &state, installFiles: node.installFilesKept)
                 } catch {
+                    // Finishing an interrupted install writes: the disk may fail under it, as at any write.
+                    if node.disk.hasCrashed { return powerLoss(node, loss: options.diskFailure?.loss ?? randomCrashLoss()) }
                     return violation("cell \(cell) on \(node.id) does not recover: \(error)")
                 }
             }

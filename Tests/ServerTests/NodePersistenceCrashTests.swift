@@ -7,7 +7,9 @@ import Testing
 @testable import Server
 
 /// A cell's persistence on a node, crashed at every disk operation: a
-/// snapshot installed from a leader (items and log reset in one record), then
+/// snapshot installed from a leader (its marker with the log reset in one
+/// record, then its items in small lazy groups, with checkpoints between
+/// collections; an interrupted install is finished at recovery), then
 /// batches of entries made durable (acknowledged) and applied into the page
 /// store with the log truncated through them (a lazy record nobody waits
 /// for), in the order a shard does it. After each crash, and whatever the
@@ -24,6 +26,8 @@ import Testing
     static var storeOptions: StorageOptions {
         var options = StorageOptions()
         options.walZeroFillBytes = 64 << 10
+        // Checkpoints during the install too, so that it waits for them.
+        options.checkpointWALBytes = 2 << 10
         return options
     }
 
@@ -42,25 +46,27 @@ import Testing
     }
 
     /// Runs the workload until the disk fails; returns the last index acknowledged to a client.
-    static func workload(_ store: Store) async -> LogIndex {
+    static func workload(_ store: Store, files: MemoryInstallFiles) async -> LogIndex {
         var acknowledged: LogIndex = 0
         do {
-            try await workload(store, acknowledged: &acknowledged)
+            try await workload(store, files: files, acknowledged: &acknowledged)
         } catch {
             // A read failed on the crashed disk: the shard would stop here too.
         }
         return acknowledged
     }
 
-    static func workload(_ store: Store, acknowledged: inout LogIndex) async throws {
+    static func workload(_ store: Store, files: MemoryInstallFiles, acknowledged: inout LogIndex) async throws {
         var state = newState(store)
         let snapshot = Snapshot(index: snapshotIndex, ballot: Ballot(1), configuration: [NodeID(0)],
                                 state: model(through: snapshotIndex).encoded())
-        let installed = try state.install(snapshot)
-        guard await commit(store, updates: installed, [LogChange(log: cell, truncation: .reset(after: snapshotIndex))]) else {
-            return
-        }
+        let marker = InstallMarker(index: snapshotIndex, ballot: Ballot(1), configuration: [NodeID(0)],
+                                   reference: try files.retain(snapshot, cell: cell))
+        guard await commit(store, updates: [state.installMarkerUpdate(marker)],
+                           [LogChange(log: cell, truncation: .reset(after: snapshotIndex))]) else { return }
+        // Noted with the log reset, the install is redone after a crash: the leader may count it.
         acknowledged = snapshotIndex
+        try state.installStaged(marker, files: files, groupBytes: 64) { _ in }
         var rest = entries.dropFirst(Int(snapshotIndex))
         while !rest.isEmpty {
             let batch = Array(rest.prefix(entriesPerBatch))
@@ -81,14 +87,14 @@ import Testing
     }
 
     /// Reopens the crashed disk and checks what came back; returns a failure or nil.
-    static func recover(_ disk: SimulatedDisk, acknowledged: LogIndex) throws -> String? {
+    static func recover(_ disk: SimulatedDisk, files: MemoryInstallFiles, acknowledged: LogIndex) throws -> String? {
         let store = try Store(directory: disk, path: "crashed", options: storeOptions)
         defer { try? store.close() }
         guard let log = store.logs[cell] else {
             return acknowledged == 0 ? nil : "no log came back, though entries through \(acknowledged) were acknowledged"
         }
         var state = newState(store)
-        let persisted = try CellLog.restore(cell: cell, log: log, state: &state)
+        let persisted = try CellLog.restore(cell: cell, log: log, state: &state, installFiles: files)
         // The replica applies its whole log again once it leads (a one-replica cell commits all of it).
         for entry in persisted.entries where entry.index > state.appliedIndex {
             guard entry.index == state.appliedIndex + 1 else {
@@ -125,9 +131,11 @@ import Testing
     @Test func everyCrashPointOfTheNodePipelineRecoversEveryAcknowledgedEntry() async throws {
         let clean = SimulatedDisk()
         let cleanStore = try Store(directory: clean, path: "clean", options: Self.storeOptions)
-        let all = await Self.workload(cleanStore)
+        let cleanFiles = MemoryInstallFiles()
+        let all = await Self.workload(cleanStore, files: cleanFiles)
         try cleanStore.close()
         #expect(all == LogIndex(Self.entries.count))
+        #expect(cleanFiles.count == 0, "the installed snapshot was not released")
         let operations = clean.operationCount
         #expect(operations > 20, "the workload did \(operations) disk operations")
 
@@ -139,14 +147,15 @@ import Testing
                 let disk = SimulatedDisk()
                 disk.crashAtOperation = crashAt
                 var acknowledged: LogIndex = 0
+                let files = MemoryInstallFiles()
                 if let store = try? Store(directory: disk, path: "crashing", options: Self.storeOptions) {
-                    acknowledged = await Self.workload(store)
+                    acknowledged = await Self.workload(store, files: files)
                     try? store.close()
                 }
                 disk.crash(loss)
                 schedules += 1
                 do {
-                    if let failure = try Self.recover(disk, acknowledged: acknowledged) {
+                    if let failure = try Self.recover(disk, files: files, acknowledged: acknowledged) {
                         failures.append("crash at operation \(crashAt), \(loss): \(failure)")
                     }
                 } catch {

@@ -85,7 +85,7 @@ import Testing
 
             let reopened = try Store(path: paths[0])
             var restored = PageCellState(cell: 0, cellDepth: 0, store: reopened, configuration: [NodeID(0)])
-            let persisted = try CellLog.restore(cell: 0, log: try #require(reopened.logs[0]), state: &restored)
+            let persisted = try CellLog.restore(cell: 0, log: try #require(reopened.logs[0]), state: &restored, installFiles: nil)
             #expect(persisted.base == LogBase(index: 120, ballot: Ballot(1), configuration: [NodeID(0)]))
             #expect(persisted.entries.isEmpty)
             #expect(restored.appliedIndex == 120 && restored.sessionCount == memory.sessionCount)
@@ -100,7 +100,7 @@ import Testing
             _ = try follower.apply(entries[0])
             try await Self.commit(follower.takeUpdates(), [], to: other)
             let snapshot = Snapshot(index: 120, ballot: Ballot(1), configuration: [NodeID(0)], state: memory.encoded())
-            try await Self.commit(try follower.install(snapshot), [LogChange(log: 0, truncation: .reset(after: 120))], to: other)
+            try await follower.installAsFollower(snapshot, groupBytes: 256)
             #expect(try follower.encodedSnapshot() == memory.encoded())
             #expect(follower.appliedIndex == 120)
             try reopened.close()

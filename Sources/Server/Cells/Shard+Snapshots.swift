@@ -282,28 +282,10 @@ extension Shard {
                                     state: download.descriptorForInstall.encoded)
             hosted.replica.step(.installSnapshot(ballot: chunk.leaderBallot, snapshot: snapshot, sentAt: chunk.sentAt),
                                 from: peer, now: now)
-            // The install (if the replica takes it) reads the file in this drive.
+            // The install (if the replica takes it) moves the file aside in this drive.
             drive(hosted)
             services.snapshotFiles.remove(download.path)
             finishPassSoon()
         }
     }
-
-    /// The state bytes of a snapshot a replica installs: read from the staged
-    /// file, and checked again (it sat on disk since it was checked).
-    func stateBytes(of snapshot: Snapshot, for hosted: ShardCell) throws -> [UInt8] {
-        guard let descriptor = SnapshotDescriptor(decoding: snapshot.state) else {
-            throw SnapshotInstallError(reason: "its state is not a snapshot file this node staged")
-        }
-        let bytes = try services.snapshotFiles.read(descriptor.path, offset: 0, count: Int(descriptor.bytes))
-        guard bytes.count == descriptor.bytes, CRC32C.checksum(bytes) == descriptor.checksum else {
-            throw SnapshotInstallError(reason: "its staged file \(descriptor.path) changed after it was checked")
-        }
-        return bytes
-    }
-}
-
-struct SnapshotInstallError: Error, CustomStringConvertible {
-    let reason: String
-    var description: String { "cannot install a snapshot: \(reason)" }
 }

@@ -170,6 +170,8 @@ final class Shard: ReadyLoopHost, @unchecked Sendable {
 
     func didCompleteSync() { flushOutgoing() }
 
+    var installFiles: any InstallFiles { services.snapshotFiles }
+
     func willInstallSnapshot(_ hosted: ShardCell) {
         // A build under way reads a state this install replaces.
         hosted.snapshotBuild?.cancel()

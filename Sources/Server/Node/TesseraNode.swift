@@ -174,10 +174,11 @@ public final class TesseraNode: Service, PeerDispatcher, @unchecked Sendable {
             guard let log = logs[cell] else { continue }
             let shard = shard(of: cell)
             var state = shard.newState(cell)
-            let persisted = try CellLog.restore(cell: cell, log: log, state: &state)
+            let persisted = try CellLog.restore(cell: cell, log: log, state: &state, installFiles: services.snapshotFiles)
             try await shard.loop.submit { [state] in shard.adopt(cell, persisted: persisted, state: state) }.get()
             restored += 1
         }
+        services.snapshotFiles.removeUnopenedInstallFiles()
         for shard in shards { shard.loop.execute { shard.startAdoptedCells() } }
         logger.info("cells restored", metadata: ["count": "\(restored)"])
     }

@@ -5,27 +5,35 @@ import Synchronization
 import Wire
 
 /// Where a node keeps snapshot files: those it made for lagging followers
-/// (`outgoing`) and those arriving from a leader (`incoming`), each a
-/// ``POSIXDirectory`` (the store's file layer, with its lock). Neither
-/// outlives the process that made it: a restarted node clears both, a leader
-/// makes a new snapshot on demand, and a follower is sent its snapshot again.
-/// No fsync: a snapshot file is rebuilt after a crash, never trusted across one.
+/// (`outgoing`), those arriving from a leader (`incoming`), and those its
+/// cells are installing (`installing`), each a ``POSIXDirectory`` (the
+/// store's file layer, with its lock). The first two do not outlive the
+/// process that made them: a restarted node clears both, a leader makes a new
+/// snapshot on demand, and a follower is sent its snapshot again (no fsync).
+/// A file moves to `installing`, synced, once a cell decides to install it,
+/// and stays until the install is durable: a crash in between finishes the
+/// install from it (see ``InstallMarker``).
 /// Every error names the file and is a ``SnapshotFileError``, so that a failing
 /// snapshot folder is told apart from a failing store.
 final class SnapshotFiles: @unchecked Sendable {
     let directory: String
     private let outgoing: POSIXDirectory
     private let incoming: POSIXDirectory
+    let installing: POSIXDirectory
+    /// Install files a cell opened since the node started: the others are left from before a crash.
+    let openedInstalls = Mutex<Set<String>>([])
     /// Distinguishes two snapshots of one cell at one index (a file may still be streaming when the next is made).
     private let serial = Atomic<UInt64>(0)
 
     init(directory: String) throws {
         self.directory = directory
         let manager = FileManager.default
-        try? manager.removeItem(atPath: directory)
+        try? manager.removeItem(atPath: directory + "/outgoing")
+        try? manager.removeItem(atPath: directory + "/incoming")
         try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
         outgoing = try POSIXDirectory(path: directory + "/outgoing")
         incoming = try POSIXDirectory(path: directory + "/incoming")
+        installing = try POSIXDirectory(path: directory + "/installing")
     }
 
     func outgoingPath(cell: UInt64, index: UInt64) -> String {
@@ -80,25 +88,30 @@ final class SnapshotFiles: @unchecked Sendable {
             remove(path)
             throw error
         }
+        return SnapshotDescriptor(path: path, bytes: sink.length, checksum: try checksum(of: path, bytes: sink.length))
+    }
+
+    /// The CRC-32C of a file's first `bytes` bytes, read 4 MiB at a time.
+    func checksum(of path: String, bytes: UInt64) throws -> UInt32 {
         var checksum: UInt32 = 0
         var offset: UInt64 = 0
-        while offset < sink.length {
-            let piece = try read(path, offset: offset, count: Int(min(UInt64(4 << 20), sink.length - offset)))
+        while offset < bytes {
+            let piece = try read(path, offset: offset, count: Int(min(UInt64(4 << 20), bytes - offset)))
             guard !piece.isEmpty else { throw SnapshotFileError(path: path, operation: "read back", reason: "the file is shorter than written") }
             checksum = CRC32C.checksum(piece, seed: checksum)
             offset += UInt64(piece.count)
         }
-        return SnapshotDescriptor(path: path, bytes: sink.length, checksum: checksum)
+        return checksum
     }
 
-    private func folder(of path: String) throws -> (directory: POSIXDirectory, name: String) {
+    func folder(of path: String) throws -> (directory: POSIXDirectory, name: String) {
         let name = (path as NSString).lastPathComponent
         let parent = (path as NSString).deletingLastPathComponent
-        for directory in [outgoing, incoming] where directory.path == parent { return (directory, name) }
+        for directory in [outgoing, incoming, installing] where directory.path == parent { return (directory, name) }
         throw SnapshotFileError(path: path, operation: "find", reason: "not in \(directory)")
     }
 
-    private func failing<T>(_ path: String, _ operation: String, _ body: () throws -> T) throws -> T {
+    func failing<T>(_ path: String, _ operation: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as SnapshotFileError {

@@ -265,6 +265,8 @@ public final class StorageEngine {
 
     /// Whether framed WAL records wait to be written.
     public var hasPendingWAL: Bool { !pendingWAL.isEmpty }
+    /// Bytes of records prepared and not yet appended to the WAL.
+    var pendingWALBytes: Int { pendingWAL.count }
 
     /// Hands the framed records to the committer, with the last sequence they hold.
     func takePendingWAL() -> (records: [UInt8], lastSequence: UInt64) {

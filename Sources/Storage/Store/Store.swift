@@ -221,7 +221,7 @@ public final class Store: @unchecked Sendable {
 
     /// One round of group commit, run on the committer thread.
     fileprivate func commitRound() throws {
-        guard let lastSequence = try writeRound() else { return }
+        guard let lastSequence = try writeRound() else { return try checkpointIfDue() }
         try syncRound(through: lastSequence)
     }
 
@@ -239,14 +239,60 @@ public final class Store: @unchecked Sendable {
         try engine.wal.sync()
         engineLock.withLock { engine.durableSequence = max(engine.durableSequence, lastSequence) }
         committer.markDurable(lastSequence)
-        if engineLock.withLock({ engine.needsCheckpoint }) {
-            // Begun here, where the WAL is appended, so that the new segment starts
-            // between two records; written on a thread of its own, so that commits go on.
-            let job = try engineLock.withLock {
-                try commitPending()
-                return try engine.beginCheckpoint()
+        try checkpointIfDue()
+    }
+
+    /// Begins a checkpoint if the WAL grew enough since the last. Called
+    /// where the WAL is appended (the commit round), so that the new segment
+    /// starts between two records; written on a thread of its own (the
+    /// caller's, for ``Committing/caller``), so that commits go on.
+    private func checkpointIfDue() throws {
+        guard engineLock.withLock({ engine.needsCheckpoint }) else { return }
+        let job = try engineLock.withLock {
+            try commitPending()
+            return try engine.beginCheckpoint()
+        }
+        checkpointer.run { [weak self] in try self?.writeCheckpoint(job) }
+    }
+
+    // MARK: Backpressure
+
+    /// WAL bytes past the last checkpoint's start that ``waitForCheckpoints()``
+    /// lets a writer run ahead by: the changes they hold stay in memory until
+    /// checkpointed.
+    public var checkpointLagBytesMaximum: Int { 2 * engine.options.checkpointWALBytes }
+
+    /// Blocks a writer that hands over far more than checkpoints keep up with
+    /// (a snapshot being installed): returns once the WAL holds at most
+    /// ``checkpointLagBytesMaximum`` bytes since the last checkpoint began and
+    /// none is behind, running commit rounds and checkpoints to get there. The
+    /// changes of those bytes are what stays in memory. Never call it from a
+    /// completion (it waits for the commit thread).
+    public func waitForCheckpoints() throws {
+        let bound = checkpointLagBytesMaximum
+        func lagging() throws -> (bytes: Int, checkpointRunning: Bool) {
+            try engineLock.withLock {
+                try committer.checkOpen()
+                return (engine.wal.bytesSinceCheckpoint + engine.pendingWALBytes, engine.checkpointInProgress != nil)
             }
-            checkpointer.run { [weak self] in try self?.writeCheckpoint(job) }
+        }
+        while true {
+            let (bytes, checkpointRunning) = try lagging()
+            guard bytes > bound else { return }
+            switch committing {
+            case .caller:
+                // Checkpoints run inside the round, on this thread (and begin even when nothing was left to write).
+                try syncCommitRound()
+                try runCommitRound()
+                try checkpointIfDue()
+            case .ownThreads:
+                if checkpointRunning {
+                    checkpointer.waitUntilIdle()
+                } else {
+                    // The round writes what is pending and begins the checkpoint now due.
+                    try committer.runRoundAndWait()
+                }
+            }
         }
     }
 
@@ -284,6 +330,9 @@ final class GroupCommitter: @unchecked Sendable {
     /// Called once the sequence is durable (or with the failure), on the committer thread.
     typealias Waiter = @Sendable ((any Error)?) -> Void
     private var waiters: [(sequence: UInt64, notify: Waiter)] = []
+    /// Commit rounds the thread has begun and finished (for ``runRoundAndWait()``).
+    private var roundsStarted: UInt64 = 0
+    private var roundsCompleted: UInt64 = 0
 
     init(durableSequence: UInt64) {
         self.durableSequence = durableSequence
@@ -296,6 +345,7 @@ final class GroupCommitter: @unchecked Sendable {
                 while !workPending && running { condition.wait() }
                 let keepRunning = running || workPending
                 workPending = false
+                roundsStarted += 1
                 condition.unlock()
                 guard keepRunning, let store else { return }
                 do {
@@ -305,6 +355,10 @@ final class GroupCommitter: @unchecked Sendable {
                     // never retry (fsyncgate); fail every waiter and stop.
                     self.fail(Store.failure("a WAL write or sync failed", error))
                     return
+                }
+                condition.withLock {
+                    roundsCompleted += 1
+                    condition.broadcast()
                 }
             }
         }
@@ -318,6 +372,19 @@ final class GroupCommitter: @unchecked Sendable {
         workPending = true
         condition.signal()
         condition.unlock()
+    }
+
+    /// Asks for a commit round and waits until one that started after the
+    /// request has finished (or the store failed or stopped).
+    func runRoundAndWait() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        workPending = true
+        condition.broadcast()
+        let round = roundsStarted + 1
+        while roundsCompleted < round && failure == nil && running { condition.wait() }
+        if let failure { throw failure }
+        if roundsCompleted < round { throw StorageError.closed(reason: "the store is stopping") }
     }
 
     var isWorkPending: Bool { condition.withLock { workPending } }
@@ -382,6 +449,7 @@ final class GroupCommitter: @unchecked Sendable {
         if failure == nil { failure = error }
         let failed = waiters
         waiters = []
+        condition.broadcast()
         condition.unlock()
         for waiter in failed { waiter.notify(error) }
     }
@@ -395,7 +463,7 @@ final class GroupCommitter: @unchecked Sendable {
     func stop() {
         condition.lock()
         running = false
-        condition.signal()
+        condition.broadcast()
         condition.unlock()
         while let thread, !thread.isFinished { usleep(100) }
     }
