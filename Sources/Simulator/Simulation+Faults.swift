@@ -75,6 +75,8 @@ extension Simulation {
             var persisted: PersistedReplicaState?
             if let log = logs[UInt64(cell)] {
                 do {
+                    try state.load()
+                    if state.pendingInstall != nil { report.installsResumed += 1 }
                     persisted = try CellLog.restore(cell: UInt64(cell), log: log, state: &state, installFiles: node.installFilesKept)
                 } catch {
                     // Finishing an interrupted install writes: the disk may fail under it, as at any write.
