@@ -104,9 +104,9 @@ extension PageCellState {
     /// Replaces the cell's state with the marker's snapshot, read from its
     /// retained state: every item and session the cell has goes, the
     /// snapshot's come, in lazy groups of about ``installGroupBytes``; the
-    /// last group sets the applied index and clears the marker. Between
-    /// collections the store's checkpoints are let catch up, so that what
-    /// waits for them in memory stays bounded. `completion` runs once the
+    /// last group sets the applied index and clears the marker. The groups
+    /// wait for the disk (``Store/waitForDisk(checkpoints:)``), and between
+    /// collections for checkpoints too, so that what waits in memory stays bounded. `completion` runs once the
     /// last group is durable (on the store's commit thread), after the
     /// retained state was released. `clearingMarker` false leaves the marker
     /// of a later install, already written, in place.
@@ -119,14 +119,15 @@ extension PageCellState {
         var group: [ItemUpdate] = []
         var groupBytes = 0
         func handOver(collectionEnded: Bool) throws {
+            guard groupBytes >= groupBytesMaximum || collectionEnded else { return }
             if groupBytes >= groupBytesMaximum {
                 // Failures surface in the last group's completion: the store fails every later write.
                 store.commitGroup(updates: group, logChanges: [], lazy: true) { _ in }
                 group = []
                 groupBytes = 0
             }
-            // Not within a collection: a checkpoint rewrites a changed collection whole.
-            if collectionEnded { try store.waitForCheckpoints() }
+            // Checkpoints not within a collection: one rewrites a changed collection whole.
+            try store.waitForDisk(checkpoints: collectionEnded)
         }
         func add(_ update: ItemUpdate) throws {
             group.append(update)
@@ -172,7 +173,8 @@ extension PageCellState {
         pendingInstall = nil
         let last = group + takeUpdates() + (clearingMarker ? [installMarkerUpdate(nil)] : [])
         let reference = marker.reference
-        store.commitGroup(updates: last, logChanges: [], lazy: true) { result in
+        // Not lazy: the retained state goes once it is durable, without waiting for other writes.
+        store.commitGroup(updates: last, logChanges: [], lazy: false) { result in
             if case .success = result { files.release(reference) }
             completion(result)
         }

@@ -30,7 +30,7 @@ struct CheckpointBackpressureTests {
         for group in 0..<groups {
             let updates = (0..<4).map { Self.update(group * 4 + $0) }
             store.commitGroup(updates: updates, logChanges: [], lazy: true) { _ in }
-            try store.waitForCheckpoints()
+            try store.waitForDisk(checkpoints: true)
             largestLag = max(largestLag, store.statistics.walBytesSinceCheckpoint)
         }
         // 300 groups of 8 KB: without the waits, nothing lazy is even written, let alone checkpointed.
@@ -46,6 +46,27 @@ struct CheckpointBackpressureTests {
         }
     }
 
+    /// Lazy records nobody syncs are written once too many wait, checkpoints or not.
+    @Test(arguments: [Store.Committing.ownThreads, .caller])
+    func lazyRecordsThatWaitForTheDiskAreWrittenPastTheirBound(committing: Store.Committing) throws {
+        let path = StoreTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var options = Self.options()
+        options.checkpointWALBytes = 1 << 30
+        let store = try Store(directory: try POSIXDirectory(path: path), path: path, options: options, committing: committing)
+        defer { try? store.close() }
+        let value = [UInt8](repeating: 9, count: 100_000)
+        for index in 0..<400 {
+            let update = ItemUpdate(collection: Array("acme/load/rnd/big".utf8), sortKey: Array("\(index)".utf8), value: value,
+                                    version: UInt64(index + 1))
+            store.commitGroup(updates: [update], logChanges: [], lazy: true) { _ in }
+            try store.waitForDisk(checkpoints: false)
+        }
+        let written = store.statistics.walBytesSinceCheckpoint
+        #expect(written >= 400 * 100_000 - Store.pendingWALBytesMaximum, "only \(written) bytes of 40 MB were written")
+        #expect(store.statistics.checkpointGeneration <= 1)
+    }
+
     @Test func waitingOnAFailedStoreThrows() throws {
         let disk = SimulatedDisk()
         let store = try Store(directory: disk, path: "failing", options: Self.options())
@@ -53,6 +74,6 @@ struct CheckpointBackpressureTests {
         for group in 0..<100 {
             store.commitGroup(updates: (0..<4).map { Self.update(group * 4 + $0) }, logChanges: [], lazy: true) { _ in }
         }
-        #expect(throws: StorageError.self) { try store.waitForCheckpoints() }
+        #expect(throws: StorageError.self) { try store.waitForDisk(checkpoints: true) }
     }
 }

@@ -257,28 +257,43 @@ public final class Store: @unchecked Sendable {
 
     // MARK: Backpressure
 
-    /// WAL bytes past the last checkpoint's start that ``waitForCheckpoints()``
+    /// WAL bytes past the last checkpoint's start that ``waitForDisk(checkpoints:)``
     /// lets a writer run ahead by: the changes they hold stay in memory until
     /// checkpointed.
     public var checkpointLagBytesMaximum: Int { 2 * engine.options.checkpointWALBytes }
+    /// Bytes of lazy records ``waitForDisk(checkpoints:)`` lets wait in memory for a commit round.
+    public static let pendingWALBytesMaximum = 16 << 20
 
-    /// Blocks a writer that hands over far more than checkpoints keep up with
-    /// (a snapshot being installed): returns once the WAL holds at most
-    /// ``checkpointLagBytesMaximum`` bytes since the last checkpoint began and
-    /// none is behind, running commit rounds and checkpoints to get there. The
-    /// changes of those bytes are what stays in memory. Never call it from a
-    /// completion (it waits for the commit thread).
-    public func waitForCheckpoints() throws {
+    /// Blocks a writer that hands over far more than the disk keeps up with
+    /// (a snapshot being installed), running commit rounds and checkpoints
+    /// until what it handed over waits in memory no more than a bound: its
+    /// records are written once more than ``pendingWALBytesMaximum`` bytes of
+    /// them wait, and with `checkpoints`, the WAL holds at most
+    /// ``checkpointLagBytesMaximum`` bytes since the last checkpoint began
+    /// (the changes of those bytes stay in memory until checkpointed). Never
+    /// call it from a completion (it waits for the commit thread).
+    public func waitForDisk(checkpoints: Bool) throws {
         let bound = checkpointLagBytesMaximum
-        func lagging() throws -> (bytes: Int, checkpointRunning: Bool) {
+        func lagging() throws -> (bytes: Int, pending: Int, checkpointRunning: Bool) {
             try engineLock.withLock {
                 try committer.checkOpen()
-                return (engine.wal.bytesSinceCheckpoint + engine.pendingWALBytes, engine.checkpointInProgress != nil)
+                return (engine.wal.bytesSinceCheckpoint + engine.pendingWALBytes, engine.pendingWALBytes,
+                        engine.checkpointInProgress != nil)
             }
         }
         while true {
-            let (bytes, checkpointRunning) = try lagging()
-            guard bytes > bound else { return }
+            let (bytes, pending, checkpointRunning) = try lagging()
+            if !checkpoints || bytes <= bound {
+                guard pending > Self.pendingWALBytesMaximum else { return }
+                switch committing {
+                case .caller:
+                    try syncCommitRound()
+                    try runCommitRound()
+                case .ownThreads:
+                    try committer.runRoundAndWait()
+                }
+                continue
+            }
             switch committing {
             case .caller:
                 // Checkpoints run inside the round, on this thread (and begin even when nothing was left to write).
