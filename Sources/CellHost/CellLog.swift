@@ -50,7 +50,7 @@ public enum CellLog {
                 throw CellRecoveryError(cell: cell, reason: "it was installing a snapshot at \(marker.index), but its log starts after \(log.base)"
                                             + (installFiles == nil ? " and no snapshot files were given" : ""))
             }
-            try state.installStaged(marker, files: installFiles) { _ in }
+            _ = try state.installStaged(marker, files: installFiles) { _ in }
         }
         let hardState: HardState
         let entries: [LogEntry]

@@ -25,6 +25,8 @@ public protocol ReadyLoopHost: AnyObject, SendableMetatype {
     var installFiles: any InstallFiles { get }
     /// The cell's state is about to be replaced by a leader's snapshot.
     func willInstallSnapshot(_ hosted: Hosted)
+    /// The cell's state was replaced (its last writes are on their way to the disk).
+    func didInstallSnapshot(_ hosted: Hosted, _ summary: InstallSummary, seconds: Double)
     /// An entry was applied: `outcome` is what its command did (nil for other entries).
     func didApply(_ entry: LogEntry, outcome: (command: CellCommand, result: CellCommandResult)?, in hosted: Hosted)
     /// These writes are about to be handed to the store (a snapshot being built keeps what they overwrite).
@@ -222,14 +224,17 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
     /// reset being durable: on this thread, in bounded groups of lazy writes.
     private func install(_ marker: InstallMarker, _ hosted: Host.Hosted, clearingMarker: Bool) {
         let cell = hosted.cell
+        let started = ContinuousClock.now
         do {
-            try hosted.stateMachine.installStaged(marker, files: host.installFiles, clearingMarker: clearingMarker) { [self] result in
+            let summary = try hosted.stateMachine.installStaged(marker, files: host.installFiles, clearingMarker: clearingMarker) { [self] result in
                 guard case .failure(let error) = result else { return }
                 host.onHostThread { [self] in
                     if host.isStopping, case StorageError.closed = error { return }
                     fail(error, cell: cell)
                 }
             }
+            let elapsed = ContinuousClock.now - started
+            host.didInstallSnapshot(hosted, summary, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         } catch {
             fail(error, cell: cell)
         }

@@ -67,6 +67,16 @@ public struct InstallMarker: Equatable, Sendable {
     }
 }
 
+/// What an install wrote, for the node's log.
+public struct InstallSummary: Sendable {
+    public var index: LogIndex
+    public var stateBytes: Int
+    public var itemsDeleted = 0
+    public var itemsWritten = 0
+    /// WAL records the writes went in.
+    public var groups = 0
+}
+
 extension PageCellState {
     static let installSortKey: [UInt8] = [2]
     /// Writes go to the store in groups of about this many bytes: a snapshot
@@ -112,9 +122,10 @@ extension PageCellState {
     /// of a later install, already written, in place.
     public mutating func installStaged(_ marker: InstallMarker, files: any InstallFiles, clearingMarker: Bool = true,
                                        groupBytes groupBytesMaximum: Int = installGroupBytes,
-                                       completion: @escaping @Sendable (Result<Void, any Error>) -> Void) throws {
+                                       completion: @escaping @Sendable (Result<Void, any Error>) -> Void) throws -> InstallSummary {
         precondition(!hasPendingWrites, "a snapshot installed between applying entries and handing over their writes")
         let file = try files.open(marker.reference, cell: cell)
+        var summary = InstallSummary(index: marker.index, stateBytes: file.byteCount)
         let store = store
         var group: [ItemUpdate] = []
         var groupBytes = 0
@@ -123,6 +134,7 @@ extension PageCellState {
             if groupBytes >= groupBytesMaximum {
                 // Failures surface in the last group's completion: the store fails every later write.
                 store.commitGroup(updates: group, logChanges: [], lazy: true) { _ in }
+                summary.groups += 1
                 group = []
                 groupBytes = 0
             }
@@ -142,6 +154,7 @@ extension PageCellState {
             for item in collection.items {
                 try add(ItemUpdate(collection: collection.name, pointer: pointer, sortKey: item.sortKey, value: nil,
                                    version: marker.index))
+                summary.itemsDeleted += 1
             }
             try handOver(collectionEnded: true)
         }
@@ -159,6 +172,7 @@ extension PageCellState {
             case .item(let item):
                 let (name, pointer) = current!
                 try add(ItemUpdate(collection: name, pointer: pointer, sortKey: item.sortKey, value: item.value, version: item.version))
+                summary.itemsWritten += 1
             case .sessions(let all):
                 sessions = all
             }
@@ -178,5 +192,7 @@ extension PageCellState {
             if case .success = result { files.release(reference) }
             completion(result)
         }
+        summary.groups += 1
+        return summary
     }
 }

@@ -35,6 +35,10 @@ extension SimulatedNode: ReadyLoopHost {
         hosted.pendingWrites = [:]
     }
 
+    func didInstallSnapshot(_ hosted: SimulatedCell, _ summary: InstallSummary, seconds: Double) {
+        simulation.report.snapshotsInstalled += 1
+    }
+
     func didApply(_ entry: LogEntry, outcome: (command: CellCommand, result: CellCommandResult)?, in hosted: SimulatedCell) {
         simulation.noteApplied(entry, cell: Int(hosted.cell), on: id)
         guard let request = hosted.pendingWrites.removeValue(forKey: entry.index) else { return }

@@ -20,6 +20,8 @@ public struct SimulationReport: Sendable, Hashable, CustomStringConvertible {
     public var pauses = 0
     /// Snapshots made on demand for followers behind a leader's compacted log.
     public var snapshotsProvided = 0
+    /// Snapshots followers installed (in bounded groups of writes).
+    public var snapshotsInstalled = 0
     /// Snapshot installs a crash interrupted, finished when their node restarted.
     public var installsResumed = 0
     /// Checkpoints the nodes' stores wrote (the latest generation of each store, summed).
@@ -41,7 +43,7 @@ public struct SimulationReport: Sendable, Hashable, CustomStringConvertible {
             "  simulated \(String(simulatedSeconds)) s, \(events) events, \(messages) messages (\(messagesDropped) dropped), \(fsyncs) fsyncs, \(checkpoints) checkpoints",
             "  \(commits) entries committed; client operations: \(operationsOK) ok, \(operationsUnknown) unknown, \(operationsFailed) failed;"
                 + " \(leaseReads) lease reads, \(eventualReads) eventual reads",
-            "  faults: \(crashes) crashes, \(partitions) partitions, \(pauses) pauses; \(snapshotsProvided) snapshots made for followers"
+            "  faults: \(crashes) crashes, \(partitions) partitions, \(pauses) pauses; \(snapshotsProvided) snapshots made for followers, \(snapshotsInstalled) installed"
                 + (installsResumed > 0 ? ", \(installsResumed) installs finished after a crash" : ""),
             "  liveness: " + (live.map { $0 ? "every cell led" : "FAILED" } ?? "not checked"),
             "  history of \(historyOperations) operations: "

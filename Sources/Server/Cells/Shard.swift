@@ -182,6 +182,13 @@ final class Shard: ReadyLoopHost, @unchecked Sendable {
         hosted.answerAllPendingWrites(Self.outcomeUnknown)
     }
 
+    func didInstallSnapshot(_ hosted: ShardCell, _ summary: InstallSummary, seconds: Double) {
+        services.logger.info("snapshot installed", metadata: [
+            "cell": "\(String(hosted.cell, radix: 16))", "index": "\(summary.index)", "bytes": "\(summary.stateBytes)",
+            "itemsWritten": "\(summary.itemsWritten)", "itemsDeleted": "\(summary.itemsDeleted)",
+            "walRecords": "\(summary.groups)", "seconds": "\(String(format: "%.2f", seconds))"])
+    }
+
     func didApply(_ entry: LogEntry, outcome: (command: CellCommand, result: CellCommandResult)?, in hosted: ShardCell) {
         if let (command, result) = outcome { noteQueueOutcome(command, result, cell: hosted.cell) }
         guard let pending = hosted.takePendingWrite(at: entry.index) else { return }

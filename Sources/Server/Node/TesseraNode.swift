@@ -174,6 +174,11 @@ public final class TesseraNode: Service, PeerDispatcher, @unchecked Sendable {
             guard let log = logs[cell] else { continue }
             let shard = shard(of: cell)
             var state = shard.newState(cell)
+            try state.load()
+            if let marker = state.pendingInstall {
+                logger.info("finishing a snapshot install a crash interrupted", metadata: [
+                    "cell": "\(String(cell, radix: 16))", "index": "\(marker.index)"])
+            }
             let persisted = try CellLog.restore(cell: cell, log: log, state: &state, installFiles: services.snapshotFiles)
             try await shard.loop.submit { [state] in shard.adopt(cell, persisted: persisted, state: state) }.get()
             restored += 1
