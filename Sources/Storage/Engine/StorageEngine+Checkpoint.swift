@@ -20,10 +20,17 @@ public final class CheckpointJob: @unchecked Sendable {
     var released: [UInt32] = []
     /// Collections changed when the checkpoint began, not yet laid out, in pointer order.
     var remaining: ArraySlice<Pointer>
+    /// The last record whose writes a slice took: slices take collections as
+    /// they are then, past the checkpoint's sequence, so the checkpoint may not
+    /// become durable before the WAL is through this record (a crash would keep
+    /// a record's writes to some collections and lose the rest of it, such as
+    /// the log truncation that goes with a cell's applied entries).
+    public internal(set) var capturedThrough: UInt64
 
     init(generation: UInt64, checkpointSequence: UInt64, segmentName: String, allocator: PageAllocator, remaining: [Pointer]) {
         self.generation = generation
         self.checkpointSequence = checkpointSequence
+        capturedThrough = checkpointSequence
         self.segmentName = segmentName
         self.allocator = allocator
         self.remaining = remaining[...]
@@ -99,6 +106,7 @@ extension StorageEngine {
         while let pointer = job.remaining.first, bytes < Self.checkpointSliceBytes {
             job.remaining = job.remaining.dropFirst()
             guard let dirty = memtable[pointer] else { continue }
+            job.capturedThrough = max(job.capturedThrough, dirty.lastSequence)
             if let old = try index.location(of: pointer) {
                 job.released.append(contentsOf: (0..<old.pageCount).map { old.firstPage + $0 })
             }
@@ -151,6 +159,8 @@ extension StorageEngine {
 
     /// Under the lock: buckets that changed, the directory and the free list, on fresh pages, and the new superblock.
     public func layOutMetadata(of job: CheckpointJob) throws -> CheckpointJob.Metadata {
+        precondition(job.capturedThrough <= durableSequence,
+                     "checkpoint \(job.generation) took writes through record \(job.capturedThrough), durable only through \(durableSequence)")
         var written: [Page] = []
         let dirtyBuckets = index.dirtyBuckets
         for bucket in dirtyBuckets {

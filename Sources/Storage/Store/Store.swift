@@ -290,7 +290,7 @@ public final class Store: @unchecked Sendable {
                     try syncCommitRound()
                     try runCommitRound()
                 case .ownThreads:
-                    try committer.runRoundAndWait()
+                    guard try committer.runRoundAndWait() else { throw StorageError.closed(reason: "the store is closing") }
                 }
                 continue
             }
@@ -305,7 +305,7 @@ public final class Store: @unchecked Sendable {
                     checkpointer.waitUntilIdle()
                 } else {
                     // The round writes what is pending and begins the checkpoint now due.
-                    try committer.runRoundAndWait()
+                    guard try committer.runRoundAndWait() else { throw StorageError.closed(reason: "the store is closing") }
                 }
             }
         }
@@ -322,9 +322,19 @@ public final class Store: @unchecked Sendable {
             try engineLock.withLock { try engine.finishSlice(slice, of: job) }
         }
         try engine.syncSlices()
+        try makeDurable(through: job.capturedThrough)
         let metadata = try engineLock.withLock { try engine.layOutMetadata(of: job) }
         try engine.writeMetadata(metadata)
         try engineLock.withLock { try engine.finishCheckpoint(job, metadata) }
+    }
+
+    /// Before a checkpoint's superblock: the records whose writes its slices
+    /// took must be durable first (see ``CheckpointJob/capturedThrough``).
+    private func makeDurable(through sequence: UInt64) throws {
+        guard engineLock.withLock({ engine.durableSequence }) < sequence else { return }
+        // One thread appends to the WAL: the commit thread while it runs, else this one.
+        if committing == .ownThreads, try committer.runRoundAndWait() { return }
+        try engineLock.withLock { try commitPending() }
     }
 
     /// Under the engine lock: makes everything prepared durable (before a checkpoint).
@@ -348,6 +358,7 @@ final class GroupCommitter: @unchecked Sendable {
     /// Commit rounds the thread has begun and finished (for ``runRoundAndWait()``).
     private var roundsStarted: UInt64 = 0
     private var roundsCompleted: UInt64 = 0
+    private var threadEnded = false
 
     init(durableSequence: UInt64) {
         self.durableSequence = durableSequence
@@ -355,6 +366,12 @@ final class GroupCommitter: @unchecked Sendable {
 
     func start(store: Store) {
         let thread = Thread { [weak store, self] in
+            defer {
+                condition.withLock {
+                    threadEnded = true
+                    condition.broadcast()
+                }
+            }
             while true {
                 condition.lock()
                 while !workPending && running { condition.wait() }
@@ -390,16 +407,17 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     /// Asks for a commit round and waits until one that started after the
-    /// request has finished (or the store failed or stopped).
-    func runRoundAndWait() throws {
+    /// request has finished: false if the thread ended first (the store is
+    /// closing, and nothing appends to the WAL any more).
+    func runRoundAndWait() throws -> Bool {
         condition.lock()
         defer { condition.unlock() }
         workPending = true
         condition.broadcast()
         let round = roundsStarted + 1
-        while roundsCompleted < round && failure == nil && running { condition.wait() }
+        while roundsCompleted < round && failure == nil && !threadEnded { condition.wait() }
         if let failure { throw failure }
-        if roundsCompleted < round { throw StorageError.closed(reason: "the store is stopping") }
+        return roundsCompleted >= round
     }
 
     var isWorkPending: Bool { condition.withLock { workPending } }
