@@ -183,6 +183,8 @@ final class Shard: ReadyLoopHost, @unchecked Sendable {
     }
 
     func didInstallSnapshot(_ hosted: ShardCell, _ summary: InstallSummary, seconds: Double) {
+        // Again: a gather that ran between the install's decision and its writes read the old state.
+        services.extents.forgetCell(hosted.cell)
         services.logger.info("snapshot installed", metadata: [
             "cell": "\(String(hosted.cell, radix: 16))", "index": "\(summary.index)", "bytes": "\(summary.stateBytes)",
             "itemsWritten": "\(summary.itemsWritten)", "itemsDeleted": "\(summary.itemsDeleted)",

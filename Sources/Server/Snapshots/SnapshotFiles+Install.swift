@@ -14,7 +14,8 @@ extension SnapshotFiles: InstallFiles {
         guard let staged = SnapshotDescriptor(decoding: snapshot.state) else {
             throw SnapshotInstallError(reason: "its state is not a snapshot file this node staged")
         }
-        let path = "\(installing.path)/\(String(cell, radix: 16))-\(snapshot.index)-\(snapshot.ballot.number).snapshot"
+        let name = "\(String(cell, radix: 16))-\(snapshot.index)-\(snapshot.ballot.number).snapshot"
+        let path = "\(installing.path)/\(name)"
         try failing(staged.path, "sync") {
             let (directory, name) = try folder(of: staged.path)
             let file = try directory.openFile(name)
@@ -25,24 +26,32 @@ extension SnapshotFiles: InstallFiles {
             throw SnapshotFileError(path: staged.path, operation: "move to \(path)", reason: String(cString: strerror(errno)))
         }
         try failing(path, "sync the folder of") { try installing.sync() }
-        return SnapshotDescriptor(path: path, bytes: staged.bytes, checksum: staged.checksum).encoded
+        // Named within the folder: the data directory may have moved by the time a restart reads it.
+        return SnapshotDescriptor(path: name, bytes: staged.bytes, checksum: staged.checksum).encoded
+    }
+
+    /// The retained file a reference names.
+    private func installPath(_ descriptor: SnapshotDescriptor) -> String {
+        "\(installing.path)/\((descriptor.path as NSString).lastPathComponent)"
     }
 
     func open(_ reference: [UInt8], cell: UInt64) throws -> any SnapshotStateFile {
         guard let descriptor = SnapshotDescriptor(decoding: reference) else {
             throw SnapshotInstallError(reason: "cell \(String(cell, radix: 16)) notes an install file this node cannot name")
         }
-        openedInstalls.withLock { _ = $0.insert(descriptor.path) }
-        guard try checksum(of: descriptor.path, bytes: descriptor.bytes) == descriptor.checksum else {
-            throw SnapshotInstallError(reason: "its staged file \(descriptor.path) changed after it was checked")
+        let path = installPath(descriptor)
+        openedInstalls.withLock { _ = $0.insert(path) }
+        guard try checksum(of: path, bytes: descriptor.bytes) == descriptor.checksum else {
+            throw SnapshotInstallError(reason: "its staged file \(path) changed after it was checked")
         }
-        return StagedSnapshotFile(files: self, path: descriptor.path, byteCount: Int(descriptor.bytes))
+        return StagedSnapshotFile(files: self, path: path, byteCount: Int(descriptor.bytes))
     }
 
     func release(_ reference: [UInt8]) {
         guard let descriptor = SnapshotDescriptor(decoding: reference) else { return }
-        remove(descriptor.path)
-        openedInstalls.withLock { _ = $0.remove(descriptor.path) }
+        let path = installPath(descriptor)
+        remove(path)
+        openedInstalls.withLock { _ = $0.remove(path) }
     }
 
     /// Removes the install files no cell opened since the node started: a
