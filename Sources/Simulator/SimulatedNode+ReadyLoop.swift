@@ -37,6 +37,11 @@ extension SimulatedNode: ReadyLoopHost {
 
     func didInstallSnapshot(_ hosted: SimulatedCell, _ summary: InstallSummary, seconds: Double) {
         simulation.report.snapshotsInstalled += 1
+        // Now and then the power goes right away, before the install's writes are durable:
+        // the node must finish the install from the retained snapshot when it restarts.
+        if simulation.faultsActive, simulation.options.faults.contains(.crash), simulation.random.int(0..<8) == 0 {
+            simulation.push(.diskFailed(node: id, incarnation: incarnation), after: 0)
+        }
     }
 
     func didApply(_ entry: LogEntry, outcome: (command: CellCommand, result: CellCommandResult)?, in hosted: SimulatedCell) {

@@ -44,7 +44,7 @@ public struct SimulationReport: Sendable, Hashable, CustomStringConvertible {
             "  \(commits) entries committed; client operations: \(operationsOK) ok, \(operationsUnknown) unknown, \(operationsFailed) failed;"
                 + " \(leaseReads) lease reads, \(eventualReads) eventual reads",
             "  faults: \(crashes) crashes, \(partitions) partitions, \(pauses) pauses; \(snapshotsProvided) snapshots made for followers, \(snapshotsInstalled) installed"
-                + (installsResumed > 0 ? ", \(installsResumed) installs finished after a crash" : ""),
+                + (installsResumed > 0 ? ", \(installsResumed) install\(installsResumed == 1 ? "" : "s") finished after a crash" : ""),
             "  liveness: " + (live.map { $0 ? "every cell led" : "FAILED" } ?? "not checked"),
             "  history of \(historyOperations) operations: "
                 + (linearizable.map { $0 ? "linearizable" : "NOT linearizable" } ?? "checker budget exhausted"),
