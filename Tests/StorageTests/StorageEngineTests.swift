@@ -1,5 +1,5 @@
 import Keyspace
-import Storage
+@testable import Storage
 import Testing
 
 struct StorageEngineTests {
@@ -76,6 +76,38 @@ struct StorageEngineTests {
         try store.write([.put(key, value)])
         try store.restart()
         #expect(try store.engine.get(key).item?.value == value)
+        try store.engine.verifyCheckpointInvariants()
+    }
+
+    /// A checkpoint writes a collection a piece at a time: one of several
+    /// pieces (and a length that ends exactly on a piece) comes back whole.
+    @Test(arguments: [0, 1])
+    func aCollectionOfManyPiecesSurvivesACheckpoint(endsOnAPiece: Int) throws {
+        let store = try EngineHarness()
+        let pieceBytes = StorageEngine.checkpointWritePages * Page.payloadCapacity
+        var writes: [Write] = []
+        var expected: [[UInt8]] = []
+        for index in 0..<9 {
+            let key = try Key(parsing: "acme/blobs/rnd/album/\(index)")
+            let value = (0..<(300 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ index) }
+            writes.append(.put(key, value))
+            expected.append(value)
+        }
+        try store.write(writes)
+        if endsOnAPiece == 1 {
+            // Pad with one more item so the encoding is a whole number of pieces.
+            let current = try store.engine.collections(withPrefix: 0, depth: 0).first!
+            let size = 6 + current.name.count + current.items.reduce(0) { $0 + 2 + $1.sortKey.count + 12 + $1.value.count }
+            let key = try Key(parsing: "acme/blobs/rnd/album/pad")
+            let padBytes = (pieceBytes - size % pieceBytes) - (2 + 3 + 12)
+            try store.write([.put(key, [UInt8](repeating: 1, count: padBytes))])
+            let padded = try store.engine.collections(withPrefix: 0, depth: 0).first!
+            #expect((6 + padded.name.count + padded.items.reduce(0) { $0 + 14 + $1.sortKey.count + $1.value.count }) % pieceBytes == 0)
+        }
+        try store.restart()
+        for (index, value) in expected.enumerated() {
+            #expect(try store.engine.get(try Key(parsing: "acme/blobs/rnd/album/\(index)")).item?.value == value)
+        }
         try store.engine.verifyCheckpointInvariants()
     }
 

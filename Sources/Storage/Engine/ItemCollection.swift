@@ -83,7 +83,26 @@ struct ItemCollection: Equatable {
     }
 
     func encoded() -> [UInt8] {
-        var writer = ByteWriter(capacity: encodedByteCount)
+        var whole: [UInt8] = []
+        encode(inPiecesOf: max(encodedByteCount, 1)) { whole = $0 }
+        return whole
+    }
+
+    /// The encoding in consecutive pieces of exactly `pieceBytes` (the last
+    /// one shorter, never empty): a checkpoint writes a large collection
+    /// without a second copy of it in memory.
+    func encode(inPiecesOf pieceBytes: Int, _ emit: ([UInt8]) throws -> Void) rethrows {
+        precondition(pieceBytes > 0, "pieces of \(pieceBytes) bytes")
+        var writer = ByteWriter(capacity: min(encodedByteCount, pieceBytes + 4096))
+        func emitFullPieces() throws {
+            guard writer.bytes.count >= pieceBytes else { return }
+            var start = 0
+            while writer.bytes.count - start >= pieceBytes {
+                try emit(Array(writer.bytes[start..<start + pieceBytes]))
+                start += pieceBytes
+            }
+            writer.bytes.removeFirst(start)
+        }
         writer.append(UInt16(name.count))
         writer.append(bytes: name)
         writer.append(UInt32(items.count))
@@ -93,8 +112,9 @@ struct ItemCollection: Equatable {
             writer.append(item.version)
             writer.append(UInt32(item.value.count))
             writer.append(bytes: item.value)
+            try emitFullPieces()
         }
-        return writer.bytes
+        if !writer.bytes.isEmpty { try emit(writer.bytes) }
     }
 
     init(decoding bytes: [UInt8], file: String, location: String) throws {

@@ -124,17 +124,37 @@ extension StorageEngine {
     }
 
     /// Without the lock: encodes and writes a slice's collections to their new pages (not synced yet).
+    /// A collection is encoded into its pages this many pages at a time.
+    static let checkpointWritePages = 256
+
     public func writeSlice(_ slice: CheckpointJob.Slice) throws {
         let generation = pages.generationLimit
-        var written: [Page] = []
+        let pieceBytes = Self.checkpointWritePages * Page.payloadCapacity
+        // Small collections' pages share writes (their runs are mostly adjacent).
+        var pending: [Page] = []
         for entry in slice.collections {
             guard let location = entry.location else { continue }
-            let bytes = entry.collection.encoded()
-            precondition(bytes.count == Int(location.byteCount), "a collection changed size between its slice and its write")
-            let numbers = (0..<location.pageCount).map { location.firstPage + $0 }
-            written.append(contentsOf: PageChain.pages(for: bytes, numbers: numbers, kind: .collection, generation: generation))
+            // Encoded and written a piece at a time: a large collection is never copied whole.
+            var pagesWritten: UInt32 = 0
+            var bytesWritten = 0
+            try entry.collection.encode(inPiecesOf: pieceBytes) { piece in
+                bytesWritten += piece.count
+                let count = UInt32(PageChain.pagesNeeded(for: piece.count))
+                let first = location.firstPage + pagesWritten
+                pagesWritten += count
+                precondition(pagesWritten <= location.pageCount, "a collection grew between its slice and its write")
+                let last = bytesWritten == Int(location.byteCount)
+                pending += PageChain.pages(for: piece, numbers: (0..<count).map { first + $0 }, kind: .collection,
+                                           generation: generation, nextAfterLast: last ? 0 : first + count)
+                if pending.count >= Self.checkpointWritePages {
+                    try pages.write(pending)
+                    pending = []
+                }
+            }
+            precondition(bytesWritten == Int(location.byteCount) && pagesWritten == location.pageCount,
+                         "a collection changed size between its slice and its write")
         }
-        try pages.write(written)
+        if !pending.isEmpty { try pages.write(pending) }
     }
 
     /// Under the lock: the index points at the slice's new pages; a collection

@@ -138,13 +138,15 @@ enum PageChain {
 
     /// Splits `bytes` over the given page numbers: at least ``pagesNeeded(for:)`` of
     /// them; pages past the end of `bytes` are written empty (see ``FreeListLayout``).
-    static func pages(for bytes: [UInt8], numbers: [UInt32], kind: PageKind, generation: UInt64) -> [Page] {
+    /// `nextAfterLast` links the last page to a chain's further pages (a chain written in pieces).
+    static func pages(for bytes: [UInt8], numbers: [UInt32], kind: PageKind, generation: UInt64,
+                      nextAfterLast: UInt32 = 0) -> [Page] {
         precondition(numbers.count >= pagesNeeded(for: bytes.count), "\(bytes.count) bytes do not fit on \(numbers.count) pages")
         var pages: [Page] = []
         for (index, number) in numbers.enumerated() {
             let start = min(index * Page.payloadCapacity, bytes.count)
             let chunk = Array(bytes[start..<min(start + Page.payloadCapacity, bytes.count)])
-            let next = index + 1 < numbers.count ? numbers[index + 1] : 0
+            let next = index + 1 < numbers.count ? numbers[index + 1] : nextAfterLast
             pages.append(Page(number: number, kind: kind, next: next, generation: generation, payload: chunk))
         }
         return pages
