@@ -402,7 +402,8 @@ final class GroupCommitter: @unchecked Sendable {
     func signalWork() {
         condition.lock()
         workPending = true
-        condition.signal()
+        // Not signal(): a writer waiting in runRoundAndWait() could take the wake-up the thread needs.
+        condition.broadcast()
         condition.unlock()
     }
 
