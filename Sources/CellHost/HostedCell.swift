@@ -15,8 +15,9 @@ open class HostedCell {
     /// Payload bytes applied since the log was last compacted (the log compaction would drop).
     public internal(set) var appliedBytesSinceSnapshot = 0
     /// Leaders' snapshots whose markers and log resets wait for their sync,
-    /// oldest first: each is installed when its ready completes.
-    public internal(set) var stagedInstalls: [InstallMarker] = []
+    /// oldest first: each is installed when its ready completes. `written`:
+    /// its record was handed to the store (its marker overwrote any earlier one).
+    public internal(set) var stagedInstalls: [(marker: InstallMarker, written: Bool)] = []
 
     public init(cell: UInt64, replica: CellReplica, stateMachine: PageCellState) {
         self.cell = cell

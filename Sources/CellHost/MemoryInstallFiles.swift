@@ -1,31 +1,33 @@
 import Cell
+import Synchronization
 
 /// Retained snapshots kept in memory: a simulated machine's (they survive its
 /// crashes as a synced file does; a node syncs the file before the install is
 /// noted in its store) and tests'.
-public final class MemoryInstallFiles: InstallFiles, @unchecked Sendable {
-    private var files: [[UInt8]: [UInt8]] = [:]
+public final class MemoryInstallFiles: InstallFiles, Sendable {
+    /// Released on a store's commit thread, retained and opened on its owner's.
+    private let files = Mutex<[[UInt8]: [UInt8]]>([:])
 
     public init() {}
 
     /// Retained and not released yet.
-    public var count: Int { files.count }
+    public var count: Int { files.withLock { $0.count } }
 
     public func retain(_ snapshot: Snapshot, cell: UInt64) throws -> [UInt8] {
         var reference: [UInt8] = []
         for value in [cell, snapshot.index, snapshot.ballot.number] {
             withUnsafeBytes(of: value.littleEndian) { reference.append(contentsOf: $0) }
         }
-        files[reference] = snapshot.state
+        files.withLock { $0[reference] = snapshot.state }
         return reference
     }
 
     public func open(_ reference: [UInt8], cell: UInt64) throws -> any SnapshotStateFile {
-        guard let bytes = files[reference] else { throw MissingInstallFile(cell: cell) }
+        guard let bytes = files.withLock({ $0[reference] }) else { throw MissingInstallFile(cell: cell) }
         return MemoryStateFile(bytes: bytes)
     }
 
-    public func release(_ reference: [UInt8]) { files[reference] = nil }
+    public func release(_ reference: [UInt8]) { _ = files.withLock { $0.removeValue(forKey: reference) } }
 
     public struct MissingInstallFile: Error, CustomStringConvertible {
         public let cell: UInt64

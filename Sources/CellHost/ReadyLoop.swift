@@ -128,7 +128,7 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
                 if let snapshot = ready.snapshot {
                     // The install is noted in the record that resets the log; its writes follow once that is durable.
                     guard let marker = stageInstall(snapshot, hosted) else { return }
-                    hosted.stagedInstalls.append(marker)
+                    hosted.stagedInstalls.append((marker, false))
                     group.updates = [hosted.stateMachine.installMarkerUpdate(marker)]
                     // The replica dropped the applied entries the snapshot covers; entries
                     // applied from here on (this ready's, after its index) count anew.
@@ -154,10 +154,12 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
     private func complete(_ ready: Ready, _ hosted: Host.Hosted) {
         guard !halted else { return }
         if let snapshot = ready.snapshot {
-            let marker = hosted.stagedInstalls.removeFirst()
-            precondition(snapshot.index == marker.index, "cell \(hosted.cell) staged an install at \(marker.index) for a ready at \(snapshot.index)")
-            // A later install's marker, durable already, stays for it.
-            install(marker, hosted, clearingMarker: hosted.stagedInstalls.isEmpty)
+            let (marker, written) = hosted.stagedInstalls.removeFirst()
+            precondition(written && snapshot.index == marker.index,
+                         "cell \(hosted.cell) staged an install at \(marker.index) for a ready at \(snapshot.index)")
+            // A later install whose record went with this one's replaced its marker: that stays, for it.
+            // One still queued writes its marker after this install's writes.
+            install(marker, hosted, clearingMarker: !hosted.stagedInstalls.contains { $0.written })
             guard !halted else { return }
         }
         for (to, message) in ready.messages { host.send(message, to: to, from: hosted) }
@@ -236,6 +238,11 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
             let elapsed = ContinuousClock.now - started
             host.didInstallSnapshot(hosted, summary, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         } catch {
+            if host.isStopping, case StorageError.closed = error {
+                // Closed under a shutdown: nothing more happens here; the marker finishes it at the next start.
+                halted = true
+                return
+            }
             fail(error, cell: cell)
         }
     }
@@ -260,6 +267,10 @@ public final class ReadyLoop<Host: ReadyLoopHost>: @unchecked Sendable {
         let batch = diskQueue
         diskQueue = []
         syncingBatch = batch.filter(\.blocking).map { ($0.hosted, $0.ready) }
+        for queued in batch where queued.ready.snapshot != nil {
+            let staged = queued.hosted.stagedInstalls.firstIndex { !$0.written }!
+            queued.hosted.stagedInstalls[staged].written = true
+        }
         var group = DiskGroup()
         for queued in batch { group.append(queued.group) }
         // The store calls back on its commit thread: the rest happens on the host's.

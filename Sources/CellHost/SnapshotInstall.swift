@@ -1,6 +1,7 @@
 import Cell
 import Keyspace
 import Storage
+import Synchronization
 
 /// A leader's snapshot staged on this node, read back while it is installed.
 public protocol SnapshotStateFile {
@@ -104,7 +105,12 @@ extension PageCellState {
     /// written: one that does not decode is refused while the cell's state is whole.
     public static func validate(_ file: any SnapshotStateFile) throws {
         var stream = Self.stream(file)
-        try stream.validate()
+        while let element = try stream.next() {
+            // What the store would refuse must be refused here, before anything of it is written.
+            if case .item(let item) = element, item.value.count > StorageLimits.valueBytesMaximum {
+                throw CellCommand.DecodingError(reason: "a value of \(item.value.count) bytes (at most \(StorageLimits.valueBytesMaximum)) before byte \(stream.offset)")
+            }
+        }
     }
 
     private static func stream(_ file: any SnapshotStateFile) -> CellSnapshotStream {
@@ -129,11 +135,16 @@ extension PageCellState {
         let store = store
         var group: [ItemUpdate] = []
         var groupBytes = 0
+        let refused = Mutex<(any Error)?>(nil)
         func handOver(collectionEnded: Bool) throws {
             guard groupBytes >= groupBytesMaximum || collectionEnded else { return }
             if groupBytes >= groupBytesMaximum {
-                // Failures surface in the last group's completion: the store fails every later write.
-                store.commitGroup(updates: group, logChanges: [], lazy: true) { _ in }
+                // A write failure fails the store (and every later write); a group the store refuses
+                // (reported at once) must stop the install before its last group clears the marker.
+                store.commitGroup(updates: group, logChanges: [], lazy: true) { result in
+                    if case .failure(let error) = result { refused.withLock { $0 = $0 ?? error } }
+                }
+                if let error = refused.withLock({ $0 }) { throw error }
                 summary.groups += 1
                 group = []
                 groupBytes = 0
@@ -185,6 +196,7 @@ extension PageCellState {
         appliedBallot = marker.ballot
         configuration = marker.configuration.sorted()
         pendingInstall = nil
+        if let error = refused.withLock({ $0 }) { throw error }
         let last = group + takeUpdates() + (clearingMarker ? [installMarkerUpdate(nil)] : [])
         let reference = marker.reference
         // Not lazy: the retained state goes once it is durable, without waiting for other writes.

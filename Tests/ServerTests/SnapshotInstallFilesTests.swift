@@ -26,6 +26,15 @@ import Wire
         return Snapshot(index: index, ballot: Ballot(2), configuration: [NodeID(1)], state: descriptor.encoded)
     }
 
+    /// What the store would refuse is refused before the install writes anything.
+    @Test func aSnapshotWithAValueTheStoreRefusesFailsValidation() throws {
+        let oversize = CellSnapshotFormat.encode(
+            collections: [(Array("acme/t/rnd/a".utf8), [Item(sortKey: [1], version: 3, value: [UInt8](repeating: 7, count: StorageLimits.valueBytesMaximum + 1))])],
+            sessions: [])
+        #expect(throws: CellCommand.DecodingError.self) { try PageCellState.validate(MemoryStateFile(bytes: oversize)) }
+        try PageCellState.validate(MemoryStateFile(bytes: Self.state))
+    }
+
     static func installingNames(_ directory: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory + "/installing").filter { $0.hasSuffix(".snapshot") }.sorted()
     }

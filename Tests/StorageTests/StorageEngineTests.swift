@@ -108,6 +108,10 @@ struct StorageEngineTests {
         for (index, value) in expected.enumerated() {
             #expect(try store.engine.get(try Key(parsing: "acme/blobs/rnd/album/\(index)")).item?.value == value)
         }
+        // The pages chain from first to last, as written piece by piece.
+        let location = try #require(try store.engine.index.location(of: Pointer(hashing: Array("acme/blobs/rnd/album".utf8))))
+        let chain = try PageChain.numbers(from: store.engine.pages, first: location.firstPage, kind: .collection)
+        #expect(chain == (0..<location.pageCount).map { location.firstPage + $0 })
         try store.engine.verifyCheckpointInvariants()
     }
 

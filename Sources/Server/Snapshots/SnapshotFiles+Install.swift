@@ -41,6 +41,10 @@ extension SnapshotFiles: InstallFiles {
         }
         let path = installPath(descriptor)
         openedInstalls.withLock { _ = $0.insert(path) }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SnapshotInstallError(reason: "cell \(String(cell, radix: 16)) is installing the snapshot in \(path), which is missing"
+                                           + " (the node keeps it there until the install is durable)")
+        }
         guard try checksum(of: path, bytes: descriptor.bytes) == descriptor.checksum else {
             throw SnapshotInstallError(reason: "its staged file \(path) changed after it was checked")
         }

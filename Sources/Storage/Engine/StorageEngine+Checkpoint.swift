@@ -248,7 +248,7 @@ extension StorageEngine {
         let batch = WALBatch(firstSequence: nextSequence, effects: [], logChanges: changes)
         var record: [UInt8] = []
         WALRecordFormat.encode(batch, into: &record)
-        try wal.append(record)
+        try wal.appendCarriedLogs(record)
         try wal.sync()
         nextSequence = batch.lastSequence + 1
         durableSequence = batch.lastSequence

@@ -52,6 +52,14 @@ final class WriteAheadLog {
         bytesSinceCheckpoint += records.count
     }
 
+    /// The record that carries the replicated logs over into a new segment:
+    /// not counted toward the next checkpoint (it holds no item writes, and a
+    /// large one would otherwise start checkpoint after checkpoint).
+    func appendCarriedLogs(_ record: [UInt8]) throws {
+        try append(record)
+        bytesSinceCheckpoint -= record.count
+    }
+
     func sync() throws {
         try segment?.sync()
     }
