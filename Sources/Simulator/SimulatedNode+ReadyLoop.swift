@@ -39,7 +39,8 @@ extension SimulatedNode: ReadyLoopHost {
         simulation.report.snapshotsInstalled += 1
         // Now and then the power goes right away, before the install's writes are durable:
         // the node must finish the install from the retained snapshot when it restarts.
-        if simulation.faultsActive, simulation.options.faults.contains(.crash), simulation.random.int(0..<8) == 0 {
+        let oneIn = simulation.options.crashAfterInstallOneIn
+        if oneIn > 0, simulation.faultsActive, simulation.options.faults.contains(.crash), simulation.random.int(0..<oneIn) == 0 {
             simulation.push(.diskFailed(node: id, incarnation: incarnation), after: 0)
         }
     }

@@ -63,6 +63,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "A node's store checkpoints once its WAL grew by this many bytes (small, so that runs cross checkpoints).")
     var checkpointBytes: Int = SimulationOptions().checkpointWALBytes
 
+    @Option(help: "With crash faults, one snapshot install in this many is followed at once by a power loss, so that the node finishes it at its restart (0: never).")
+    var crashAfterInstall: Int = 8
+
     @Option(help: ArgumentHelp(
         "Fail a node's disk at one data operation: NODE:OPERATION:LOSS, the loss lose-all, keep-all, tear-BYTES or subset-HEXMASK (what the unsynced writes leave).",
         discussion: "The node stops there, as a real one does, and restarts. The node crash test prints this for a failing crash point.",
@@ -77,6 +80,7 @@ struct SimulateCommand: ParsableCommand {
         guard healedSeconds >= 1 else { throw ValidationError("--healed-seconds must be at least 1") }
         guard clients >= 1, clients <= 1_000 else { throw ValidationError("--clients must be 1...1000") }
         guard checkpointBytes >= 1 else { throw ValidationError("--checkpoint-bytes must be at least 1") }
+        guard crashAfterInstall >= 0 else { throw ValidationError("--crash-after-install must be 0 (never) or more") }
         guard operations >= 0 else { throw ValidationError("--operations must be 0 (no cap) or more") }
         _ = try parsedFaults()
         _ = try parsedBug()
@@ -120,6 +124,7 @@ struct SimulateCommand: ParsableCommand {
         options.clients = clients
         options.operationsMaximum = operations
         options.checkpointWALBytes = checkpointBytes
+        options.crashAfterInstallOneIn = crashAfterInstall
         options.diskFailure = try parsedDiskFailure()
         options.nodes = nodes
         options.cells = cells

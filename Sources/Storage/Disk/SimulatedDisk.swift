@@ -27,7 +27,8 @@ public final class SimulatedDisk: StorageDirectory, @unchecked Sendable {
         /// Every unsynced write reached the disk.
         case keepAll
         /// All but the last unsynced write of each file reached the disk; the last
-        /// one reached it only up to `keepingBytes` of its bytes.
+        /// one reached it only up to `keepingBytes` of its bytes, cut back to a
+        /// sector boundary (``sectorBytes``): a disk writes whole sectors.
         case tearLast(keepingBytes: Int)
         /// Each unsynced write survives or not by the bits of `mask` (bit i for the
         /// i-th unsynced write of a file, counted across files in name order).
@@ -47,6 +48,9 @@ public final class SimulatedDisk: StorageDirectory, @unchecked Sendable {
 
     /// Applies `loss` to the unsynced writes and makes the disk usable again, as
     /// after a reboot. Open file handles from before stay dead.
+    /// The unit a disk writes whole (what a torn write keeps is a prefix of these).
+    public static let sectorBytes = 512
+
     public func crash(_ loss: CrashLoss) {
         lock.lock()
         defer { lock.unlock() }
@@ -60,7 +64,12 @@ public final class SimulatedDisk: StorageDirectory, @unchecked Sendable {
                 switch loss {
                 case .loseAll: bytes = []
                 case .keepAll: break
-                case .tearLast(let keeping): if isLast { bytes = Array(bytes.prefix(keeping)) }
+                case .tearLast(let keeping):
+                    // A disk writes whole 512-byte sectors: the tear falls on a sector boundary of the file.
+                    if isLast {
+                        let tearOffset = (write.offset + keeping) / Self.sectorBytes * Self.sectorBytes
+                        bytes = Array(bytes.prefix(max(0, tearOffset - write.offset)))
+                    }
                 case .subset(let mask): if writeIndex >= 64 || mask >> UInt64(writeIndex) & 1 == 0 { bytes = [] }
                 }
                 writeIndex += 1

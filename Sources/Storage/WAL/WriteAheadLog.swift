@@ -180,8 +180,15 @@ final class WriteAheadLog {
         let end = headerEnd + Int(readUInt32(bytes, at: offset + 4))
         if end > bytes.count { return true }
         let tail = bytes[max(headerEnd, end - 8)..<end]
-        return !tail.isEmpty && tail.allSatisfy { $0 == 0 }
+        if !tail.isEmpty && tail.allSatisfy({ $0 == 0 }) { return true }
+        // A disk writes whole sectors: a write cut at a sector boundary leaves the record's
+        // bytes from that boundary on never written (zeros), however few of them there are.
+        let lastSectorStart = (end - 1) / sectorBytes * sectorBytes
+        return lastSectorStart > headerEnd && bytes[lastSectorStart..<end].allSatisfy { $0 == 0 }
     }
+
+    /// The unit a disk writes whole (``SimulatedDisk`` tears writes on it too).
+    static let sectorBytes = 512
 
     private static func readUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
         UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
