@@ -82,12 +82,6 @@ struct ItemCollection: Equatable {
         return QueryPage(items: page, continuation: more ? ContinuationToken(lastSortKey: page.last!.sortKey) : nil)
     }
 
-    func encoded() -> [UInt8] {
-        var whole: [UInt8] = []
-        encode(inPiecesOf: max(encodedByteCount, 1)) { whole = $0 }
-        return whole
-    }
-
     /// The encoding in consecutive pieces of exactly `pieceBytes` (the last
     /// one shorter, never empty): a checkpoint writes a large collection
     /// without a second copy of it in memory.
